@@ -1,0 +1,305 @@
+// Package config reads dsr's settings from environment variables and command-line flags.
+//
+// Every setting has one environment variable and one flag; a flag given on the command line
+// wins over the variable, which wins over the default. Values are checked before anything
+// starts, and a bad value stops start-up with one line naming the variable.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Mode is the subcommand a process runs; each uses a subset of the settings.
+type Mode string
+
+const (
+	ModeDev     Mode = "dev"
+	ModeAPI     Mode = "api"
+	ModeWorker  Mode = "worker"
+	ModeMigrate Mode = "migrate"
+)
+
+// Config holds every setting after validation.
+type Config struct {
+	Mode            Mode
+	HTTPAddr        string
+	DataDir         string
+	TemporalPort    int
+	UIPort          int
+	DatabaseURL     string
+	Temporal        Temporal
+	TaskQueue       string
+	LogFormat       string
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// Temporal says how to reach the Temporal frontend in production.
+type Temporal struct {
+	Address       string
+	Namespace     string
+	TLSCert       string
+	TLSKey        string
+	TLSCA         string
+	TLSServerName string
+	APIKey        string
+}
+
+// Setting documents one configuration value; the README's reference table is checked against
+// this list by a test.
+type Setting struct {
+	Env     string
+	Flag    string
+	Default string
+	Help    string
+	Modes   []Mode
+	// Secret values are never echoed back in errors or help.
+	Secret bool
+	apply  func(c *Config, v string) error
+}
+
+var (
+	allModes      = []Mode{ModeDev, ModeAPI, ModeWorker, ModeMigrate}
+	serverModes   = []Mode{ModeDev, ModeAPI, ModeWorker}
+	clusterModes  = []Mode{ModeAPI, ModeWorker}
+	httpModes     = []Mode{ModeDev, ModeAPI}
+	devOnly       = []Mode{ModeDev}
+	databaseModes = []Mode{ModeDev, ModeAPI, ModeWorker, ModeMigrate}
+)
+
+// Settings lists every setting dsr reads.
+var Settings = []Setting{
+	{Env: "DSR_HTTP_ADDR", Flag: "http", Default: "127.0.0.1:8080", Modes: httpModes,
+		Help: "address the HTTP API and web pages listen on",
+		apply: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, got %q", v)
+			}
+			c.HTTPAddr = v
+			return nil
+		}},
+	{Env: "DSR_DATA_DIR", Flag: "data-dir", Default: "./.dsr-data", Modes: devOnly,
+		Help: "directory for the embedded Temporal and application databases",
+		apply: func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+	{Env: "DSR_TEMPORAL_PORT", Flag: "temporal-port", Default: "7233", Modes: devOnly,
+		Help:  "gRPC port of the embedded Temporal server",
+		apply: func(c *Config, v string) error { return port(v, false, &c.TemporalPort) }},
+	{Env: "DSR_UI_PORT", Flag: "ui-port", Default: "8233", Modes: devOnly,
+		Help:  "port of the embedded Temporal Web UI; 0 turns it off",
+		apply: func(c *Config, v string) error { return port(v, true, &c.UIPort) }},
+	{Env: "DATABASE_URL", Flag: "database-url", Modes: databaseModes, Secret: true,
+		Help: "application database: postgres://… or sqlite:PATH; required except in dev, where it defaults to a SQLite file in the data directory",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				if c.Mode == ModeDev {
+					return nil
+				}
+				return fmt.Errorf("is required")
+			}
+			if _, err := ParseDatabaseURL(v); err != nil {
+				return err
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+	{Env: "TEMPORAL_ADDRESS", Flag: "temporal-address", Default: "127.0.0.1:7233", Modes: clusterModes,
+		Help: "Temporal frontend host:port",
+		apply: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port, got %q", v)
+			}
+			c.Temporal.Address = v
+			return nil
+		}},
+	{Env: "TEMPORAL_NAMESPACE", Flag: "temporal-namespace", Default: "default", Modes: serverModes,
+		Help: "Temporal namespace",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			c.Temporal.Namespace = v
+			return nil
+		}},
+	{Env: "TEMPORAL_TLS_CERT", Flag: "temporal-tls-cert", Modes: clusterModes,
+		Help:  "client certificate file (PEM) for mTLS to Temporal; needs TEMPORAL_TLS_KEY",
+		apply: func(c *Config, v string) error { c.Temporal.TLSCert = v; return readable(v) }},
+	{Env: "TEMPORAL_TLS_KEY", Flag: "temporal-tls-key", Modes: clusterModes,
+		Help:  "client private key file (PEM) for mTLS to Temporal",
+		apply: func(c *Config, v string) error { c.Temporal.TLSKey = v; return readable(v) }},
+	{Env: "TEMPORAL_TLS_CA", Flag: "temporal-tls-ca", Modes: clusterModes,
+		Help:  "CA bundle (PEM) to verify the Temporal server; system roots when empty",
+		apply: func(c *Config, v string) error { c.Temporal.TLSCA = v; return readable(v) }},
+	{Env: "TEMPORAL_TLS_SERVER_NAME", Flag: "temporal-tls-server-name", Modes: clusterModes,
+		Help:  "server name to verify in Temporal's certificate, when it differs from the address",
+		apply: func(c *Config, v string) error { c.Temporal.TLSServerName = v; return nil }},
+	{Env: "TEMPORAL_API_KEY", Flag: "temporal-api-key", Modes: clusterModes, Secret: true,
+		Help:  "API key for Temporal Cloud; implies TLS",
+		apply: func(c *Config, v string) error { c.Temporal.APIKey = v; return nil }},
+	{Env: "DSR_TASK_QUEUE", Flag: "task-queue", Default: "dsr", Modes: serverModes,
+		Help: "Temporal task queue the workers poll",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return fmt.Errorf("must not be empty")
+			}
+			c.TaskQueue = v
+			return nil
+		}},
+	{Env: "DSR_LOG_FORMAT", Flag: "log-format", Modes: allModes,
+		Help: "text or json; text in dev, json otherwise",
+		apply: func(c *Config, v string) error {
+			switch v {
+			case "":
+				c.LogFormat = "json"
+				if c.Mode == ModeDev {
+					c.LogFormat = "text"
+				}
+			case "text", "json":
+				c.LogFormat = v
+			default:
+				return fmt.Errorf("want text or json, got %q", v)
+			}
+			return nil
+		}},
+	{Env: "DSR_LOG_LEVEL", Flag: "log-level", Default: "info", Modes: allModes,
+		Help: "debug, info, warn or error",
+		apply: func(c *Config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("want debug, info, warn or error, got %q", v)
+			}
+			return nil
+		}},
+	{Env: "DSR_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Default: "30s", Modes: serverModes,
+		Help: "how long a stopping process waits for HTTP requests and running activities",
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a positive duration such as 30s, got %q", v)
+			}
+			c.ShutdownTimeout = d
+			return nil
+		}},
+}
+
+// Register adds the flags of the settings that mode uses to fs.
+func Register(fs *pflag.FlagSet, mode Mode) {
+	for _, s := range Settings {
+		if !s.usedBy(mode) {
+			continue
+		}
+		help := fmt.Sprintf("%s (env %s)", s.Help, s.Env)
+		fs.String(s.Flag, s.Default, help)
+	}
+}
+
+// Load resolves every setting of mode from fs and the environment, and validates it.
+// The error names the variable and flag at fault and never echoes a secret value.
+func Load(fs *pflag.FlagSet, mode Mode, lookupEnv func(string) (string, bool)) (Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	c := Config{Mode: mode}
+	for _, s := range Settings {
+		if !s.usedBy(mode) {
+			continue
+		}
+		v := s.Default
+		if e, ok := lookupEnv(s.Env); ok {
+			v = e
+		}
+		if f := fs.Lookup(s.Flag); f != nil && f.Changed {
+			v = f.Value.String()
+		}
+		if err := s.apply(&c, v); err != nil {
+			if s.Secret {
+				err = fmt.Errorf("invalid value")
+			}
+			return Config{}, fmt.Errorf("config: %s (--%s): %w", s.Env, s.Flag, err)
+		}
+	}
+	if (c.Temporal.TLSCert == "") != (c.Temporal.TLSKey == "") {
+		return Config{}, fmt.Errorf("config: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY (--temporal-tls-cert, --temporal-tls-key): set both or neither")
+	}
+	return c, nil
+}
+
+func (s Setting) usedBy(m Mode) bool {
+	for _, u := range s.Modes {
+		if u == m {
+			return true
+		}
+	}
+	return false
+}
+
+func port(v string, zeroAllowed bool, dst *int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !zeroAllowed) {
+		return fmt.Errorf("want a port number 1-65535, got %q", v)
+	}
+	*dst = n
+	return nil
+}
+
+func readable(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %q", path)
+	}
+	return f.Close()
+}
+
+// DatabaseKind is the SQL engine behind a DATABASE_URL.
+type DatabaseKind string
+
+const (
+	Postgres DatabaseKind = "postgres"
+	SQLite   DatabaseKind = "sqlite"
+)
+
+// Database is a parsed DATABASE_URL.
+type Database struct {
+	Kind DatabaseKind
+	// DSN is what the driver takes: the URL itself for PostgreSQL, the file path for SQLite.
+	DSN string
+}
+
+// ParseDatabaseURL accepts postgres://, postgresql:// and sqlite:PATH (or sqlite://PATH).
+func ParseDatabaseURL(raw string) (Database, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Database{}, fmt.Errorf("not a URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return Database{}, fmt.Errorf("postgres URL needs a host")
+		}
+		return Database{Kind: Postgres, DSN: raw}, nil
+	case "sqlite":
+		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if path == "" {
+			return Database{}, fmt.Errorf("sqlite URL needs a file path, e.g. sqlite:/var/lib/dsr/dsr.db")
+		}
+		return Database{Kind: SQLite, DSN: path}, nil
+	default:
+		return Database{}, fmt.Errorf("want a postgres:// or sqlite: URL")
+	}
+}

@@ -1,0 +1,128 @@
+package config_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dsr-project/dsr/internal/config"
+)
+
+func load(t *testing.T, mode config.Mode, env map[string]string, args ...string) (config.Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	config.Register(fs, mode)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return config.Load(fs, mode, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func TestDevDefaults(t *testing.T) {
+	c, err := load(t, config.ModeDev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "./.dsr-data" || c.TemporalPort != 7233 || c.UIPort != 8233 {
+		t.Errorf("got %+v", c)
+	}
+	if c.LogFormat != "text" || c.DatabaseURL != "" || c.TaskQueue != "dsr" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestFlagWinsOverEnvironmentWhichWinsOverDefault(t *testing.T) {
+	env := map[string]string{"DSR_HTTP_ADDR": "127.0.0.1:9000", "DSR_UI_PORT": "0"}
+	c, err := load(t, config.ModeDev, env, "--http", "127.0.0.1:9100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.HTTPAddr, "127.0.0.1:9100"; got != want {
+		t.Errorf("HTTPAddr = %q, want %q", got, want)
+	}
+	if c.UIPort != 0 {
+		t.Errorf("UIPort = %d, want 0 from the environment", c.UIPort)
+	}
+}
+
+func TestBadValueNamesTheVariableInOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"DSR_TEMPORAL_PORT": "seventy"}, nil, "DSR_TEMPORAL_PORT (--temporal-port)"},
+		{nil, []string{"--http", "nonsense"}, "DSR_HTTP_ADDR (--http)"},
+		{map[string]string{"DSR_LOG_LEVEL": "loud"}, nil, "DSR_LOG_LEVEL"},
+		{map[string]string{"DSR_SHUTDOWN_TIMEOUT": "-1s"}, nil, "DSR_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, nil, "DATABASE_URL"},
+	} {
+		_, err := load(t, config.ModeDev, tc.env, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("env %v args %v: err = %v, want one line naming %s", tc.env, tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestProductionNeedsDatabaseURL(t *testing.T) {
+	for _, mode := range []config.Mode{config.ModeAPI, config.ModeWorker, config.ModeMigrate} {
+		_, err := load(t, mode, nil)
+		if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+			t.Errorf("%s: err = %v, want DATABASE_URL required", mode, err)
+		}
+	}
+}
+
+func TestSecretValuesAreNotEchoed(t *testing.T) {
+	_, err := load(t, config.ModeAPI, map[string]string{"DATABASE_URL": "ftp://user:hunter2@host/db"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("err = %v, want an error without the secret", err)
+	}
+}
+
+func TestTLSCertNeedsKey(t *testing.T) {
+	cert := t.TempDir() + "/cert.pem"
+	if err := os.WriteFile(cert, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(t, config.ModeWorker, map[string]string{"DATABASE_URL": "postgres://h/db", "TEMPORAL_TLS_CERT": cert})
+	if err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS_KEY") {
+		t.Errorf("err = %v, want cert without key refused", err)
+	}
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	for raw, want := range map[string]config.Database{
+		"postgres://u@db:5432/dsr":     {Kind: config.Postgres, DSN: "postgres://u@db:5432/dsr"},
+		"postgresql://u@db/dsr":        {Kind: config.Postgres, DSN: "postgresql://u@db/dsr"},
+		"sqlite:/var/lib/dsr/dsr.db":   {Kind: config.SQLite, DSN: "/var/lib/dsr/dsr.db"},
+		"sqlite:///var/lib/dsr/dsr.db": {Kind: config.SQLite, DSN: "/var/lib/dsr/dsr.db"},
+		"sqlite:data/dsr.db":           {Kind: config.SQLite, DSN: "data/dsr.db"},
+	} {
+		got, err := config.ParseDatabaseURL(raw)
+		if err != nil || got != want {
+			t.Errorf("ParseDatabaseURL(%q) = %+v, %v; want %+v", raw, got, err, want)
+		}
+	}
+	for _, bad := range []string{"sqlite:", "postgres:///nohost", "mysql://h/db", ""} {
+		if _, err := config.ParseDatabaseURL(bad); err == nil {
+			t.Errorf("ParseDatabaseURL(%q) accepted", bad)
+		}
+	}
+}
+
+// The README's configuration reference must name every setting, so docs cannot drift.
+func TestREADMEDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range config.Settings {
+		row := "| `" + s.Env + "` | `--" + s.Flag + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README lacks a row starting %q", row)
+		}
+	}
+}
