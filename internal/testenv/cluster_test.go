@@ -1,0 +1,18 @@
+package testenv
+
+import "testing"
+
+// The fallback a fresh machine without a running PostgreSQL relies on must really work.
+func TestThrowAwayClusterStartsAndAcceptsConnections(t *testing.T) {
+	url, err := startCluster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopCluster)
+	if err := ping(url); err != nil {
+		t.Fatalf("throw-away cluster does not answer: %v", err)
+	}
+	if _, err := ensureDatabase(url, "dsr_test"); err != nil {
+		t.Fatal(err)
+	}
+}
