@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/devengine"
+	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+func devCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything in one process: embedded Temporal with its Web UI, SQLite, worker and API",
+		Long: `dev runs the whole service in one process with no outside services: an embedded
+Temporal server and an embedded SQLite database, both kept in the data directory so that
+state survives a restart, plus the worker and the HTTP API. Set DATABASE_URL to use
+PostgreSQL instead of SQLite. Ctrl-C stops it cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd) },
+	}
+	config.Register(cmd.Flags(), config.ModeDev)
+	return cmd
+}
+
+func runDev(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	cfg, log, err := loadConfig(cmd, config.ModeDev)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = "sqlite:" + filepath.Join(cfg.DataDir, "dsr.db")
+	}
+	ln, err := listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	temporal, err := devengine.Start(devengine.Options{
+		DataDir:   cfg.DataDir,
+		Port:      cfg.TemporalPort,
+		UIPort:    cfg.UIPort,
+		Namespace: cfg.Temporal.Namespace,
+		Log:       log.With("component", "temporal-server"),
+		LogLevel:  embeddedServerLogLevel(cfg.LogLevel),
+	})
+	if err != nil {
+		return err
+	}
+	defer temporal.Stop()
+	c, err := engine.Dial(ctx, config.Temporal{Address: temporal.Address, Namespace: cfg.Temporal.Namespace}, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := engine.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace, workflows.SearchAttributes); err != nil {
+		return err
+	}
+
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := database.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+
+	w, err := startWorker(c, db, cfg)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	server := api.New(log, readinessChecks(c, db, cfg))
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(ctx, ln, cfg.ShutdownTimeout) }()
+
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "dsr dev is running (data in %s, database %s)\n", cfg.DataDir, db.Kind)
+	fmt.Fprintf(out, "  API and web pages  http://%s\n", ln.Addr())
+	fmt.Fprintf(out, "  Temporal gRPC      %s (namespace %s)\n", temporal.Address, cfg.Temporal.Namespace)
+	if temporal.UIURL != "" {
+		fmt.Fprintf(out, "  Temporal Web UI    %s\n", temporal.UIURL)
+	}
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+
+	go selfCheckAtStart(ctx, cfg, log, func(ctx context.Context, id string) (workflows.SelfCheckResult, error) {
+		return runSelfCheck(ctx, c, cfg, id)
+	})
+
+	err = <-served
+	log.Info("stopping: waiting for running activities", "timeout", cfg.ShutdownTimeout)
+	return err
+}
+
+// embeddedServerLogLevel shows the embedded server's warnings only when debugging: at its
+// warn level it reports routine events, such as its services losing each other on shutdown.
+func embeddedServerLogLevel(ours slog.Level) slog.Level {
+	if ours <= slog.LevelDebug {
+		return slog.LevelWarn
+	}
+	return slog.LevelError
+}
+
+// selfCheckAtStart runs one self-check so a broken wiring shows in the first seconds, and so
+// every start leaves a workflow behind that proves the engine's state survives restarts.
+func selfCheckAtStart(ctx context.Context, cfg config.Config, log *slog.Logger, check func(context.Context, string) (workflows.SelfCheckResult, error)) {
+	id := uuid.NewString()
+	res, err := check(ctx, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("self-check failed", "workflow_id", workflows.SelfCheckID(id), "error", err)
+		}
+		return
+	}
+	log.Info("self-check passed", "workflow_id", workflows.SelfCheckID(id), "worker", res.Worker)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+func apiCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API and web pages against a Temporal cluster and PostgreSQL",
+		Long:  "api serves the HTTP API and web pages. Run as many as you need behind a load balancer; they share nothing but the database and Temporal.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, log, err := loadConfig(cmd, config.ModeAPI)
+			if err != nil {
+				return err
+			}
+			db, err := openCurrentDatabase(ctx, cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			c, err := engine.Dial(ctx, cfg.Temporal, log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			ln, err := listen(cfg.HTTPAddr)
+			if err != nil {
+				return err
+			}
+			log.Info("api listening", "addr", ln.Addr().String(), "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
+			return api.New(log, readinessChecks(c, db, cfg)).Serve(ctx, ln, cfg.ShutdownTimeout)
+		},
+	}
+	config.Register(cmd.Flags(), config.ModeAPI)
+	return cmd
+}
+
+func workerCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run workflows and activities against a Temporal cluster and PostgreSQL",
+		Long:  "worker polls the task queue and runs dsr's workflows and activities. Run as many as the load needs; on SIGTERM a worker stops polling and lets running activities finish.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, log, err := loadConfig(cmd, config.ModeWorker)
+			if err != nil {
+				return err
+			}
+			db, err := openCurrentDatabase(ctx, cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			c, err := engine.Dial(ctx, cfg.Temporal, log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			// Registering needs operator rights that Temporal Cloud keys may lack; there the
+			// attributes are created once in the console, so a refusal is only a warning.
+			if err := engine.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace, workflows.SearchAttributes); err != nil {
+				log.Warn("could not register search attributes; create them in the namespace", "error", err)
+			}
+			w, err := startWorker(c, db, cfg)
+			if err != nil {
+				return err
+			}
+			log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
+			<-ctx.Done()
+			log.Info("stopping: waiting for running activities", "timeout", cfg.ShutdownTimeout)
+			w.Stop()
+			return nil
+		},
+	}
+	config.Register(cmd.Flags(), config.ModeWorker)
+	return cmd
+}
+
+func migrateCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations (PostgreSQL or SQLite)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, log, err := loadConfig(cmd, config.ModeMigrate)
+			if err != nil {
+				return err
+			}
+			db, err := database.Open(ctx, cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := database.Migrate(ctx, db, log); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s database is up to date\n", db.Kind)
+			return nil
+		},
+	}
+	config.Register(cmd.Flags(), config.ModeMigrate)
+	return cmd
+}

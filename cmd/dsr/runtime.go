@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+// loadConfig reads the settings of mode from the command's flags and the environment.
+func loadConfig(cmd *cobra.Command, mode config.Mode) (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(cmd.Flags(), mode, nil)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	return cfg, newLogger(cmd.ErrOrStderr(), cfg), nil
+}
+
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openCurrentDatabase opens the database and refuses one whose schema is older than this
+// binary, so production processes never run against a half-migrated schema.
+func openCurrentDatabase(ctx context.Context, url string) (*database.DB, error) {
+	db, err := database.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := database.Pending(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(pending) > 0 {
+		db.Close()
+		return nil, fmt.Errorf("database schema lacks migrations %v: run `dsr migrate` first", pending)
+	}
+	return db, nil
+}
+
+// workerIdentity names this process in Temporal and in records: host and PID, never PII.
+func workerIdentity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// startWorker registers every workflow and activity and starts polling. Stopping it waits
+// up to the shutdown timeout for running activities to finish.
+func startWorker(c client.Client, db *database.DB, cfg config.Config) (worker.Worker, error) {
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		Identity:          workerIdentity(),
+		WorkerStopTimeout: cfg.ShutdownTimeout,
+	})
+	w.RegisterWorkflow(workflows.SelfCheck)
+	w.RegisterActivity(&activities.Activities{DB: db, Worker: workerIdentity()})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
+}
+
+// readinessChecks are what /readyz reports on: the database, the engine, and a worker.
+func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.Check {
+	return []api.Check{
+		{Name: "database", Run: db.Ping},
+		{Name: "temporal", Run: func(ctx context.Context) error {
+			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			if err != nil {
+				return fmt.Errorf("temporal unreachable: %w", err)
+			}
+			return nil
+		}},
+		{Name: "worker", Run: func(ctx context.Context) error {
+			return engine.CheckWorkersPolling(ctx, c, cfg.TaskQueue)
+		}},
+	}
+}
+
+// listen opens the HTTP listener early so a taken port fails start-up, not later.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// runSelfCheck starts a self-check workflow and waits for it.
+func runSelfCheck(ctx context.Context, c client.Client, cfg config.Config, checkID string) (workflows.SelfCheckResult, error) {
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.SelfCheckID(checkID),
+		TaskQueue:                cfg.TaskQueue,
+		WorkflowExecutionTimeout: time.Minute,
+	}, workflows.SelfCheck, workflows.SelfCheckInput{CheckID: checkID})
+	if err != nil {
+		return workflows.SelfCheckResult{}, fmt.Errorf("start self-check: %w", err)
+	}
+	var out workflows.SelfCheckResult
+	if err := run.Get(ctx, &out); err != nil {
+		return workflows.SelfCheckResult{}, fmt.Errorf("self-check: %w", err)
+	}
+	return out, nil
+}
