@@ -1,0 +1,138 @@
+package domain_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// fields returns the paths that ValidateIntake complains about, or nil when it accepts.
+func fields(t *testing.T, rt domain.RequestType, d domain.Details) []string {
+	t.Helper()
+	err := domain.ValidateIntake(rt, d, domain.DefaultCategories())
+	if err == nil {
+		return nil
+	}
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, domain.ErrInvalid) {
+		t.Fatalf("got %T %v, want *ValidationError wrapping ErrInvalid", err, err)
+	}
+	var paths []string
+	for p := range ve.Fields {
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func check(t *testing.T, rt domain.RequestType, d domain.Details, want ...string) {
+	t.Helper()
+	if got := fields(t, rt, d); !reflect.DeepEqual(got, want) {
+		t.Errorf("got errors at %v, want %v", got, want)
+	}
+}
+
+func change(field, value string) domain.FieldChange {
+	return domain.FieldChange{Field: field, Value: value}
+}
+
+func TestDetailsDecodeFromSnakeCaseJSON(t *testing.T) {
+	var d domain.Details
+	in := `{"changes":[{"field":"phone","value":"1"}],"scope":{"all":true},"limits":["marketing_email"],"reason":"r"}`
+	if err := json.Unmarshal([]byte(in), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := domain.Details{Changes: []domain.FieldChange{change("phone", "1")},
+		Scope: &domain.SuppressScope{All: true}, Limits: []domain.RestrictLimit{"marketing_email"}, Reason: "r"}
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("got %+v, want %+v", d, want)
+	}
+}
+
+func TestValidCorrectionIsAccepted(t *testing.T) {
+	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("phone", "+1 555 0100")}})
+}
+
+func TestUpdateNamingNothingIsRejected(t *testing.T) {
+	check(t, domain.TypeUpdate, domain.Details{}, "details.changes")
+}
+
+func TestChangeToUnknownFieldIsRejected(t *testing.T) {
+	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("shoe_size", "9")}},
+		"details.changes[0].field")
+}
+
+func TestChangeToNonCorrectableFieldIsRejected(t *testing.T) {
+	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("order_history", "x")}},
+		"details.changes[0].field")
+}
+
+func TestChangeWithBlankValueIsRejected(t *testing.T) {
+	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("name", "  ")}},
+		"details.changes[0].value")
+}
+
+func TestChangeWithOverlongValueIsRejected(t *testing.T) {
+	long := strings.Repeat("é", domain.MaxValueLength+1)
+	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("name", long)}},
+		"details.changes[0].value")
+}
+
+func TestDuplicateFieldIsRejectedAtSecondMention(t *testing.T) {
+	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("name", "A"), change("name", "B")}},
+		"details.changes[1].field")
+}
+
+func TestTooManyChangesAreRejected(t *testing.T) {
+	changes := make([]domain.FieldChange, domain.MaxItems+1)
+	check(t, domain.TypeCorrect, domain.Details{Changes: changes}, "details.changes")
+}
+
+func TestValidationMessagesDoNotRepeatValues(t *testing.T) {
+	err := domain.ValidateIntake(domain.TypeCorrect,
+		domain.Details{Changes: []domain.FieldChange{change("secret-field", "secret-value")}}, domain.DefaultCategories())
+	if err == nil || contains(err.Error(), "secret") {
+		t.Errorf("got %v, want an error that does not repeat the input", err)
+	}
+}
+
+func TestSuppressWithoutScopeIsRejected(t *testing.T) {
+	check(t, domain.TypeSuppress, domain.Details{}, "details.scope")
+}
+
+func TestSuppressWithEmptyScopeIsRejected(t *testing.T) {
+	check(t, domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{}}, "details.scope")
+}
+
+func TestSuppressEverythingIsAccepted(t *testing.T) {
+	check(t, domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}})
+}
+
+func TestSuppressUnknownCategoryIsRejected(t *testing.T) {
+	scope := &domain.SuppressScope{Categories: []string{"cookies", "dreams"}}
+	check(t, domain.TypeSuppress, domain.Details{Scope: scope}, "details.scope.categories[1]")
+}
+
+func TestRestrictWithoutLimitsIsRejected(t *testing.T) {
+	check(t, domain.TypeRestrict, domain.Details{}, "details.limits")
+}
+
+func TestRestrictUnknownLimitIsRejected(t *testing.T) {
+	limits := []domain.RestrictLimit{domain.LimitMarketingEmail, "telepathy"}
+	check(t, domain.TypeRestrict, domain.Details{Limits: limits}, "details.limits[1]")
+}
+
+func TestChildErasureWithoutReasonIsRejected(t *testing.T) {
+	check(t, domain.TypeChildErasure, domain.Details{Reason: " "}, "details.reason")
+}
+
+func TestDetailsOfAnotherTypeAreRejected(t *testing.T) {
+	check(t, domain.TypeReview, domain.Details{Reason: "because"}, "details.reason")
+}
+
+func TestUnknownRequestTypeIsRejected(t *testing.T) {
+	check(t, "erase_everything", domain.Details{}, "type")
+}
