@@ -1,0 +1,99 @@
+package mail_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/mail"
+)
+
+const hostile = `<script>alert("x")</script>`
+
+var due = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+
+// everyKind has one notice of each kind, with hostile text in every field a user or
+// connector could influence.
+var everyKind = map[mail.Kind]any{
+	mail.KindVerificationCode: mail.VerificationCode{Code: hostile, ValidMinutes: 10},
+	mail.KindAcknowledgement:  mail.Acknowledgement{RequestType: "review", DueDate: due, StatusURL: "javascript:alert(1)"},
+	mail.KindReminder:         mail.Reminder{VerifyURL: "https://dsr.example.com/v?c=" + hostile, ExpiresAt: due},
+	mail.KindExtension:        mail.Extension{NewDueDate: due, Reason: hostile},
+	mail.KindDenial:           mail.Denial{Reason: hostile, AuthorityName: hostile, AuthorityURL: "https://ico.org.uk/"},
+	mail.KindCompletion: mail.Completion{RequestType: "suppress", Found: []string{hostile}, Changed: []string{hostile},
+		Retained:       []mail.Retained{{What: hostile, Reason: hostile, Until: due}},
+		RecipientsTold: []string{hostile}, ReportURL: "https://dsr.example.com/r/1"},
+	mail.KindRecipientNotice: mail.RecipientNotice{Change: hostile, SubjectRef: hostile, RespondBy: due},
+}
+
+func TestRenderEveryKindWithBothPartsAndEscapedHTML(t *testing.T) {
+	for kind, data := range everyKind {
+		m, err := mail.Render(mail.Notice{Kind: kind, To: to, RequestID: "req-42", Organization: "Example Corp", Data: data})
+		if err != nil {
+			t.Errorf("%s: %v", kind, err)
+			continue
+		}
+		if m.To != to || m.Subject == "" || strings.Contains(m.Subject, to) || strings.ContainsAny(m.Subject, "<\n") {
+			t.Errorf("%s: to %q, subject %q", kind, m.To, m.Subject)
+		}
+		if !strings.Contains(m.Text, "req-42") || !strings.Contains(m.Text, "Example Corp") || strings.Contains(m.Text, "\n\n\n") {
+			t.Errorf("%s: text lacks request ID or sign-off, or has stray blank lines:\n%s", kind, m.Text)
+		}
+		if strings.Contains(m.HTML, "<script") || strings.Contains(m.HTML, "javascript:") {
+			t.Errorf("%s: HTML carries hostile input unescaped:\n%s", kind, m.HTML)
+		}
+		urlOnly := kind == mail.KindAcknowledgement || kind == mail.KindReminder // hostile input only in links
+		if !strings.Contains(m.HTML, "&lt;script&gt;") && !urlOnly {
+			t.Errorf("%s: HTML lacks the escaped input:\n%s", kind, m.HTML)
+		}
+	}
+}
+
+func TestRenderDenialNamesTheRightToComplain(t *testing.T) {
+	m, err := mail.Render(mail.Notice{Kind: mail.KindDenial, To: to, RequestID: "req-42",
+		Data: mail.Denial{Reason: "We could not confirm your identity."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		if !strings.Contains(part, "supervisory authority") || !strings.Contains(part, "could not confirm") {
+			t.Errorf("denial lacks reason or right to complain:\n%s", part)
+		}
+	}
+}
+
+func TestRenderRefusesMissingFactsAndWrongData(t *testing.T) {
+	for name, n := range map[string]mail.Notice{
+		"no code":       {Kind: mail.KindVerificationCode, Data: mail.VerificationCode{ValidMinutes: 10}},
+		"no due date":   {Kind: mail.KindAcknowledgement, Data: mail.Acknowledgement{RequestType: "review"}},
+		"no reason":     {Kind: mail.KindDenial, Data: mail.Denial{}},
+		"wrong data":    {Kind: mail.KindDenial, Data: mail.Extension{Reason: "x", NewDueDate: due}},
+		"nil data":      {Kind: mail.KindCompletion, Data: (*mail.Completion)(nil)},
+		"unknown kind":  {Kind: "postcard", Data: mail.Denial{Reason: "x"}},
+		"no request ID": {Kind: mail.KindDenial, Data: mail.Denial{Reason: "x"}, RequestID: "", To: to},
+	} {
+		if n.RequestID == "" && name != "no request ID" {
+			n.RequestID, n.To = "req-42", to
+		}
+		if _, err := mail.Render(n); err == nil {
+			t.Errorf("%s: rendered without error", name)
+		}
+	}
+}
+
+func TestNoticeSurvivesJSONRoundTrip(t *testing.T) {
+	want := mail.Notice{Kind: mail.KindCompletion, To: to, RequestID: "req-42", Data: everyKind[mail.KindCompletion]}
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got mail.Notice
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}

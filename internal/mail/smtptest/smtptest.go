@@ -1,0 +1,297 @@
+// Package smtptest runs a real SMTP server in the test process, so that tests anywhere in the
+// repository can send mail over the wire and read back what arrived.
+package smtptest
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Received is one message the server accepted.
+type Received struct {
+	From    string   // envelope sender
+	Rcpt    []string // envelope recipients
+	To      string   // To header
+	Subject string   // decoded
+	Text    string   // text/plain part, decoded
+	HTML    string   // text/html part, decoded
+	Header  mail.Header
+	Raw     []byte
+}
+
+// Option configures the server.
+type Option func(*Server)
+
+// WithAuth requires AUTH PLAIN with these credentials before MAIL FROM.
+func WithAuth(username, password string) Option {
+	return func(s *Server) { s.username, s.password = username, password }
+}
+
+// WithSTARTTLS offers STARTTLS with a self-signed certificate for 127.0.0.1, and then
+// allows AUTH only after STARTTLS.
+func WithSTARTTLS() Option { return func(s *Server) { s.startTLS = true } }
+
+// WithImplicitTLS speaks TLS from the first byte, as on port 465, with a self-signed certificate.
+func WithImplicitTLS() Option { return func(s *Server) { s.implicitTLS = true } }
+
+// WithRejectRecipient answers RCPT TO for addr with code, e.g. 550 or 450.
+func WithRejectRecipient(addr string, code int) Option {
+	return func(s *Server) { s.reject[strings.ToLower(addr)] = code }
+}
+
+// Server is a running SMTP server on 127.0.0.1.
+type Server struct {
+	username, password string
+	startTLS           bool
+	implicitTLS        bool
+	reject             map[string]int
+
+	srv     *smtp.Server
+	ln      net.Listener
+	mu      sync.Mutex
+	msgs    []Received
+	arrived chan struct{} // closed and replaced whenever a message arrives
+}
+
+// Start runs a server on a free port until the test ends.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s := &Server{reject: map[string]int{}, arrived: make(chan struct{})}
+	for _, opt := range opts {
+		opt(s)
+	}
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &session{server: s}, nil
+	}))
+	s.srv.Domain = "localhost"
+	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
+	s.srv.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.AllowInsecureAuth = !s.startTLS && !s.implicitTLS
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	if s.startTLS {
+		s.srv.TLSConfig = tlsConfig
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("smtptest: listen: %v", err)
+	}
+	if s.implicitTLS {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	s.ln = ln
+	go func() { _ = s.srv.Serve(ln) }() // returns nil once Close is called
+	t.Cleanup(func() { s.srv.Close() })
+	return s
+}
+
+// Addr returns host:port.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Host returns the address the server listens on, 127.0.0.1.
+func (s *Server) Host() string { return s.ln.Addr().(*net.TCPAddr).IP.String() }
+
+// Port returns the port the server listens on.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+
+// Messages returns every message accepted so far, oldest first.
+func (s *Server) Messages() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Received(nil), s.msgs...)
+}
+
+// WaitFor returns the first message to the address to (envelope or To header), failing the
+// test if none arrives within timeout.
+func (s *Server) WaitFor(t testing.TB, to string, timeout time.Duration) Received {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		arrived, msgs := s.arrived, s.msgs
+		s.mu.Unlock()
+		for _, m := range msgs {
+			if m.isFor(to) {
+				return m
+			}
+		}
+		select {
+		case <-arrived:
+		case <-deadline:
+			t.Fatalf("smtptest: no message to %s within %s", to, timeout)
+		}
+	}
+}
+
+func (m Received) isFor(to string) bool {
+	addrs := slices.Clone(m.Rcpt)
+	if list, err := mail.ParseAddressList(m.To); err == nil {
+		for _, a := range list {
+			addrs = append(addrs, a.Address)
+		}
+	}
+	return slices.ContainsFunc(addrs, func(a string) bool { return strings.EqualFold(a, to) })
+}
+
+func (s *Server) add(m Received) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, m)
+	close(s.arrived)
+	s.arrived = make(chan struct{})
+}
+
+type session struct {
+	server *Server
+	authed bool
+	from   string
+	rcpt   []string
+}
+
+func (ss *session) AuthMechanisms() []string {
+	if ss.server.username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (ss *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, username, password string) error {
+		if username != ss.server.username || password != ss.server.password {
+			return smtp.ErrAuthFailed
+		}
+		ss.authed = true
+		return nil
+	}), nil
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.server.username != "" && !ss.authed {
+		return smtp.ErrAuthRequired
+	}
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if code, ok := ss.server.reject[strings.ToLower(to)]; ok {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 1, 1},
+			Message: "Mailbox unavailable: " + to} // echoes the address, as real servers do
+	}
+	ss.rcpt = append(ss.rcpt, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m, err := parse(raw)
+	if err != nil {
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: err.Error()}
+	}
+	m.From, m.Rcpt = ss.from, ss.rcpt
+	ss.server.add(m)
+	return nil
+}
+
+func (ss *session) Reset()        { ss.from, ss.rcpt = "", nil }
+func (ss *session) Logout() error { return nil }
+
+func parse(raw []byte) (Received, error) {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return Received{}, err
+	}
+	var dec mime.WordDecoder
+	subject, err := dec.DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		return Received{}, err
+	}
+	m := Received{To: msg.Header.Get("To"), Subject: subject, Header: msg.Header, Raw: raw}
+	err = m.readPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
+	return m, err
+}
+
+// readPart walks the MIME tree and keeps the first text/plain and text/html parts.
+// multipart.Reader already decodes quoted-printable; base64 is decoded here.
+func (m *Received) readPart(contentType, encoding string, body io.Reader) error {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mediaType = "text/plain"
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := m.readPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
+				return err
+			}
+		}
+	}
+	if strings.EqualFold(encoding, "base64") {
+		body = base64.NewDecoder(base64.StdEncoding, body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	switch {
+	case mediaType == "text/plain" && m.Text == "":
+		m.Text = string(b)
+	case mediaType == "text/html" && m.HTML == "":
+		m.HTML = string(b)
+	}
+	return nil
+}
+
+func selfSigned(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("smtptest: generate key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "smtptest"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("smtptest: create certificate: %v", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
