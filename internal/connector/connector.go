@@ -1,0 +1,51 @@
+// Package connector defines how dsr reaches the company's internal systems: each system of
+// the data map is a Connector that finds, changes or restricts one person's data there.
+package connector
+
+import (
+	"context"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// Operation is one request's work in one system. Connectors act only on records keyed to
+// Email, the address that proved control of its mailbox.
+type Operation struct {
+	RequestID string
+	Type      domain.RequestType
+	Email     string
+	Details   domain.Details
+}
+
+// Retention is data a system must keep despite the request, with its legal ground and the
+// date it will be purged.
+type Retention struct {
+	What   string    `json:"what"`
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
+}
+
+// Result is what one system found and did. Export holds the person's data for a review and
+// never leaves the application database.
+type Result struct {
+	Store    string         `json:"store"`
+	Found    []string       `json:"found,omitempty"`
+	Changed  []string       `json:"changed,omitempty"`
+	Retained []Retention    `json:"retained,omitempty"`
+	Notes    []string       `json:"notes,omitempty"`
+	NotFound bool           `json:"not_found,omitempty"`
+	Export   map[string]any `json:"export,omitempty"`
+}
+
+// Connector runs operations against one system. Apply must be idempotent per request: a
+// second call with the same request ID returns the first result and changes nothing.
+type Connector interface {
+	Name() string
+	Apply(ctx context.Context, op Operation) (Result, error)
+}
+
+// IdentityChecker answers whether data points a requester gave match what a system holds.
+type IdentityChecker interface {
+	MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error)
+}
