@@ -3,13 +3,30 @@
 package activities
 
 import (
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
 // Activities holds the dependencies of all activities. Workflows reference its methods
 // through a nil pointer; the worker registers one real instance.
 type Activities struct {
-	DB *database.DB
+	DB       *database.DB
+	Requests *requestdb.Repo
+	Mail     mail.Sender
+	Secret   keys.Secret
+	// Stores are the company's systems a request fans out to.
+	Stores []connector.Connector
+	// Identity checks requesters' data points; nil means none can match.
+	Identity connector.IdentityChecker
+	// PublicURL is where requesters reach dsr's pages, for links in mail.
+	PublicURL string
+	// Organization signs the mail.
+	Organization string
+	// TeamEmail receives internal alerts; empty means alerts are only logged.
+	TeamEmail string
 	// Worker names the process that ran an activity, for the record; never PII.
 	Worker string
 }

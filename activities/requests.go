@@ -1,0 +1,258 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// RecordStepInput is one audit step and the change it makes to the request row.
+type RecordStepInput struct {
+	RequestID string
+	Seq       int64
+	At        time.Time
+	Action    string
+	Actor     string
+	Role      string
+	From, To  domain.Status
+	Details   []string
+	Patch     requestdb.Patch
+}
+
+// RecordStep appends the audit event and patches the request row in one transaction; the
+// sequence number makes a repeat a no-op.
+func (a *Activities) RecordStep(ctx context.Context, in RecordStepInput) error {
+	details, err := json.Marshal(in.Details)
+	if err != nil {
+		return err
+	}
+	return a.Requests.ApplyStep(ctx, requestdb.Step{
+		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch,
+		Event: requestdb.AuditEvent{
+			At: in.At, Actor: in.Actor, Role: in.Role, Action: in.Action,
+			FromStatus: string(in.From), ToStatus: string(in.To), Details: string(details),
+		},
+	})
+}
+
+// IssueCodeInput asks for the request's code number Number.
+type IssueCodeInput struct {
+	RequestID    string
+	Number       int
+	Digits       int
+	ValidMinutes int
+}
+
+// IssueCodeResult is all the workflow keeps of a code: its salted hash.
+type IssueCodeResult struct {
+	Hash []byte
+	Salt []byte
+}
+
+// IssueCode derives code Number from the server secret and mails it. A retry derives and
+// mails the same code, so the person never holds a code the workflow does not expect.
+func (a *Activities) IssueCode(ctx context.Context, in IssueCodeInput) (IssueCodeResult, error) {
+	code := a.Secret.Code(in.RequestID, in.Number, in.Digits)
+	salt := a.Secret.CodeSalt(in.RequestID, in.Number)
+	err := a.SendNotice(ctx, SendNoticeInput{
+		Key: fmt.Sprintf("%s:code:%d", in.RequestID, in.Number),
+		Notice: mail.Notice{Kind: mail.KindVerificationCode, RequestID: in.RequestID,
+			Data: mail.VerificationCode{Code: code, ValidMinutes: in.ValidMinutes}},
+	})
+	if err != nil {
+		return IssueCodeResult{}, err
+	}
+	return IssueCodeResult{Hash: domain.HashCode(salt, code), Salt: salt}, nil
+}
+
+// SendNoticeInput is one notice to the requester; Key identifies it for idempotency.
+type SendNoticeInput struct {
+	Key    string
+	Notice mail.Notice
+}
+
+// SendNotice mails a notice to the request's address unless the key was sent before. The
+// address is read from the database here so it never passes through the engine.
+func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
+	sent, err := a.Requests.MailSent(ctx, in.Key)
+	if err != nil || sent {
+		return err
+	}
+	req, err := a.Requests.GetRequest(ctx, in.Notice.RequestID)
+	if err != nil {
+		return err
+	}
+	n := in.Notice
+	n.To, n.Organization = req.Email, a.Organization
+	n.Data = a.withLinks(n.RequestID, n.Data)
+	msg, err := mail.Render(n)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("render notice", "RenderFailed", err)
+	}
+	if err := a.Mail.Send(ctx, msg); err != nil {
+		if mail.IsPermanent(err) {
+			return temporal.NewNonRetryableApplicationError(err.Error(), "MailRejected", nil)
+		}
+		return err
+	}
+	return a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: in.Key, RequestID: n.RequestID, Kind: string(n.Kind), SentAt: time.Now().UTC()})
+}
+
+// withLinks adds the links a notice carries; they depend on where dsr is served, which the
+// workflow does not know.
+func (a *Activities) withLinks(requestID string, data any) any {
+	status := strings.TrimRight(a.PublicURL, "/") + "/requests/" + requestID
+	switch d := data.(type) {
+	case mail.Acknowledgement:
+		d.StatusURL = status
+		return d
+	case mail.Reminder:
+		d.VerifyURL = status
+		return d
+	case mail.Completion:
+		d.ReportURL = status
+		return d
+	}
+	return data
+}
+
+// AlertTeamInput names a request that has used 75% of its time.
+type AlertTeamInput struct {
+	RequestID string
+	DueAt     time.Time
+}
+
+// AlertTeam tells the privacy team that a request's deadline is near, once per due date.
+func (a *Activities) AlertTeam(ctx context.Context, in AlertTeamInput) error {
+	activity.GetLogger(ctx).Warn("privacy request deadline near", "request_id", in.RequestID, "due_at", in.DueAt)
+	if a.TeamEmail == "" {
+		return nil
+	}
+	key := fmt.Sprintf("%s:alert:%s", in.RequestID, in.DueAt.UTC().Format(time.RFC3339))
+	sent, err := a.Requests.MailSent(ctx, key)
+	if err != nil || sent {
+		return err
+	}
+	link := strings.TrimRight(a.PublicURL, "/") + "/admin/requests/" + in.RequestID
+	err = a.Mail.Send(ctx, mail.Message{
+		To:      a.TeamEmail,
+		Subject: "Privacy request " + in.RequestID + " is due " + in.DueAt.UTC().Format("2 Jan 2006"),
+		Text:    fmt.Sprintf("Three quarters of the time to answer request %s is gone. It is due %s.\n\n%s\n", in.RequestID, in.DueAt.UTC().Format(time.RFC1123), link),
+	})
+	if err != nil {
+		return err
+	}
+	return a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: in.RequestID, Kind: "deadline_alert", SentAt: time.Now().UTC()})
+}
+
+// CheckIdentityInput carries the data points a requester gave.
+type CheckIdentityInput struct {
+	RequestID string
+	Answers   map[string]string
+}
+
+// CheckIdentityResult counts the data points that matched records held on the requester.
+type CheckIdentityResult struct{ Matched int }
+
+// CheckIdentity counts the data points that match what the company holds for the address.
+func (a *Activities) CheckIdentity(ctx context.Context, in CheckIdentityInput) (CheckIdentityResult, error) {
+	if a.Identity == nil {
+		return CheckIdentityResult{}, nil
+	}
+	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	if err != nil {
+		return CheckIdentityResult{}, err
+	}
+	n, err := a.Identity.MatchDataPoints(ctx, req.Email, in.Answers)
+	if err != nil {
+		return CheckIdentityResult{}, fmt.Errorf("check data points: %w", err)
+	}
+	return CheckIdentityResult{Matched: n}, nil
+}
+
+// ClaimInput names a request.
+type ClaimInput struct{ RequestID string }
+
+// ClaimResult names the open request of the same type and address that holds the claim.
+type ClaimResult struct{ Holder string }
+
+// ClaimRequest makes the request the one open request of its type for its address, or
+// returns the request that already is.
+func (a *Activities) ClaimRequest(ctx context.Context, in ClaimInput) (ClaimResult, error) {
+	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	if err != nil {
+		return ClaimResult{}, err
+	}
+	holder, err := a.Requests.Claim(ctx, req.EmailHash, req.Type, req.ID)
+	return ClaimResult{Holder: holder}, err
+}
+
+// ReleaseClaim lets a later request of the same type from the same address run.
+func (a *Activities) ReleaseClaim(ctx context.Context, in ClaimInput) error {
+	return a.Requests.ReleaseClaim(ctx, in.RequestID)
+}
+
+// ListStores names the systems a request fans out to.
+func (a *Activities) ListStores(context.Context) ([]string, error) {
+	names := make([]string, len(a.Stores))
+	for i, s := range a.Stores {
+		names[i] = s.Name()
+	}
+	return names, nil
+}
+
+// RunStoreInput names one system to run a request in.
+type RunStoreInput struct {
+	RequestID string
+	Store     string
+}
+
+// RunStoreResult is the system's result without the exported data, which stays in the
+// application database.
+type RunStoreResult struct{ Result connector.Result }
+
+// RunStore runs the request in one system and keeps the full result for the report.
+func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreResult, error) {
+	var store connector.Connector
+	for _, s := range a.Stores {
+		if s.Name() == in.Store {
+			store = s
+		}
+	}
+	if store == nil {
+		return RunStoreResult{}, temporal.NewNonRetryableApplicationError("store "+in.Store+" is not configured", "UnknownStore", nil)
+	}
+	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	if err != nil {
+		return RunStoreResult{}, err
+	}
+	var details domain.Details
+	if err := json.Unmarshal([]byte(req.Details), &details); err != nil {
+		return RunStoreResult{}, temporal.NewNonRetryableApplicationError("request details are not valid JSON", "BadDetails", nil)
+	}
+	activity.RecordHeartbeat(ctx, "started")
+	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return RunStoreResult{}, err
+		}
+		return RunStoreResult{}, fmt.Errorf("%s: %w", in.Store, err)
+	}
+	if err := a.Requests.SaveStoreResult(ctx, req.ID, in.Store, res); err != nil {
+		return RunStoreResult{}, err
+	}
+	res.Export = nil
+	return RunStoreResult{Result: res}, nil
+}

@@ -1,0 +1,219 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// request is one running privacy request: its state plus what the update handlers tell the
+// main loop. Handlers only set flags and run activities; the main loop moves the status.
+type request struct {
+	in        RequestInput
+	state     RequestState
+	challenge domain.CodeChallenge
+	seq       int64
+	// recordMu keeps audit steps in sequence order even when handlers record concurrently.
+	recordMu workflow.Mutex
+
+	cancelled   *StaffAction
+	denied      *StaffAction
+	retryStores []string
+	dueChanged  bool
+}
+
+var a *activities.Activities
+
+// activityOptions suit the short database and mail activities: they retry until they
+// succeed, backing off to five minutes, so an outage delays a request but never loses a step.
+var activityOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+}
+
+// execute runs a short activity. Update handlers get a context without the main loop's
+// options, so every call sets them here.
+func execute(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), activity, args...)
+}
+
+// Request runs one privacy request from intake to a terminal status.
+func Request(ctx workflow.Context, in RequestInput) (RequestState, error) {
+	r := &request{in: in, recordMu: workflow.NewMutex(ctx)}
+	r.state = RequestState{
+		RequestID: in.RequestID, Type: in.Type, Jurisdiction: in.Jurisdiction,
+		Status: domain.StatusReceived, ReceivedAt: in.ReceivedAt, DueAt: in.DueAt, OriginalDueAt: in.DueAt,
+		IdentityRequirement: in.Identity.String(), IdentityAttempts: in.Verification.IdentityAttempts,
+		OpenedBy: in.OpenedBy,
+	}
+	if err := r.registerHandlers(ctx); err != nil {
+		return r.state, err
+	}
+	if err := r.record(ctx, "received", Actor{Role: RoleSystem}, nil, nil); err != nil {
+		return r.state, err
+	}
+	workflow.Go(ctx, r.watchDeadline)
+	if err := r.run(ctx); err != nil {
+		return r.state, err
+	}
+	// Let updates that arrived at the end finish before the workflow closes.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return r.state, err
+	}
+	return r.state, nil
+}
+
+func (r *request) run(ctx workflow.Context) error {
+	if r.in.OpenedBy == "" {
+		done, err := r.verifyEmail(ctx)
+		if done || err != nil {
+			return err
+		}
+		if done, err := r.joinDuplicate(ctx); done || err != nil {
+			return err
+		}
+		if err := r.notify(ctx, mail.KindAcknowledgement, mail.Acknowledgement{RequestType: string(r.in.Type), DueDate: r.state.DueAt}); err != nil {
+			return err
+		}
+	}
+	if done, err := r.verifyIdentity(ctx); done || err != nil {
+		return err
+	}
+	return r.process(ctx)
+}
+
+// record appends one audit step and applies its change to the request row, in sequence.
+// to is the new status, or nil when the status stays.
+func (r *request) record(ctx workflow.Context, action string, actor Actor, to *domain.Status, patch *requestdb.Patch, details ...string) error {
+	if err := r.recordMu.Lock(ctx); err != nil {
+		return err
+	}
+	defer r.recordMu.Unlock()
+	r.seq++
+	from := r.state.Status
+	if to != nil {
+		r.state.Status = *to
+		if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(string(*to))); err != nil {
+			return err
+		}
+	}
+	p := requestdb.Patch{}
+	if patch != nil {
+		p = *patch
+	}
+	if to != nil {
+		p.Status = to
+	}
+	now := workflow.Now(ctx)
+	r.state.Steps = append(r.state.Steps, Step{Seq: r.seq, Action: action, At: now, Actor: actor, Status: r.state.Status})
+	err := execute(ctx, a.RecordStep, activities.RecordStepInput{
+		RequestID: r.in.RequestID, Seq: r.seq, At: now, Action: action,
+		Actor: actor.Name, Role: actor.Role, From: from, To: r.state.Status, Details: details, Patch: p,
+	}).Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	return nil
+}
+
+func (r *request) setStatus(ctx workflow.Context, s domain.Status, action string, actor Actor) error {
+	return r.record(ctx, action, actor, &s, nil)
+}
+
+// finish moves the request to a terminal status, tells the requester where the law asks for
+// it, and releases its duplicate claim.
+func (r *request) finish(ctx workflow.Context, s domain.Status, action string, actor Actor, reason string) error {
+	now := workflow.Now(ctx)
+	r.state.StatusReason = reason
+	patch := &requestdb.Patch{StatusReason: &reason, CompletedAt: &now}
+	if r.state.JoinedTo != "" {
+		patch.JoinedTo = &r.state.JoinedTo
+	}
+	if err := r.record(ctx, action, actor, &s, patch, reason); err != nil {
+		return err
+	}
+	if s == domain.StatusDenied && r.in.OpenedBy == "" {
+		if err := r.notify(ctx, mail.KindDenial, mail.Denial{Reason: reason}); err != nil {
+			return err
+		}
+	}
+	return execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
+}
+
+// notify mails the requester one notice. The key makes a retried send a no-op.
+func (r *request) notify(ctx workflow.Context, kind mail.Kind, data any) error {
+	return execute(ctx, a.SendNotice, activities.SendNoticeInput{
+		Key:    fmt.Sprintf("%s:%s:%d", r.in.RequestID, kind, r.seq),
+		Notice: mail.Notice{Kind: kind, RequestID: r.in.RequestID, Data: data},
+	}).Get(ctx, nil)
+}
+
+// wait blocks until cond holds, the request is cancelled or denied, or until passes (the
+// zero time waits without limit). It reports whether cond held.
+func (r *request) wait(ctx workflow.Context, until time.Time, cond func() bool) (bool, error) {
+	stop := func() bool { return cond() || r.cancelled != nil || r.denied != nil }
+	if until.IsZero() {
+		err := workflow.Await(ctx, stop)
+		return cond(), err
+	}
+	d := until.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		return cond(), nil
+	}
+	if _, err := workflow.AwaitWithTimeout(ctx, d, stop); err != nil {
+		return false, err
+	}
+	return cond(), nil
+}
+
+// interrupted ends the request if staff cancelled or denied it while it waited.
+func (r *request) interrupted(ctx workflow.Context) (bool, error) {
+	switch {
+	case r.cancelled != nil:
+		return true, r.finish(ctx, domain.StatusCancelled, "cancelled", r.cancelled.Actor, r.cancelled.Reason)
+	case r.denied != nil:
+		return true, r.finish(ctx, domain.StatusDenied, "denied", r.denied.Actor, r.denied.Reason)
+	}
+	return false, nil
+}
+
+// watchDeadline raises an internal alert once 75% of the time to answer is gone, and again
+// for an extended due date.
+func (r *request) watchDeadline(ctx workflow.Context) {
+	for !r.state.Status.Terminal() {
+		r.dueChanged = false
+		alertAt := domain.AlertAt(r.state.ReceivedAt, r.state.DueAt)
+		if d := alertAt.Sub(workflow.Now(ctx)); d > 0 {
+			if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return r.dueChanged || r.state.Status.Terminal() }); err != nil {
+				return
+			}
+		}
+		if r.dueChanged {
+			continue
+		}
+		if r.state.Status.Terminal() {
+			return
+		}
+		if !r.state.DeadlineAlerted {
+			r.state.DeadlineAlerted = true
+			if err := r.record(ctx, "deadline_alert", Actor{Role: RoleSystem}, nil, nil, "75% of the time to respond is used"); err != nil {
+				return
+			}
+			err := execute(ctx, a.AlertTeam, activities.AlertTeamInput{RequestID: r.in.RequestID, DueAt: r.state.DueAt}).Get(ctx, nil)
+			if err != nil {
+				workflow.GetLogger(ctx).Error("deadline alert not delivered", "error", err)
+			}
+		}
+		if err := workflow.Await(ctx, func() bool { return r.dueChanged || r.state.Status.Terminal() }); err != nil {
+			return
+		}
+		r.state.DeadlineAlerted = false
+	}
+}

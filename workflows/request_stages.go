@@ -1,0 +1,254 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+var system = Actor{Role: RoleSystem}
+
+// verifyEmail mails a code and waits until the requester confirms one, asks for another,
+// cancels, or lets the window close. It reports whether the request ended.
+func (r *request) verifyEmail(ctx workflow.Context) (bool, error) {
+	if err := r.setStatus(ctx, domain.StatusAwaitingEmailVerification, "email_verification_started", system); err != nil {
+		return true, err
+	}
+	if err := r.issueCode(ctx); err != nil {
+		return true, err
+	}
+	closesAt := r.in.ReceivedAt.Add(r.in.Verification.Window)
+	remindAt := r.in.ReceivedAt.Add(r.in.Verification.ReminderAfter)
+	reminded := false
+	for {
+		next := closesAt
+		if !reminded && remindAt.Before(next) {
+			next = remindAt
+		}
+		verified, err := r.wait(ctx, next, func() bool { return r.state.EmailVerified })
+		if err != nil {
+			return true, err
+		}
+		if verified {
+			return false, r.setStatus(ctx, domain.StatusReceived, "email_verified", Actor{Role: RoleRequester})
+		}
+		if ended, err := r.interrupted(ctx); ended || err != nil {
+			return true, err
+		}
+		now := workflow.Now(ctx)
+		if !now.Before(closesAt) {
+			return true, r.finish(ctx, domain.StatusExpired, "expired", system, "the e-mail address was not confirmed in time")
+		}
+		if !reminded && !now.Before(remindAt) {
+			reminded = true
+			if err := r.notify(ctx, mail.KindReminder, mail.Reminder{ExpiresAt: closesAt}); err != nil {
+				return true, err
+			}
+		}
+	}
+}
+
+// issueCode has an activity derive and mail the next code; only its salted hash comes back.
+func (r *request) issueCode(ctx workflow.Context) error {
+	n := r.state.CodesIssued + 1
+	var out activities.IssueCodeResult
+	err := execute(ctx, a.IssueCode, activities.IssueCodeInput{
+		RequestID: r.in.RequestID, Number: n, Digits: r.in.Verification.CodeDigits,
+		ValidMinutes: int(r.in.Verification.CodeLife / time.Minute),
+	}).Get(ctx, &out)
+	if err != nil {
+		return err
+	}
+	now := workflow.Now(ctx)
+	r.state.CodesIssued = n
+	r.challenge = domain.CodeChallenge{
+		Hash: out.Hash, Salt: out.Salt, IssuedAt: now, ExpiresAt: now.Add(r.in.Verification.CodeLife),
+		MaxAttempts: r.in.Verification.MaxAttempts,
+	}
+	r.state.CodeExpiresAt = r.challenge.ExpiresAt
+	r.state.CodeAttemptsLeft = r.in.Verification.MaxAttempts
+	return r.record(ctx, "code_sent", system, nil, nil)
+}
+
+// joinDuplicate makes a second open request of the same type from the same address join
+// the first instead of changing the stores twice. It reports whether this request ended.
+func (r *request) joinDuplicate(ctx workflow.Context) (bool, error) {
+	var out activities.ClaimResult
+	if err := execute(ctx, a.ClaimRequest, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, &out); err != nil {
+		return true, err
+	}
+	if out.Holder == r.in.RequestID {
+		return false, nil
+	}
+	r.state.JoinedTo = out.Holder
+	now := workflow.Now(ctx)
+	reason := "joined an open request of the same type from the same address"
+	s := domain.StatusCancelled
+	return true, r.record(ctx, "joined_duplicate", system, &s, &requestdb.Patch{JoinedTo: &out.Holder, StatusReason: &reason, CompletedAt: &now}, out.Holder)
+}
+
+// verifyIdentity applies the identity policy: nothing more than the mailbox, matching data
+// points or an analyst's verification, or an analyst's review. Staff-opened requests always
+// need a second staff member's approval. It reports whether the request ended.
+func (r *request) verifyIdentity(ctx workflow.Context) (bool, error) {
+	rule := r.in.Identity
+	if r.in.OpenedBy != "" {
+		rule = domain.IdentityRule{Requirement: domain.IdentityAnalyst}
+	}
+	switch rule.Requirement {
+	case domain.IdentityMailbox:
+		r.state.IdentityVerified, r.state.IdentityMethod = true, "mailbox"
+		return false, nil
+	case domain.IdentityDataPoints:
+		if err := r.setStatus(ctx, domain.StatusAwaitingIdentityVerification, "identity_verification_started", system); err != nil {
+			return true, err
+		}
+		closesAt := workflow.Now(ctx).Add(r.in.Verification.Window)
+		verified, err := r.wait(ctx, closesAt, func() bool { return r.state.IdentityVerified })
+		if err != nil || verified {
+			return err != nil, err
+		}
+		if ended, err := r.interrupted(ctx); ended || err != nil {
+			return true, err
+		}
+		return true, r.finish(ctx, domain.StatusExpired, "expired", system, "identity was not verified in time")
+	default:
+		if err := r.setStatus(ctx, domain.StatusPendingReview, "review_started", system); err != nil {
+			return true, err
+		}
+		if _, err := r.wait(ctx, time.Time{}, func() bool { return r.state.Approved }); err != nil {
+			return true, err
+		}
+		if ended, err := r.interrupted(ctx); ended || err != nil {
+			return true, err
+		}
+		r.state.IdentityVerified = true
+		if r.state.IdentityMethod == "" {
+			r.state.IdentityMethod = "analyst"
+		}
+		return false, nil
+	}
+}
+
+// storeRetry bounds one system's automatic retries; past them a person decides.
+var storeRetry = &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5}
+
+// process fans out to every system in parallel. A failing system never fails the others:
+// the request waits in needs_attention until staff retry that system or end the request.
+func (r *request) process(ctx workflow.Context) error {
+	if err := r.setStatus(ctx, domain.StatusInProgress, "processing_started", system); err != nil {
+		return err
+	}
+	var stores []string
+	if err := execute(ctx, a.ListStores).Get(ctx, &stores); err != nil {
+		return err
+	}
+	for _, s := range stores {
+		r.state.Stores = append(r.state.Stores, StoreOutcome{Store: s})
+	}
+	pending := stores
+	for {
+		r.runStores(ctx, pending)
+		failed := r.failedStores()
+		if len(failed) == 0 {
+			break
+		}
+		if err := r.setStatus(ctx, domain.StatusNeedsAttention, "stores_failed", system); err != nil {
+			return err
+		}
+		r.retryStores = nil
+		if _, err := r.wait(ctx, time.Time{}, func() bool { return len(r.retryStores) > 0 }); err != nil {
+			return err
+		}
+		if ended, err := r.interrupted(ctx); ended || err != nil {
+			return err
+		}
+		pending = r.retryStores
+		if err := r.setStatus(ctx, domain.StatusInProgress, "stores_retried", system); err != nil {
+			return err
+		}
+	}
+	return r.complete(ctx)
+}
+
+func (r *request) runStores(ctx workflow.Context, stores []string) {
+	storeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: time.Minute, RetryPolicy: storeRetry,
+	})
+	futures := make(map[string]workflow.Future, len(stores))
+	for _, s := range stores {
+		futures[s] = workflow.ExecuteActivity(storeCtx, a.RunStore, activities.RunStoreInput{RequestID: r.in.RequestID, Store: s})
+	}
+	for _, s := range stores {
+		i := slices.IndexFunc(r.state.Stores, func(o StoreOutcome) bool { return o.Store == s })
+		var out activities.RunStoreResult
+		if err := futures[s].Get(ctx, &out); err != nil {
+			r.state.Stores[i].Error = storeError(err)
+			continue
+		}
+		r.state.Stores[i] = StoreOutcome{Store: s, Done: true, Result: out.Result}
+	}
+}
+
+func (r *request) failedStores() []string {
+	var failed []string
+	for _, o := range r.state.Stores {
+		if !o.Done {
+			failed = append(failed, o.Store)
+		}
+	}
+	return failed
+}
+
+// complete records the outcome and tells the requester what was found, changed and kept.
+func (r *request) complete(ctx workflow.Context) error {
+	var done mail.Completion
+	done.RequestType = string(r.in.Type)
+	for _, o := range r.state.Stores {
+		done.Found = append(done.Found, o.Result.Found...)
+		done.Changed = append(done.Changed, o.Result.Changed...)
+		for _, k := range o.Result.Retained {
+			done.Retained = append(done.Retained, mail.Retained{What: k.What, Reason: k.Reason, Until: k.Until})
+		}
+	}
+	// json.Marshal sorts map keys, so the outcome is deterministic.
+	encoded, err := json.Marshal(r.state.Stores)
+	if err != nil {
+		return err
+	}
+	outcome := string(encoded)
+	now := workflow.Now(ctx)
+	s := domain.StatusCompleted
+	if err := r.record(ctx, "completed", system, &s, &requestdb.Patch{Outcome: &outcome, CompletedAt: &now}); err != nil {
+		return err
+	}
+	if r.in.OpenedBy == "" {
+		if err := r.notify(ctx, mail.KindCompletion, done); err != nil {
+			return err
+		}
+	}
+	return execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
+}
+
+// storeError is what staff see of a failing system: the connector's message, which by
+// contract names no person, without Temporal's wrapping.
+func storeError(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Error()
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return "timed out"
+	}
+	return err.Error()
+}

@@ -1,0 +1,472 @@
+package workflows_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+const goodCode = "123456"
+
+var (
+	start   = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
+	salt    = []byte("0123456789abcdef")
+	analyst = workflows.Actor{Name: "ana", Role: workflows.RoleAnalyst}
+	second  = workflows.Actor{Name: "bob", Role: workflows.RoleAnalyst}
+	a       *activities.Activities
+)
+
+// outcome captures what became of one update.
+type outcome struct {
+	rejected error
+	result   any
+	err      error
+	done     bool
+}
+
+func (o *outcome) Accept()                     {}
+func (o *outcome) Reject(err error)            { o.rejected, o.done = err, true }
+func (o *outcome) Complete(res any, err error) { o.result, o.err, o.done = res, err, true }
+
+// harness runs the request workflow with its activities replaced by fakes that record
+// what the workflow asked for.
+type harness struct {
+	t          *testing.T
+	env        *testsuite.TestWorkflowEnvironment
+	in         workflows.RequestInput
+	notices    []mail.Kind
+	steps      []activities.RecordStepInput
+	codes      int
+	matched    int
+	holder     string
+	alerts     []time.Time
+	storeFails map[string]int
+	storeRuns  []string
+}
+
+func newHarness(t *testing.T, typ domain.RequestType) *harness {
+	var s testsuite.WorkflowTestSuite
+	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), storeFails: map[string]int{}}
+	h.env.SetStartTime(start)
+	h.in = workflows.RequestInput{
+		RequestID: "r1", Type: typ, Jurisdiction: domain.JurisdictionGDPR, ReceivedAt: start,
+		DueAt:        domain.DueDate(domain.JurisdictionGDPR, start, domain.DeadlinePolicy{}),
+		Identity:     domain.DefaultIdentityPolicy().Rule(typ),
+		Verification: workflows.DefaultVerificationSettings(),
+	}
+	h.env.RegisterActivity(a)
+	h.env.OnActivity(a.RecordStep, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordStepInput) error {
+		h.steps = append(h.steps, in)
+		return nil
+	})
+	h.env.OnActivity(a.IssueCode, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IssueCodeInput) (activities.IssueCodeResult, error) {
+		h.codes++
+		return activities.IssueCodeResult{Hash: domain.HashCode(salt, goodCode), Salt: salt}, nil
+	})
+	h.env.OnActivity(a.SendNotice, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendNoticeInput) error {
+		h.notices = append(h.notices, in.Notice.Kind)
+		return nil
+	})
+	h.env.OnActivity(a.AlertTeam, mock.Anything, mock.Anything).Return(func(context.Context, activities.AlertTeamInput) error {
+		h.alerts = append(h.alerts, h.env.Now())
+		return nil
+	})
+	h.env.OnActivity(a.CheckIdentity, mock.Anything, mock.Anything).Return(func(context.Context, activities.CheckIdentityInput) (activities.CheckIdentityResult, error) {
+		return activities.CheckIdentityResult{Matched: h.matched}, nil
+	})
+	h.env.OnActivity(a.ClaimRequest, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ClaimInput) (activities.ClaimResult, error) {
+		if h.holder != "" {
+			return activities.ClaimResult{Holder: h.holder}, nil
+		}
+		return activities.ClaimResult{Holder: in.RequestID}, nil
+	})
+	h.env.OnActivity(a.ReleaseClaim, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(a.ListStores, mock.Anything).Return([]string{"crm", "shop"}, nil)
+	h.env.OnActivity(a.RunStore, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoreInput) (activities.RunStoreResult, error) {
+		h.storeRuns = append(h.storeRuns, in.Store)
+		if h.storeFails[in.Store] > 0 {
+			h.storeFails[in.Store]--
+			return activities.RunStoreResult{}, temporal.NewNonRetryableApplicationError("connection refused", "StoreDown", nil)
+		}
+		return activities.RunStoreResult{Result: connector.Result{Store: in.Store, Found: []string{"name"}, Changed: []string{"name"}}}, nil
+	})
+	return h
+}
+
+// at sends an update after d of workflow time.
+func (h *harness) at(d time.Duration, name string, args ...any) *outcome {
+	o := &outcome{}
+	h.env.RegisterDelayedCallback(func() { h.env.UpdateWorkflow(name, "", o, args...) }, d)
+	return o
+}
+
+func (h *harness) run() workflows.RequestState {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(workflows.Request, h.in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatal(err)
+	}
+	var st workflows.RequestState
+	if err := h.env.GetWorkflowResult(&st); err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+func (h *harness) statuses() []domain.Status {
+	var out []domain.Status
+	for _, s := range h.steps {
+		if len(out) == 0 || out[len(out)-1] != s.To {
+			out = append(out, s.To)
+		}
+	}
+	return out
+}
+
+func staff(actor workflows.Actor, reason string) workflows.StaffAction {
+	return workflows.StaffAction{Actor: actor, Reason: reason}
+}
+
+func verify(code string) workflows.VerifyEmailInput { return workflows.VerifyEmailInput{Code: code} }
+
+func wantStatus(t *testing.T, st workflows.RequestState, want domain.Status) {
+	t.Helper()
+	if st.Status != want {
+		t.Fatalf("status = %s (%s), want %s", st.Status, st.StatusReason, want)
+	}
+}
+
+func wantNotices(t *testing.T, h *harness, want ...mail.Kind) {
+	t.Helper()
+	if !slices.Equal(h.notices, want) {
+		t.Errorf("notices = %v, want %v", h.notices, want)
+	}
+}
+
+func TestReviewWithMatchingDataPointsCompletes(t *testing.T) {
+	h := newHarness(t, domain.TypeReview)
+	h.matched = 2
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	id := h.at(2*time.Minute, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"postal_code": "x", "phone_last4": "1234"}})
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if id.result.(workflows.SubmitIdentityResult).Verified != true || st.IdentityMethod != "data_points" {
+		t.Errorf("identity = %+v, method %s", id.result, st.IdentityMethod)
+	}
+	want := []domain.Status{domain.StatusReceived, domain.StatusAwaitingEmailVerification, domain.StatusReceived,
+		domain.StatusAwaitingIdentityVerification, domain.StatusInProgress, domain.StatusCompleted}
+	if got := h.statuses(); !slices.Equal(got, want) {
+		t.Errorf("statuses = %v, want %v", got, want)
+	}
+	wantNotices(t, h, mail.KindAcknowledgement, mail.KindCompletion)
+	if len(st.Stores) != 2 || !st.Stores[0].Done || !st.Stores[1].Done {
+		t.Errorf("stores = %+v, want both done", st.Stores)
+	}
+}
+
+func TestRestrictNeedsOnlyTheMailbox(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if st.IdentityMethod != "mailbox" || slices.Contains(h.statuses(), domain.StatusAwaitingIdentityVerification) {
+		t.Errorf("restrict asked for more than the mailbox: %v", h.statuses())
+	}
+}
+
+func TestSuppressWithDataPointsCompletes(t *testing.T) {
+	h := newHarness(t, domain.TypeSuppress)
+	h.matched = 3
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(time.Hour, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"order_number": "A-1"}})
+	wantStatus(t, h.run(), domain.StatusCompleted)
+}
+
+func TestCorrectAndUpdateWaitForAnAnalystsApproval(t *testing.T) {
+	for _, typ := range []domain.RequestType{domain.TypeCorrect, domain.TypeUpdate} {
+		t.Run(string(typ), func(t *testing.T) {
+			h := newHarness(t, typ)
+			h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+			requester := h.at(time.Hour, workflows.UpdateApprove, workflows.StaffAction{Actor: workflows.Actor{Name: "me", Role: workflows.RoleRequester}})
+			approve := h.at(48*time.Hour, workflows.UpdateApprove, staff(analyst, "looks right"))
+			st := h.run()
+			wantStatus(t, st, domain.StatusCompleted)
+			if requester.rejected == nil {
+				t.Error("a requester was allowed to approve")
+			}
+			if approve.rejected != nil || st.ApprovedBy != "ana" {
+				t.Errorf("approval: %v, approved by %q", approve.rejected, st.ApprovedBy)
+			}
+		})
+	}
+}
+
+func TestAnalystDenialEndsTheRequestWithANotice(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	noReason := h.at(time.Hour, workflows.UpdateDeny, staff(analyst, " "))
+	h.at(2*time.Hour, workflows.UpdateDeny, staff(analyst, "the new value contradicts our records"))
+	st := h.run()
+	wantStatus(t, st, domain.StatusDenied)
+	if noReason.rejected == nil {
+		t.Error("a denial without a reason was accepted")
+	}
+	if st.StatusReason != "the new value contradicts our records" {
+		t.Errorf("reason = %q", st.StatusReason)
+	}
+	wantNotices(t, h, mail.KindAcknowledgement, mail.KindDenial)
+}
+
+func TestChildErasureSkipsTheMailboxAndNeedsASecondStaffMember(t *testing.T) {
+	h := newHarness(t, domain.TypeChildErasure)
+	h.in.OpenedBy = "ana"
+	self := h.at(time.Minute, workflows.UpdateApprove, staff(analyst, ""))
+	other := h.at(time.Hour, workflows.UpdateApprove, staff(second, ""))
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if self.rejected == nil || other.rejected != nil {
+		t.Errorf("self-approval rejected=%v, second approval rejected=%v", self.rejected, other.rejected)
+	}
+	if h.codes != 0 || len(h.notices) != 0 {
+		t.Errorf("staff-opened request mailed the address: %d codes, notices %v", h.codes, h.notices)
+	}
+}
+
+func TestFiveWrongCodesLockTheCodeUntilANewOneIsSent(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	var wrong []*outcome
+	for i := range 5 {
+		wrong = append(wrong, h.at(time.Duration(i+1)*time.Second, workflows.UpdateVerifyEmail, verify("000000")))
+	}
+	locked := h.at(10*time.Second, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(5*time.Minute, workflows.UpdateResendCode)
+	fresh := h.at(6*time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	st := h.run()
+	for i, o := range wrong[:4] {
+		if r := o.result.(workflows.VerifyEmailResult); r.Result != domain.CheckWrongCode || r.AttemptsLeft != 4-i {
+			t.Errorf("attempt %d = %+v, want wrong code with %d left", i+1, r, 4-i)
+		}
+	}
+	if r := wrong[4].result.(workflows.VerifyEmailResult); r.Result != domain.CheckLocked {
+		t.Errorf("fifth wrong attempt = %+v, want locked", r)
+	}
+	if r := locked.result.(workflows.VerifyEmailResult); r.Result != domain.CheckLocked {
+		t.Errorf("right code after lockout = %+v, want locked", r)
+	}
+	if r := fresh.result.(workflows.VerifyEmailResult); r.Result != domain.CheckConfirmed {
+		t.Errorf("new code = %+v, want confirmed", r)
+	}
+	if h.codes != 2 {
+		t.Errorf("codes issued = %d, want 2", h.codes)
+	}
+	wantStatus(t, st, domain.StatusCompleted)
+}
+
+func TestResendIsRefusedDuringTheCooldown(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	early := h.at(10*time.Second, workflows.UpdateResendCode)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.run()
+	if early.rejected == nil || h.codes != 1 {
+		t.Errorf("resend after 10s: rejected=%v, codes=%d", early.rejected, h.codes)
+	}
+}
+
+func TestCodeExpiresAfterItsLife(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	late := h.at(31*time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(32*time.Minute, workflows.UpdateResendCode)
+	h.at(33*time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	wantStatus(t, h.run(), domain.StatusCompleted)
+	if r := late.result.(workflows.VerifyEmailResult); r.Result != domain.CheckExpired {
+		t.Errorf("code after 31 minutes = %+v, want expired", r)
+	}
+}
+
+func TestUnconfirmedRequestExpiresAfterSevenDaysWithOneReminder(t *testing.T) {
+	h := newHarness(t, domain.TypeReview)
+	st := h.run()
+	wantStatus(t, st, domain.StatusExpired)
+	wantNotices(t, h, mail.KindReminder)
+	if got := h.env.Now().Sub(start); got < 7*24*time.Hour || got > 7*24*time.Hour+time.Minute {
+		t.Errorf("expired after %s, want 7 days", got)
+	}
+}
+
+func TestIdentityNotMatchedAfterThreeAttemptsIsDenied(t *testing.T) {
+	h := newHarness(t, domain.TypeReview)
+	h.matched = 1
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	answers := workflows.SubmitIdentityInput{Answers: map[string]string{"postal_code": "nope"}}
+	var tries []*outcome
+	for i := range 4 {
+		tries = append(tries, h.at(time.Duration(i+2)*time.Minute, workflows.UpdateSubmitIdentity, answers))
+	}
+	st := h.run()
+	wantStatus(t, st, domain.StatusDenied)
+	if tries[2].result.(workflows.SubmitIdentityResult).AttemptsLeft != 0 || tries[3].done && tries[3].rejected == nil {
+		t.Errorf("attempts: %+v / fourth %+v", tries[2].result, tries[3])
+	}
+	wantNotices(t, h, mail.KindAcknowledgement, mail.KindDenial)
+}
+
+func TestAnalystCanVerifyIdentityInsteadOfDataPoints(t *testing.T) {
+	h := newHarness(t, domain.TypeSuppress)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(time.Hour, workflows.UpdateVerifyIdentity, staff(analyst, "called the customer"))
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if st.IdentityMethod != "analyst" {
+		t.Errorf("identity method = %q, want analyst", st.IdentityMethod)
+	}
+}
+
+func TestExtensionMovesTheDueDateOnceAndTellsTheRequester(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	first := h.at(time.Hour, workflows.UpdateExtend, staff(analyst, "many systems to search"))
+	again := h.at(2*time.Hour, workflows.UpdateExtend, staff(analyst, "still busy"))
+	h.at(3*time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	st := h.run()
+	if first.rejected != nil || again.rejected == nil {
+		t.Errorf("first extension rejected=%v, second rejected=%v", first.rejected, again.rejected)
+	}
+	want := domain.ExtendedDueDate(domain.JurisdictionGDPR, h.in.DueAt, domain.DeadlinePolicy{})
+	if !st.Extended || !st.DueAt.Equal(want) || !st.OriginalDueAt.Equal(h.in.DueAt) {
+		t.Errorf("due %s (original %s), want %s", st.DueAt, st.OriginalDueAt, want)
+	}
+	wantNotices(t, h, mail.KindAcknowledgement, mail.KindExtension, mail.KindCompletion)
+}
+
+func TestExtensionAfterTheOriginalDueDateIsRefused(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	late := h.at(h.in.DueAt.Sub(start)+time.Hour, workflows.UpdateExtend, staff(analyst, "too late"))
+	h.at(h.in.DueAt.Sub(start)+2*time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	h.run()
+	if late.rejected == nil {
+		t.Error("extension after the due date was accepted")
+	}
+}
+
+func TestCancellationAtEveryWaitingStatus(t *testing.T) {
+	cases := []struct {
+		typ    domain.RequestType
+		status domain.Status
+		before []func(h *harness)
+	}{
+		{domain.TypeReview, domain.StatusAwaitingEmailVerification, nil},
+		{domain.TypeReview, domain.StatusAwaitingIdentityVerification, []func(*harness){func(h *harness) { h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode)) }}},
+		{domain.TypeCorrect, domain.StatusPendingReview, []func(*harness){func(h *harness) { h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode)) }}},
+		{domain.TypeRestrict, domain.StatusNeedsAttention, []func(*harness){func(h *harness) {
+			h.storeFails["shop"] = 1
+			h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+		}}},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.status), func(t *testing.T) {
+			h := newHarness(t, tc.typ)
+			for _, f := range tc.before {
+				f(h)
+			}
+			var seen domain.Status
+			h.env.RegisterDelayedCallback(func() {
+				v, err := h.env.QueryWorkflow(workflows.QueryState)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var st workflows.RequestState
+				v.Get(&st)
+				seen = st.Status
+			}, 2*time.Hour)
+			c := h.at(3*time.Hour, workflows.UpdateCancel, staff(analyst, "requester withdrew"))
+			st := h.run()
+			if seen != tc.status {
+				t.Fatalf("status before cancelling = %s, want %s", seen, tc.status)
+			}
+			if c.rejected != nil {
+				t.Fatalf("cancel rejected: %v", c.rejected)
+			}
+			wantStatus(t, st, domain.StatusCancelled)
+		})
+	}
+}
+
+func TestSecondRequestFromTheSameAddressJoinsTheFirst(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.holder = "r0"
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	st := h.run()
+	wantStatus(t, st, domain.StatusCancelled)
+	if st.JoinedTo != "r0" || len(h.storeRuns) != 0 {
+		t.Errorf("joined %q, store runs %v; want joined r0 and no store touched", st.JoinedTo, h.storeRuns)
+	}
+}
+
+func TestDeadlineAlertAtThreeQuartersOfTheTime(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	alertAt := domain.AlertAt(start, h.in.DueAt)
+	h.at(alertAt.Sub(start)+time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	h.run()
+	if len(h.alerts) != 1 || h.alerts[0].Before(alertAt) {
+		t.Errorf("alerts at %v, want one at or after %s", h.alerts, alertAt)
+	}
+}
+
+func TestFailingStoreWaitsForAStaffRetryOfThatStoreAlone(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.storeFails["shop"] = 1
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	wrongStore := h.at(time.Hour, workflows.UpdateRetryStore, workflows.StaffAction{Actor: analyst, Store: "crm"})
+	retry := h.at(2*time.Hour, workflows.UpdateRetryStore, workflows.StaffAction{Actor: analyst, Store: "shop"})
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if wrongStore.rejected == nil || retry.rejected != nil {
+		t.Errorf("retry of healthy store rejected=%v, of failed store rejected=%v", wrongStore.rejected, retry.rejected)
+	}
+	if !slices.Equal(h.storeRuns, []string{"crm", "shop", "shop"}) {
+		t.Errorf("store runs = %v, want crm and shop, then shop alone", h.storeRuns)
+	}
+	if !slices.Contains(h.statuses(), domain.StatusNeedsAttention) {
+		t.Errorf("statuses %v never reached needs_attention", h.statuses())
+	}
+}
+
+func TestNotesAndAssignmentAreRecorded(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(time.Hour, workflows.UpdateAssign, workflows.StaffAction{Actor: analyst, Assignee: "bob"})
+	h.at(2*time.Hour, workflows.UpdateAddNote, workflows.StaffAction{Actor: analyst, Text: "asked for proof of address"})
+	h.at(3*time.Hour, workflows.UpdateApprove, staff(second, ""))
+	st := h.run()
+	if st.Assignee != "bob" || len(st.Notes) != 1 || st.Notes[0].Author != "ana" {
+		t.Errorf("assignee %q, notes %+v", st.Assignee, st.Notes)
+	}
+	for i, s := range h.steps {
+		if s.Seq != int64(i+1) {
+			t.Fatalf("step %d has seq %d: audit steps must be gapless and ordered", i, s.Seq)
+		}
+	}
+}
+
+func TestRequestWorkflowIDCarriesNoPersonalData(t *testing.T) {
+	if got := workflows.RequestID("6f1c"); got != "dsr-6f1c" {
+		t.Errorf("RequestID = %q", got)
+	}
+}
