@@ -15,6 +15,7 @@ import (
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/devengine"
 	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -42,14 +43,14 @@ func runDev(cmd *cobra.Command) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	if cfg.DatabaseURL == "" {
-		cfg.DatabaseURL = "sqlite:" + filepath.Join(cfg.DataDir, "dsr.db")
-	}
 	ln, err := listen(cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	if err := devDefaults(&cfg, ln.Addr().String()); err != nil {
+		return err
+	}
 
 	temporal, err := devengine.Start(devengine.Options{
 		DataDir:   cfg.DataDir,
@@ -81,7 +82,12 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 
-	w, err := startWorker(c, db, cfg)
+	acts, closeStores, err := newActivities(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+	w, err := startWorker(c, acts, cfg)
 	if err != nil {
 		return err
 	}
@@ -116,6 +122,28 @@ func embeddedServerLogLevel(ours slog.Level) slog.Level {
 		return slog.LevelWarn
 	}
 	return slog.LevelError
+}
+
+// devDefaults fills what dev keeps in its data directory or derives from its address: the
+// application and demo databases, the server secret, and the public URL.
+func devDefaults(cfg *config.Config, httpAddr string) error {
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = "sqlite:" + filepath.Join(cfg.DataDir, "dsr.db")
+	}
+	if cfg.DemoStore == "" {
+		cfg.DemoStore = "sqlite:" + filepath.Join(cfg.DataDir, "demo-store.db")
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + httpAddr
+	}
+	if cfg.Secret == nil {
+		secret, err := keys.LoadOrCreate(filepath.Join(cfg.DataDir, "secret.key"))
+		if err != nil {
+			return err
+		}
+		cfg.Secret = secret
+	}
+	return nil
 }
 
 // selfCheckAtStart runs one self-check so a broken wiring shows in the first seconds, and so

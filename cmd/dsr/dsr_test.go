@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/dsr-project/dsr/internal/devengine"
+	"github.com/dsr-project/dsr/internal/mail/smtptest"
 	"github.com/dsr-project/dsr/internal/testenv"
 	"github.com/dsr-project/dsr/workflows"
 )
@@ -199,7 +200,10 @@ func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
 	}
 	t.Cleanup(eng.Stop)
 	dbURL := testenv.PostgresURL(t)
-	common := []string{"--database-url", dbURL, "--temporal-address", eng.Address, "--log-level", "warn"}
+	smtp := smtptest.Start(t)
+	common := []string{"--database-url", dbURL, "--temporal-address", eng.Address, "--log-level", "warn",
+		"--secret-key", strings.Repeat("5e", 32), "--public-url", "http://127.0.0.1"}
+	workerArgs := append([]string{"worker", "--smtp-host", smtp.Host(), "--smtp-port", strconv.Itoa(smtp.Port()), "--smtp-tls", "none"}, common...)
 
 	err = run(context.Background(), append([]string{"api", "--http", "127.0.0.1:0"}, common...), quiet, quiet)
 	if err == nil || !strings.Contains(err.Error(), "dsr migrate") {
@@ -220,8 +224,8 @@ func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
 	if code, down := readyz(t, apis[0], bases[0]); code != http.StatusServiceUnavailable || len(down) != 1 || down[0] != "worker" {
 		t.Fatalf("readyz with no worker = %d %v, want 503 naming only worker", code, down)
 	}
-	start(t, append([]string{"worker"}, common...)...)
-	start(t, append([]string{"worker"}, common...)...)
+	start(t, workerArgs...)
+	start(t, workerArgs...)
 	for i, p := range apis {
 		waitReady(t, p, bases[i])
 	}

@@ -73,7 +73,12 @@ func workerCommand() *cobra.Command {
 			if err := engine.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace, workflows.SearchAttributes); err != nil {
 				log.Warn("could not register search attributes; create them in the namespace", "error", err)
 			}
-			w, err := startWorker(c, db, cfg)
+			acts, closeStores, err := newActivities(ctx, cfg, db)
+			if err != nil {
+				return err
+			}
+			defer closeStores()
+			w, err := startWorker(c, acts, cfg)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,9 @@ import (
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/workflows"
 )
@@ -67,15 +70,50 @@ func workerIdentity() string {
 	return host + ":" + strconv.Itoa(os.Getpid())
 }
 
+// newActivities gathers what the activities need: the request repository, a mail sender
+// (SMTP, or the dev mailbox in dev when no SMTP server is set) and the stores to fan out to.
+// close releases the stores.
+func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (acts *activities.Activities, close func(), err error) {
+	acts = &activities.Activities{
+		DB: db, Requests: requestdb.New(db), Secret: cfg.Secret, PublicURL: cfg.PublicURL,
+		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+	}
+	if cfg.SMTP.Host != "" {
+		sender, err := mail.NewSMTPSender(cfg.SMTP)
+		if err != nil {
+			return nil, nil, fmt.Errorf("smtp: %w", err)
+		}
+		acts.Mail = sender
+	} else {
+		acts.Mail = requestdb.NewDevMailbox(db)
+	}
+	close = func() {}
+	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
+		store, err := demo.Open(ctx, cfg.DemoStore)
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo store: %w", err)
+		}
+		if err := store.Seed(ctx); err != nil {
+			store.Close()
+			return nil, nil, fmt.Errorf("demo store: %w", err)
+		}
+		acts.Stores = append(acts.Stores, demo.Connector{Store: store, SuppressionKey: cfg.Secret.Derive("suppression-list")})
+		acts.Identity = store
+		close = store.Close
+	}
+	return acts, close, nil
+}
+
 // startWorker registers every workflow and activity and starts polling. Stopping it waits
 // up to the shutdown timeout for running activities to finish.
-func startWorker(c client.Client, db *database.DB, cfg config.Config) (worker.Worker, error) {
+func startWorker(c client.Client, acts *activities.Activities, cfg config.Config) (worker.Worker, error) {
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          workerIdentity(),
 		WorkerStopTimeout: cfg.ShutdownTimeout,
 	})
 	w.RegisterWorkflow(workflows.SelfCheck)
-	w.RegisterActivity(&activities.Activities{DB: db, Worker: workerIdentity()})
+	w.RegisterWorkflow(workflows.Request)
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}

@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/mail"
 )
 
 // Mode is the subcommand a process runs; each uses a subset of the settings.
@@ -41,6 +45,18 @@ type Config struct {
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+
+	// Secret keys address hashes and one-time codes; every process of a deployment shares it.
+	Secret       keys.Secret
+	PublicURL    string
+	Organization string
+	TeamEmail    string
+	SMTP         mail.SMTPConfig
+	Identity     domain.IdentityPolicy
+	CodeLife     time.Duration
+	Deadline     domain.DeadlinePolicy
+	// DemoStore is the URL of the demo customer database, or empty for none.
+	DemoStore string
 }
 
 // Temporal says how to reach the Temporal frontend in production.
@@ -74,10 +90,15 @@ var (
 	httpModes     = []Mode{ModeDev, ModeAPI}
 	devOnly       = []Mode{ModeDev}
 	databaseModes = []Mode{ModeDev, ModeAPI, ModeWorker, ModeMigrate}
+	workerModes   = []Mode{ModeDev, ModeWorker}
+	intakeModes   = []Mode{ModeDev, ModeAPI}
 )
 
 // Settings lists every setting dsr reads.
-var Settings = []Setting{
+var Settings = append(processSettings, requestSettings...)
+
+// processSettings say where a process listens, what it connects to and how it logs.
+var processSettings = []Setting{
 	{Env: "DSR_HTTP_ADDR", Flag: "http", Default: "127.0.0.1:8080", Modes: httpModes,
 		Help: "address the HTTP API and web pages listen on",
 		apply: func(c *Config, v string) error {
@@ -191,6 +212,113 @@ var Settings = []Setting{
 				return fmt.Errorf("want a positive duration such as 30s, got %q", v)
 			}
 			c.ShutdownTimeout = d
+			return nil
+		}},
+}
+
+// requestSettings govern privacy requests: keys, mail, links and policies.
+var requestSettings = []Setting{
+	{Env: "DSR_SECRET_KEY", Flag: "secret-key", Modes: serverModes, Secret: true,
+		Help: "server secret, 32+ random bytes in hex or base64 (openssl rand -hex 32); required except in dev, which keeps one in the data directory",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				if c.Mode == ModeDev {
+					return nil
+				}
+				return fmt.Errorf("is required")
+			}
+			s, err := keys.ParseSecret(v)
+			c.Secret = s
+			return err
+		}},
+	{Env: "DSR_PUBLIC_URL", Flag: "public-url", Modes: serverModes,
+		Help: "base URL requesters reach dsr at, for links in mail; in dev the HTTP address",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				if c.Mode == ModeDev {
+					return nil
+				}
+				return fmt.Errorf("is required")
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("want an http(s) URL, got %q", v)
+			}
+			c.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+	{Env: "DSR_ORGANIZATION", Flag: "organization", Default: "Privacy team", Modes: workerModes,
+		Help:  "who signs the mail to requesters",
+		apply: func(c *Config, v string) error { c.Organization = v; return nil }},
+	{Env: "DSR_TEAM_EMAIL", Flag: "team-email", Modes: workerModes,
+		Help:  "privacy team address for internal alerts (deadline near); empty logs them only",
+		apply: func(c *Config, v string) error { c.TeamEmail = v; return nil }},
+	{Env: "DSR_SMTP_HOST", Flag: "smtp-host", Modes: workerModes,
+		Help: "SMTP server; required by worker; in dev empty keeps mail in the dev mailbox",
+		apply: func(c *Config, v string) error {
+			if v == "" && c.Mode == ModeWorker {
+				return fmt.Errorf("is required")
+			}
+			c.SMTP.Host = v
+			return nil
+		}},
+	{Env: "DSR_SMTP_PORT", Flag: "smtp-port", Default: "587", Modes: workerModes,
+		Help:  "SMTP port",
+		apply: func(c *Config, v string) error { return port(v, false, &c.SMTP.Port) }},
+	{Env: "DSR_SMTP_TLS", Flag: "smtp-tls", Default: "starttls", Modes: workerModes,
+		Help: "starttls, tls (implicit) or none",
+		apply: func(c *Config, v string) error {
+			m, err := mail.ParseTLSMode(v)
+			c.SMTP.TLS = m
+			return err
+		}},
+	{Env: "DSR_SMTP_USERNAME", Flag: "smtp-username", Modes: workerModes,
+		Help:  "SMTP user name; empty sends without AUTH",
+		apply: func(c *Config, v string) error { c.SMTP.Username = v; return nil }},
+	{Env: "DSR_SMTP_PASSWORD", Flag: "smtp-password", Modes: workerModes, Secret: true,
+		Help:  "SMTP password",
+		apply: func(c *Config, v string) error { c.SMTP.Password = v; return nil }},
+	{Env: "DSR_SMTP_FROM", Flag: "smtp-from", Default: "privacy@localhost", Modes: workerModes,
+		Help:  "sender address of mail to requesters",
+		apply: func(c *Config, v string) error { c.SMTP.From = v; return nil }},
+	{Env: "DSR_IDENTITY_POLICY", Flag: "identity-policy", Modes: intakeModes,
+		Help: "overrides of the identity policy, e.g. review=data_points:3,restrict=mailbox",
+		apply: func(c *Config, v string) error {
+			p, err := domain.ParseIdentityPolicy(v)
+			c.Identity = p
+			return err
+		}},
+	{Env: "DSR_CODE_TTL", Flag: "code-ttl", Default: "30m", Modes: intakeModes,
+		Help: "how long a one-time e-mail code is valid",
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute || d > 24*time.Hour {
+				return fmt.Errorf("want a duration between 1m and 24h, got %q", v)
+			}
+			c.CodeLife = d
+			return nil
+		}},
+	{Env: "DSR_DEFAULT_DEADLINE_DAYS", Flag: "default-deadline-days", Default: "30", Modes: intakeModes,
+		Help: "days to answer a request under the default jurisdiction",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 365 {
+				return fmt.Errorf("want 1-365, got %q", v)
+			}
+			c.Deadline.DefaultDays = n
+			return nil
+		}},
+	{Env: "DSR_DEMO_STORE", Flag: "demo-store", Modes: workerModes,
+		Help: "URL of the demo customer database to fan out to; in dev a SQLite file in the data directory, \"off\" for none",
+		apply: func(c *Config, v string) error {
+			if v == "" || v == "off" {
+				c.DemoStore = v
+				return nil
+			}
+			if _, err := ParseDatabaseURL(v); err != nil {
+				return err
+			}
+			c.DemoStore = v
 			return nil
 		}},
 }

@@ -87,7 +87,9 @@ func TestTLSCertNeedsKey(t *testing.T) {
 	if err := os.WriteFile(cert, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := load(t, config.ModeWorker, map[string]string{"DATABASE_URL": "postgres://h/db", "TEMPORAL_TLS_CERT": cert})
+	env := workerEnv()
+	env["TEMPORAL_TLS_CERT"] = cert
+	_, err := load(t, config.ModeWorker, env)
 	if err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS_KEY") {
 		t.Errorf("err = %v, want cert without key refused", err)
 	}
@@ -124,5 +126,38 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 		if !strings.Contains(string(readme), row) {
 			t.Errorf("README lacks a row starting %q", row)
 		}
+	}
+}
+
+func workerEnv() map[string]string {
+	return map[string]string{
+		"DATABASE_URL": "postgres://h/db", "DSR_SECRET_KEY": strings.Repeat("ab", 32),
+		"DSR_PUBLIC_URL": "https://privacy.example.com/", "DSR_SMTP_HOST": "smtp.example.com",
+	}
+}
+
+func TestWorkerNeedsSecretPublicURLAndSMTP(t *testing.T) {
+	c, err := load(t, config.ModeWorker, workerEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL != "https://privacy.example.com" || c.SMTP.Port != 587 || len(c.Secret) != 32 {
+		t.Errorf("got %+v", c)
+	}
+	for _, missing := range []string{"DSR_SECRET_KEY", "DSR_PUBLIC_URL", "DSR_SMTP_HOST"} {
+		env := workerEnv()
+		delete(env, missing)
+		if _, err := load(t, config.ModeWorker, env); err == nil || !strings.Contains(err.Error(), missing) {
+			t.Errorf("without %s: err = %v", missing, err)
+		}
+	}
+}
+
+func TestShortSecretIsRefusedWithoutEchoingIt(t *testing.T) {
+	env := workerEnv()
+	env["DSR_SECRET_KEY"] = "abcd1234"
+	_, err := load(t, config.ModeWorker, env)
+	if err == nil || strings.Contains(err.Error(), "abcd1234") || !strings.Contains(err.Error(), "DSR_SECRET_KEY") {
+		t.Errorf("err = %v", err)
 	}
 }
