@@ -27,6 +27,7 @@ type request struct {
 	denied      *StaffAction
 	retryStores []string
 	dueChanged  bool
+	issuing     bool
 }
 
 var a *activities.Activities

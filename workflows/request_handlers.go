@@ -95,6 +95,9 @@ func (r *request) validateVerifyEmail(in VerifyEmailInput) error {
 }
 
 func (r *request) verifyEmailCode(ctx workflow.Context, in VerifyEmailInput) (VerifyEmailResult, error) {
+	if err := workflow.Await(ctx, func() bool { return !r.issuing }); err != nil {
+		return VerifyEmailResult{}, err
+	}
 	var result domain.CheckResult
 	r.challenge, result = r.challenge.Check(in.Code, workflow.Now(ctx))
 	left := max(r.challenge.MaxAttempts-r.challenge.Attempts, 0)

@@ -60,6 +60,10 @@ func (r *request) verifyEmail(ctx workflow.Context) (bool, error) {
 // issueCode has an activity derive and mail the next code; only its salted hash comes back.
 func (r *request) issueCode(ctx workflow.Context) error {
 	n := r.state.CodesIssued + 1
+	// The mail may arrive before the activity reports back; until then a verification waits,
+	// so the new code is never checked against the old challenge.
+	r.issuing = true
+	defer func() { r.issuing = false }()
 	var out activities.IssueCodeResult
 	err := execute(ctx, a.IssueCode, activities.IssueCodeInput{
 		RequestID: r.in.RequestID, Number: n, Digits: r.in.Verification.CodeDigits,

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -53,6 +54,9 @@ type harness struct {
 	alerts     []time.Time
 	storeFails map[string]int
 	storeRuns  []string
+	issueDelay time.Duration
+	// distinctCodes makes code n "00000n" instead of every code being goodCode.
+	distinctCodes bool
 }
 
 func newHarness(t *testing.T, typ domain.RequestType) *harness {
@@ -72,7 +76,14 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 	})
 	h.env.OnActivity(a.IssueCode, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IssueCodeInput) (activities.IssueCodeResult, error) {
 		h.codes++
-		return activities.IssueCodeResult{Hash: domain.HashCode(salt, goodCode), Salt: salt}, nil
+		code := goodCode
+		if h.distinctCodes {
+			code = fmt.Sprintf("00000%d", in.Number)
+			if in.Number > 1 {
+				time.Sleep(h.issueDelay)
+			}
+		}
+		return activities.IssueCodeResult{Hash: domain.HashCode(salt, code), Salt: salt}, nil
 	})
 	h.env.OnActivity(a.SendNotice, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SendNoticeInput) error {
 		h.notices = append(h.notices, in.Notice.Kind)
@@ -469,4 +480,18 @@ func TestRequestWorkflowIDCarriesNoPersonalData(t *testing.T) {
 	if got := workflows.RequestID("6f1c"); got != "dsr-6f1c" {
 		t.Errorf("RequestID = %q", got)
 	}
+}
+
+// The mail can reach the requester before the activity that sent it reports back; a code
+// typed in that moment must be checked against the new challenge, not the old one.
+func TestCodeTypedWhileItIsBeingIssuedIsCheckedAgainstIt(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.distinctCodes, h.issueDelay = true, 500*time.Millisecond
+	h.at(2*time.Minute, workflows.UpdateResendCode)
+	early := h.at(2*time.Minute+time.Millisecond, workflows.UpdateVerifyEmail, verify("000002"))
+	st := h.run()
+	if r, _ := early.result.(workflows.VerifyEmailResult); r.Result != domain.CheckConfirmed {
+		t.Fatalf("new code typed during issuing = %+v (rejected %v, err %v), want confirmed", early.result, early.rejected, early.err)
+	}
+	wantStatus(t, st, domain.StatusCompleted)
 }

@@ -81,8 +81,8 @@ type RequestInput struct {
 
 // Actor is who asked for a change: a staff member's token name and role, or the requester.
 type Actor struct {
-	Name string
-	Role string
+	Name string `json:"name"`
+	Role string `json:"role"`
 }
 
 // Roles allowed to act on requests.
@@ -95,86 +95,92 @@ const (
 
 // StaffAction is the argument of every staff update.
 type StaffAction struct {
-	Actor    Actor
-	Reason   string
-	Text     string
-	Assignee string
-	Store    string
+	Actor    Actor  `json:"actor"`
+	Reason   string `json:"reason"`
+	Text     string `json:"text"`
+	Assignee string `json:"assignee"`
+	Store    string `json:"store"`
 }
 
 // VerifyEmailInput carries the code the requester typed.
-type VerifyEmailInput struct{ Code string }
+type VerifyEmailInput struct {
+	Code string `json:"code"`
+}
 
 // VerifyEmailResult says what became of a code.
 type VerifyEmailResult struct {
-	Result       domain.CheckResult
-	AttemptsLeft int
+	Result       domain.CheckResult `json:"result"`
+	AttemptsLeft int                `json:"attempts_left"`
 }
 
 // ResendCodeResult says when the new code expires.
-type ResendCodeResult struct{ ExpiresAt time.Time }
+type ResendCodeResult struct {
+	ExpiresAt time.Time `json:"expires_at"`
+}
 
 // SubmitIdentityInput carries data points such as postal_code, phone_last4, order_number.
-type SubmitIdentityInput struct{ Answers map[string]string }
+type SubmitIdentityInput struct {
+	Answers map[string]string `json:"answers"`
+}
 
 // SubmitIdentityResult says whether the answers verified the requester.
 type SubmitIdentityResult struct {
-	Verified     bool
-	AttemptsLeft int
+	Verified     bool `json:"verified"`
+	AttemptsLeft int  `json:"attempts_left"`
 }
 
 // Step is one entry of a request's timeline.
 type Step struct {
-	Seq    int64
-	Action string
-	At     time.Time
-	Actor  Actor
-	Status domain.Status
+	Seq    int64         `json:"seq"`
+	Action string        `json:"action"`
+	At     time.Time     `json:"at"`
+	Actor  Actor         `json:"actor"`
+	Status domain.Status `json:"status"`
 }
 
 // Note is a staff member's note on a request.
 type Note struct {
-	Author string
-	Text   string
-	At     time.Time
+	Author string    `json:"author"`
+	Text   string    `json:"text"`
+	At     time.Time `json:"at"`
 }
 
 // StoreOutcome is one system's result, or its error while it is failing.
 type StoreOutcome struct {
-	Store  string
-	Done   bool
-	Error  string
-	Result connector.Result
+	Store  string           `json:"store"`
+	Done   bool             `json:"done"`
+	Error  string           `json:"error"`
+	Result connector.Result `json:"result"`
 }
 
 // RequestState is everything the workflow knows; the state query returns it whole.
 type RequestState struct {
-	RequestID           string
-	Type                domain.RequestType
-	Jurisdiction        domain.Jurisdiction
-	Status              domain.Status
-	StatusReason        string
-	ReceivedAt          time.Time
-	DueAt               time.Time
-	OriginalDueAt       time.Time
-	Extended            bool
-	ExtensionReason     string
-	EmailVerified       bool
-	CodeExpiresAt       time.Time
-	CodeAttemptsLeft    int
-	CodesIssued         int
-	IdentityRequirement string
-	IdentityVerified    bool
-	IdentityMethod      string
-	DataPointsMatched   int
-	IdentityAttempts    int
-	Approved            bool
-	ApprovedBy          string
-	OpenedBy            string
-	Assignee            string
-	JoinedTo            string
-	DeadlineAlerted     bool
-	Notes               []Note
-	Steps               []Step
-	Stores              []StoreOutcome
+	RequestID           string              `json:"request_id"`
+	Type                domain.RequestType  `json:"type"`
+	Jurisdiction        domain.Jurisdiction `json:"jurisdiction"`
+	Status              domain.Status       `json:"status"`
+	StatusReason        string              `json:"status_reason"`
+	ReceivedAt          time.Time           `json:"received_at"`
+	DueAt               time.Time           `json:"due_at"`
+	OriginalDueAt       time.Time           `json:"original_due_at"`
+	Extended            bool                `json:"extended"`
+	ExtensionReason     string              `json:"extension_reason"`
+	EmailVerified       bool                `json:"email_verified"`
+	CodeExpiresAt       time.Time           `json:"code_expires_at"`
+	CodeAttemptsLeft    int                 `json:"code_attempts_left"`
+	CodesIssued         int                 `json:"codes_issued"`
+	IdentityRequirement string              `json:"identity_requirement"`
+	IdentityVerified    bool                `json:"identity_verified"`
+	IdentityMethod      string              `json:"identity_method"`
+	DataPointsMatched   int                 `json:"data_points_matched"`
+	IdentityAttempts    int                 `json:"identity_attempts"`
+	Approved            bool                `json:"approved"`
+	ApprovedBy          string              `json:"approved_by"`
+	OpenedBy            string              `json:"opened_by"`
+	Assignee            string              `json:"assignee"`
+	JoinedTo            string              `json:"joined_to"`
+	DeadlineAlerted     bool                `json:"deadline_alerted"`
+	Notes               []Note              `json:"notes"`
+	Steps               []Step              `json:"steps"`
+	Stores              []StoreOutcome      `json:"stores"`
 }
