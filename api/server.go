@@ -7,10 +7,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+
+	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/workflows"
 )
 
 // Check is one dependency that /readyz asks about.
@@ -19,18 +27,58 @@ type Check struct {
 	Run  func(ctx context.Context) error
 }
 
-// Server is dsr's HTTP front: the JSON API, the web pages and the probes.
-type Server struct {
-	echo   *echo.Echo
-	checks []Check
-	log    *slog.Logger
+// Options are the server's dependencies and the policies intake fixes on each request.
+type Options struct {
+	Log *slog.Logger
+	// Checks are what /readyz reports on, in order.
+	Checks    []Check
+	Temporal  client.Client
+	TaskQueue string
+	Requests  *requestdb.Repo
+	Tokens    *auth.Repo
+	Secret    keys.Secret
+	// DevMailbox is set only under `dsr dev`; nil leaves out the /api/v1/dev and /dev routes.
+	DevMailbox *requestdb.DevMailbox
+	// Identity, Deadline and Verification are fixed on each request at intake. A nil
+	// Identity means domain.DefaultIdentityPolicy, a zero Verification the defaults.
+	Identity     domain.IdentityPolicy
+	Deadline     domain.DeadlinePolicy
+	Verification workflows.VerificationSettings
+	// Now is the clock of intake; nil means time.Now.
+	Now func() time.Time
 }
 
-// New builds the server. checks are what /readyz reports on, in order.
-func New(log *slog.Logger, checks []Check) *Server {
+// Server is dsr's HTTP front: the JSON API, the web pages and the probes.
+type Server struct {
+	echo *echo.Echo
+	opts Options
+	log  *slog.Logger
+}
+
+// MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
+// changes of 1000 characters, fits well within it.
+const MaxBodyBytes = 64 << 10
+
+// New builds the server and its routes.
+func New(opts Options) *Server {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Identity == nil {
+		opts.Identity = domain.DefaultIdentityPolicy()
+	}
+	if opts.Verification == (workflows.VerificationSettings{}) {
+		opts.Verification = workflows.DefaultVerificationSettings()
+	}
+	log := opts.Log
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	s := &Server{echo: e, opts: opts, log: log}
+	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true,
@@ -40,10 +88,31 @@ func New(log *slog.Logger, checks []Check) *Server {
 			return nil
 		},
 	}))
-	s := &Server{echo: e, checks: checks, log: log}
+	e.Use(middleware.BodyLimit(strconv.Itoa(MaxBodyBytes)))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	s.routes()
 	return s
+}
+
+func (s *Server) routes() {
+	public := s.echo.Group("/api/v1/requests")
+	public.POST("", s.intake)
+	mine := public.Group("/:id", s.requireStatusToken)
+	mine.GET("", s.requesterStatus)
+	mine.POST("/verify", s.verifyEmail)
+	mine.POST("/resend-code", s.resendCode)
+	mine.POST("/identity", s.submitIdentity)
+
+	staff := s.echo.Group("/api/v1/admin", s.requireStaff)
+	staff.POST("/requests", s.staffIntake)
+	staff.GET("/requests/:id", s.staffRequest)
+	staff.POST("/requests/:id/:action", s.staffAction)
+
+	if s.opts.DevMailbox != nil {
+		s.echo.GET("/api/v1/dev/mail", s.devMailJSON)
+		s.echo.GET("/dev/mail", s.devMailPage)
+	}
 }
 
 // Handler exposes the routes, for tests and for embedding.
@@ -85,10 +154,11 @@ type ReadyReport struct {
 }
 
 func (s *Server) readyz(c echo.Context) error {
+	checks := s.opts.Checks
 	report := ReadyReport{Status: "ready", Checks: map[string]string{}}
-	results := make([]error, len(s.checks))
+	results := make([]error, len(checks))
 	done := make(chan struct{})
-	for i, chk := range s.checks {
+	for i, chk := range checks {
 		go func() {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), readinessTimeout)
 			defer cancel()
@@ -96,10 +166,10 @@ func (s *Server) readyz(c echo.Context) error {
 			done <- struct{}{}
 		}()
 	}
-	for range s.checks {
+	for range checks {
 		<-done
 	}
-	for i, chk := range s.checks {
+	for i, chk := range checks {
 		if err := results[i]; err != nil {
 			report.Checks[chk.Name] = err.Error()
 			report.Down = append(report.Down, chk.Name)

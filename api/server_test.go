@@ -29,7 +29,7 @@ func get(t *testing.T, s *api.Server, path string) (int, api.ReadyReport) {
 func ok(context.Context) error { return nil }
 
 func TestReadyWhenEveryCheckPasses(t *testing.T) {
-	s := api.New(quiet, []api.Check{{Name: "database", Run: ok}, {Name: "temporal", Run: ok}})
+	s := api.New(api.Options{Log: quiet, Checks: []api.Check{{Name: "database", Run: ok}, {Name: "temporal", Run: ok}}})
 	code, body := get(t, s, "/readyz")
 	if code != http.StatusOK || body.Status != "ready" || len(body.Down) != 0 {
 		t.Errorf("got %d %+v, want 200 ready", code, body)
@@ -37,10 +37,10 @@ func TestReadyWhenEveryCheckPasses(t *testing.T) {
 }
 
 func TestNotReadyNamesWhatIsDown(t *testing.T) {
-	s := api.New(quiet, []api.Check{
+	s := api.New(api.Options{Log: quiet, Checks: []api.Check{
 		{Name: "database", Run: ok},
 		{Name: "worker", Run: func(context.Context) error { return errors.New("no worker polls task queue") }},
-	})
+	}})
 	code, body := get(t, s, "/readyz")
 	if code != http.StatusServiceUnavailable {
 		t.Errorf("status = %d, want 503", code)
@@ -51,10 +51,10 @@ func TestNotReadyNamesWhatIsDown(t *testing.T) {
 }
 
 func TestReadinessCheckThatHangsReadsAsDown(t *testing.T) {
-	s := api.New(quiet, []api.Check{{Name: "temporal", Run: func(ctx context.Context) error {
+	s := api.New(api.Options{Log: quiet, Checks: []api.Check{{Name: "temporal", Run: func(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
-	}}})
+	}}}})
 	code, body := get(t, s, "/readyz")
 	if code != http.StatusServiceUnavailable || body.Down[0] != "temporal" {
 		t.Errorf("got %d %+v, want temporal down after the timeout", code, body)
@@ -62,7 +62,7 @@ func TestReadinessCheckThatHangsReadsAsDown(t *testing.T) {
 }
 
 func TestHealthzAnswersWithoutDependencies(t *testing.T) {
-	s := api.New(quiet, []api.Check{{Name: "database", Run: func(context.Context) error { return errors.New("down") }}})
+	s := api.New(api.Options{Log: quiet, Checks: []api.Check{{Name: "database", Run: func(context.Context) error { return errors.New("down") }}}})
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if rec.Code != http.StatusOK {
