@@ -11,11 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/devengine"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -93,7 +95,11 @@ func runDev(cmd *cobra.Command) error {
 	}
 	defer w.Stop()
 
-	server := api.New(log, readinessChecks(c, db, cfg))
+	adminToken, err := devAdminToken(ctx, db)
+	if err != nil {
+		return err
+	}
+	server := api.New(apiOptions(log, c, db, cfg, requestdb.NewDevMailbox(db)))
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, ln, cfg.ShutdownTimeout) }()
 
@@ -104,6 +110,8 @@ func runDev(cmd *cobra.Command) error {
 	if temporal.UIURL != "" {
 		fmt.Fprintf(out, "  Temporal Web UI    %s\n", temporal.UIURL)
 	}
+	fmt.Fprintf(out, "  Dev mailbox        http://%s/dev/mail\n", ln.Addr())
+	fmt.Fprintf(out, "  Dev admin token    %s\n", adminToken)
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 
 	go selfCheckAtStart(ctx, cfg, log, func(ctx context.Context, id string) (workflows.SelfCheckResult, error) {
@@ -122,6 +130,27 @@ func embeddedServerLogLevel(ours slog.Level) slog.Level {
 		return slog.LevelWarn
 	}
 	return slog.LevelError
+}
+
+// devAdminTokenName names the admin token dev makes at each start; the one from the
+// previous start is revoked, since only its hash was kept.
+const devAdminTokenName = "dev-admin"
+
+func devAdminToken(ctx context.Context, db *database.DB) (string, error) {
+	tokens := auth.New(db)
+	existing, err := tokens.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range existing {
+		if t.Name == devAdminTokenName && !t.Revoked() {
+			if err := tokens.Revoke(ctx, t.ID); err != nil {
+				return "", err
+			}
+		}
+	}
+	token, _, err := tokens.Create(ctx, devAdminTokenName, auth.RoleAdmin)
+	return token, err
 }
 
 // devDefaults fills what dev keeps in its data directory or derives from its address: the

@@ -19,27 +19,18 @@ func apiCommand() *cobra.Command {
 		Long:  "api serves the HTTP API and web pages. Run as many as you need behind a load balancer; they share nothing but the database and Temporal.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, log, err := loadConfig(cmd, config.ModeAPI)
-			if err != nil {
-				return err
-			}
-			db, err := openCurrentDatabase(ctx, cfg.DatabaseURL)
+			cfg, log, db, c, err := connect(cmd, config.ModeAPI)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			c, err := engine.Dial(ctx, cfg.Temporal, log)
-			if err != nil {
-				return err
-			}
 			defer c.Close()
 			ln, err := listen(cfg.HTTPAddr)
 			if err != nil {
 				return err
 			}
 			log.Info("api listening", "addr", ln.Addr().String(), "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
-			return api.New(log, readinessChecks(c, db, cfg)).Serve(ctx, ln, cfg.ShutdownTimeout)
+			return api.New(apiOptions(log, c, db, cfg, nil)).Serve(cmd.Context(), ln, cfg.ShutdownTimeout)
 		},
 	}
 	config.Register(cmd.Flags(), config.ModeAPI)
@@ -54,19 +45,11 @@ func workerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, log, err := loadConfig(cmd, config.ModeWorker)
-			if err != nil {
-				return err
-			}
-			db, err := openCurrentDatabase(ctx, cfg.DatabaseURL)
+			cfg, log, db, c, err := connect(cmd, config.ModeWorker)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			c, err := engine.Dial(ctx, cfg.Temporal, log)
-			if err != nil {
-				return err
-			}
 			defer c.Close()
 			// Registering needs operator rights that Temporal Cloud keys may lack; there the
 			// attributes are created once in the console, so a refusal is only a warning.

@@ -16,12 +16,13 @@ import (
 
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
-	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -135,6 +136,32 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 			return engine.CheckWorkersPolling(ctx, c, cfg.TaskQueue)
 		}},
 	}
+}
+
+// apiOptions are the HTTP server's dependencies; devMailbox is set only in dev.
+func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) api.Options {
+	verification := workflows.DefaultVerificationSettings()
+	verification.CodeLife = cfg.CodeLife
+	return api.Options{
+		Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
+		Requests: requestdb.New(db), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
+		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
+	}
+}
+
+// connect opens what both production processes need: the current database and Temporal.
+func connect(cmd *cobra.Command, mode config.Mode) (cfg config.Config, log *slog.Logger, db *database.DB, c client.Client, err error) {
+	ctx := cmd.Context()
+	if cfg, log, err = loadConfig(cmd, mode); err != nil {
+		return
+	}
+	if db, err = openCurrentDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return
+	}
+	if c, err = engine.Dial(ctx, cfg.Temporal, log); err != nil {
+		db.Close()
+	}
+	return
 }
 
 // listen opens the HTTP listener early so a taken port fails start-up, not later.

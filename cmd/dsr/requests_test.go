@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/devengine"
+	"github.com/dsr-project/dsr/internal/mail/smtptest"
+	"github.com/dsr-project/dsr/internal/testenv"
+	"log/slog"
+)
+
+// call sends JSON with an optional bearer token and decodes the answer into out.
+func call(t *testing.T, method, url, token string, body, out any) int {
+	t.Helper()
+	var buf bytes.Buffer
+	if body != nil {
+		if err := json.NewEncoder(&buf).Encode(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, url, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %d, body not JSON: %v", method, url, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// waitStatus polls the requester's status view until it shows want.
+func waitStatus(t *testing.T, base, id, token string, want string) api.RequesterView {
+	t.Helper()
+	var view api.RequesterView
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		view = api.RequesterView{}
+		if code := call(t, http.MethodGet, base+"/api/v1/requests/"+id, token, nil, &view); code != http.StatusOK {
+			t.Fatalf("status view: %d", code)
+		}
+		if string(view.Status) == want {
+			return view
+		}
+	}
+	t.Fatalf("request %s stayed %s (%s), want %s", id, view.Status, view.StatusReason, want)
+	return view
+}
+
+var codeInMail = regexp.MustCompile(`\b(\d{6})\b`)
+
+// The production shape end to end: two API processes and two workers on one Temporal server
+// and PostgreSQL, mail over a real SMTP server, the demo store on PostgreSQL. A review is
+// confirmed by the mailed code and data points on file; a correction is approved by an
+// analyst holding a token made with `dsr token create`.
+func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
+	logs := &syncBuffer{}
+	eng, err := devengine.Start(devengine.Options{Log: slog.New(slog.NewTextHandler(logs, nil)), LogLevel: slog.LevelError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Stop)
+	dbURL := testenv.PostgresURL(t)
+	smtp := smtptest.Start(t)
+	common := []string{"--database-url", dbURL, "--temporal-address", eng.Address, "--log-level", "warn",
+		"--secret-key", strings.Repeat("7a", 32), "--public-url", "http://127.0.0.1"}
+	if err := run(t.Context(), []string{"migrate", "--database-url", dbURL}, logs, logs); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		start(t, append([]string{"worker", "--smtp-host", smtp.Host(), "--smtp-port", strconv.Itoa(smtp.Port()),
+			"--smtp-tls", "none", "--demo-store", testenv.PostgresURL(t)}, common...)...)
+	}
+	var bases []string
+	for range 2 {
+		port := freePort(t)
+		p := start(t, append([]string{"api", "--http", "127.0.0.1:" + port}, common...)...)
+		bases = append(bases, "http://127.0.0.1:"+port)
+		waitReady(t, p, bases[len(bases)-1])
+	}
+	alice, bob := demo.DemoPeople()[0], demo.DemoPeople()[1]
+
+	t.Run("review confirmed by mailed code and data points", func(t *testing.T) {
+		var intake api.IntakeAnswer
+		code := call(t, http.MethodPost, bases[0]+"/api/v1/requests", "", map[string]any{
+			"type": "review", "email": alice.Email, "jurisdiction": "gdpr"}, &intake)
+		if code != http.StatusAccepted || intake.StatusToken == "" {
+			t.Fatalf("intake: %d %+v", code, intake)
+		}
+		msg := smtp.WaitFor(t, alice.Email, 30*time.Second)
+		m := codeInMail.FindStringSubmatch(msg.Text)
+		if m == nil {
+			t.Fatalf("no code in the mail: %q", msg.Text)
+		}
+		var verified api.VerifyAnswer
+		if code := call(t, http.MethodPost, bases[1]+"/api/v1/requests/"+intake.ID+"/verify", intake.StatusToken,
+			map[string]string{"code": m[1]}, &verified); code != http.StatusOK || verified.Result != "confirmed" {
+			t.Fatalf("verify: %d %+v", code, verified)
+		}
+		waitStatus(t, bases[0], intake.ID, intake.StatusToken, "awaiting_identity_verification")
+		var identity api.IdentityAnswer
+		if code := call(t, http.MethodPost, bases[0]+"/api/v1/requests/"+intake.ID+"/identity", intake.StatusToken,
+			map[string]any{"answers": alice.DataPoints}, &identity); code != http.StatusOK || !identity.Verified {
+			t.Fatalf("identity: %d %+v", code, identity)
+		}
+		view := waitStatus(t, bases[1], intake.ID, intake.StatusToken, "completed")
+		if len(view.Outcome.Found) == 0 || view.Stores.Done != 1 {
+			t.Errorf("outcome %+v, stores %+v: want the demo store's findings", view.Outcome, view.Stores)
+		}
+		// The completion notice goes out just after the status changes.
+		var subjects []string
+		for deadline := time.Now().Add(10 * time.Second); len(subjects) < 3 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			subjects = subjects[:0]
+			for _, got := range smtp.Messages() {
+				if slices.Contains(got.Rcpt, alice.Email) {
+					subjects = append(subjects, got.Subject)
+				}
+			}
+		}
+		if len(subjects) != 3 {
+			t.Errorf("alice received %d mails %q, want code, acknowledgement and completion", len(subjects), subjects)
+		}
+	})
+
+	t.Run("correction approved by an analyst", func(t *testing.T) {
+		var out syncBuffer
+		if err := run(t.Context(), []string{"token", "create", "--role", "analyst", "--name", "ana", "--database-url", dbURL}, &out, &out); err != nil {
+			t.Fatalf("token create: %v\n%s", err, out.String())
+		}
+		token := strings.TrimSpace(out.String())
+		if i := strings.LastIndex(token, "\n"); i >= 0 {
+			token = token[i+1:]
+		}
+		var intake api.IntakeAnswer
+		call(t, http.MethodPost, bases[1]+"/api/v1/requests", "", map[string]any{"type": "correct", "email": bob.Email,
+			"details": map[string]any{"changes": []map[string]string{{"field": "occupation", "value": "Lighthouse keeper"}}}}, &intake)
+		m := codeInMail.FindStringSubmatch(smtp.WaitFor(t, bob.Email, 30*time.Second).Text)
+		if m == nil {
+			t.Fatal("no code in the mail")
+		}
+		call(t, http.MethodPost, bases[0]+"/api/v1/requests/"+intake.ID+"/verify", intake.StatusToken, map[string]string{"code": m[1]}, nil)
+		waitStatus(t, bases[0], intake.ID, intake.StatusToken, "pending_review")
+		var body map[string]any
+		if code := call(t, http.MethodPost, bases[1]+"/api/v1/admin/requests/"+intake.ID+"/approve", token,
+			map[string]string{"reason": "matches the customer file"}, &body); code != http.StatusOK {
+			t.Fatalf("approve: %d %v", code, body)
+		}
+		view := waitStatus(t, bases[0], intake.ID, intake.StatusToken, "completed")
+		if len(view.Outcome.Changed) != 1 || view.Outcome.Changed[0] != "occupation" {
+			t.Errorf("changed %v, want occupation", view.Outcome.Changed)
+		}
+	})
+}
