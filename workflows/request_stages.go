@@ -39,7 +39,7 @@ func (r *request) verifyEmail(ctx workflow.Context) (bool, error) {
 			return true, err
 		}
 		if verified {
-			return false, r.setStatus(ctx, domain.StatusReceived, "email_verified", Actor{Role: RoleRequester})
+			return false, r.record(ctx, "email_verified", Actor{Role: RoleRequester}, nil, nil)
 		}
 		if ended, err := r.interrupted(ctx); ended || err != nil {
 			return true, err

@@ -178,7 +178,7 @@ func TestReviewWithMatchingDataPointsCompletes(t *testing.T) {
 	if id.result.(workflows.SubmitIdentityResult).Verified != true || st.IdentityMethod != "data_points" {
 		t.Errorf("identity = %+v, method %s", id.result, st.IdentityMethod)
 	}
-	want := []domain.Status{domain.StatusReceived, domain.StatusAwaitingEmailVerification, domain.StatusReceived,
+	want := []domain.Status{domain.StatusReceived, domain.StatusAwaitingEmailVerification,
 		domain.StatusAwaitingIdentityVerification, domain.StatusInProgress, domain.StatusCompleted}
 	if got := h.statuses(); !slices.Equal(got, want) {
 		t.Errorf("statuses = %v, want %v", got, want)
