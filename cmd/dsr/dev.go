@@ -75,14 +75,11 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 
-	db, err := database.Open(ctx, cfg.DatabaseURL)
+	db, err := database.OpenMigrated(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := database.Migrate(ctx, db, log); err != nil {
-		return err
-	}
 
 	acts, closeStores, err := newActivities(ctx, cfg, db)
 	if err != nil {

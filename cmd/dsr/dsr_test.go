@@ -192,20 +192,41 @@ func TestDevRefusesABadSettingBeforeStarting(t *testing.T) {
 
 // The production shape: migrate once, then two workers and two API processes share one
 // Temporal server and one PostgreSQL database.
-func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
-	quiet := &syncBuffer{}
-	eng, err := devengine.Start(devengine.Options{Log: newTestLogger(quiet), LogLevel: slog.LevelError})
+// stack is what production processes share: a Temporal server, a database and an SMTP
+// server, and the flags every process needs to reach them.
+type stack struct {
+	temporal *devengine.Server
+	dbURL    string
+	smtp     *smtptest.Server
+	common   []string
+}
+
+func newStack(t *testing.T) stack {
+	t.Helper()
+	eng, err := devengine.Start(devengine.Options{Log: newTestLogger(&syncBuffer{}), LogLevel: slog.LevelError})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(eng.Stop)
-	dbURL := testenv.PostgresURL(t)
-	smtp := smtptest.Start(t)
-	common := []string{"--database-url", dbURL, "--temporal-address", eng.Address, "--log-level", "warn",
+	s := stack{temporal: eng, dbURL: testenv.PostgresURL(t), smtp: smtptest.Start(t)}
+	s.common = []string{"--database-url", s.dbURL, "--temporal-address", eng.Address, "--log-level", "warn",
 		"--secret-key", strings.Repeat("5e", 32), "--public-url", "http://127.0.0.1"}
-	workerArgs := append([]string{"worker", "--smtp-host", smtp.Host(), "--smtp-port", strconv.Itoa(smtp.Port()), "--smtp-tls", "none"}, common...)
+	return s
+}
 
-	err = run(context.Background(), append([]string{"api", "--http", "127.0.0.1:0"}, common...), quiet, quiet)
+// workerArgs starts a worker that mails through the stack's SMTP server.
+func (s stack) workerArgs(extra ...string) []string {
+	args := append([]string{"worker", "--smtp-host", s.smtp.Host(), "--smtp-port", strconv.Itoa(s.smtp.Port()), "--smtp-tls", "none"}, extra...)
+	return append(args, s.common...)
+}
+
+func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
+	quiet := &syncBuffer{}
+	s := newStack(t)
+	eng, dbURL, common := s.temporal, s.dbURL, s.common
+	workerArgs := s.workerArgs()
+
+	err := run(context.Background(), append([]string{"api", "--http", "127.0.0.1:0"}, common...), quiet, quiet)
 	if err == nil || !strings.Contains(err.Error(), "dsr migrate") {
 		t.Fatalf("api on an unmigrated database: err = %v, want advice to run dsr migrate", err)
 	}

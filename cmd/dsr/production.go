@@ -87,14 +87,11 @@ func migrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := database.Open(ctx, cfg.DatabaseURL)
+			db, err := database.OpenMigrated(ctx, cfg.DatabaseURL, log)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if err := database.Migrate(ctx, db, log); err != nil {
-				return err
-			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s database is up to date\n", db.Kind)
 			return nil
 		},

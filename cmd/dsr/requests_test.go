@@ -6,17 +6,13 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/demo"
-	"github.com/dsr-project/dsr/internal/devengine"
-	"github.com/dsr-project/dsr/internal/mail/smtptest"
 	"github.com/dsr-project/dsr/internal/testenv"
-	"log/slog"
 )
 
 // call sends JSON with an optional bearer token and decodes the answer into out.
@@ -74,21 +70,13 @@ var codeInMail = regexp.MustCompile(`\b(\d{6})\b`)
 // analyst holding a token made with `dsr token create`.
 func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 	logs := &syncBuffer{}
-	eng, err := devengine.Start(devengine.Options{Log: slog.New(slog.NewTextHandler(logs, nil)), LogLevel: slog.LevelError})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(eng.Stop)
-	dbURL := testenv.PostgresURL(t)
-	smtp := smtptest.Start(t)
-	common := []string{"--database-url", dbURL, "--temporal-address", eng.Address, "--log-level", "warn",
-		"--secret-key", strings.Repeat("7a", 32), "--public-url", "http://127.0.0.1"}
+	s := newStack(t)
+	dbURL, smtp, common := s.dbURL, s.smtp, s.common
 	if err := run(t.Context(), []string{"migrate", "--database-url", dbURL}, logs, logs); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		start(t, append([]string{"worker", "--smtp-host", smtp.Host(), "--smtp-port", strconv.Itoa(smtp.Port()),
-			"--smtp-tls", "none", "--demo-store", testenv.PostgresURL(t)}, common...)...)
+		start(t, s.workerArgs("--demo-store", testenv.PostgresURL(t))...)
 	}
 	var bases []string
 	for range 2 {

@@ -106,6 +106,20 @@ func Migrate(ctx context.Context, db *DB, log *slog.Logger) error {
 	return nil
 }
 
+// OpenMigrated opens the database and applies pending migrations, as `dsr dev`, `dsr
+// migrate` and the tests do.
+func OpenMigrated(ctx context.Context, raw string, log *slog.Logger) (*DB, error) {
+	db, err := Open(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, db, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // Pending lists the versions not yet applied, so `dsr api` and `dsr worker` can refuse to
 // run against a schema older than their code.
 func Pending(ctx context.Context, db *DB) ([]int64, error) {

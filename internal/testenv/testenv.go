@@ -172,15 +172,11 @@ func Databases(t testing.TB) []Database {
 // OpenMigrated opens the database at url with every migration applied, closed at test end.
 func OpenMigrated(t testing.TB, url string) *database.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, url)
+	db, err := database.OpenMigrated(context.Background(), url, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
 	t.Cleanup(db.Close)
-	if err := database.Migrate(ctx, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
 	return db
 }
 
