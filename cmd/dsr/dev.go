@@ -12,6 +12,7 @@ import (
 
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/devengine"
@@ -66,7 +67,7 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 	defer temporal.Stop()
-	c, err := engine.Dial(ctx, config.Temporal{Address: temporal.Address, Namespace: cfg.Temporal.Namespace}, log)
+	c, err := engine.Dial(ctx, config.Temporal{Address: temporal.Address, Namespace: cfg.Temporal.Namespace}, log, codec.DataConverter(cfg.Codec))
 	if err != nil {
 		return err
 	}
@@ -168,6 +169,12 @@ func devDefaults(cfg *config.Config, httpAddr string) error {
 			return err
 		}
 		cfg.Secret = secret
+	}
+	if cfg.Codec == nil {
+		cfg.Codec = &codec.Keyring{}
+		if err := cfg.Codec.Add("dev", cfg.Secret.Derive("payload-codec")); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/devengine"
 	"github.com/dsr-project/dsr/internal/mail/smtptest"
 	"github.com/dsr-project/dsr/internal/testenv"
@@ -210,8 +212,25 @@ func newStack(t *testing.T) stack {
 	t.Cleanup(eng.Stop)
 	s := stack{temporal: eng, dbURL: testenv.PostgresURL(t), smtp: smtptest.Start(t)}
 	s.common = []string{"--database-url", s.dbURL, "--temporal-address", eng.Address, "--log-level", "warn",
-		"--secret-key", strings.Repeat("5e", 32), "--public-url", "http://127.0.0.1"}
+		"--secret-key", strings.Repeat("5e", 32), "--public-url", "http://127.0.0.1", "--codec-keys", testCodecKeys}
 	return s
+}
+
+var testCodecKeys = "t1:" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("c", 32)))
+
+// client dials the stack's Temporal with the processes' codec, as staff tools would.
+func (s stack) client(t *testing.T) client.Client {
+	t.Helper()
+	ring, err := codec.ParseKeyring(testCodecKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(client.Options{HostPort: s.temporal.Address, Namespace: "default", DataConverter: codec.DataConverter(ring)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // workerArgs starts a worker that mails through the stack's SMTP server.
@@ -223,7 +242,7 @@ func (s stack) workerArgs(extra ...string) []string {
 func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
 	quiet := &syncBuffer{}
 	s := newStack(t)
-	eng, dbURL, common := s.temporal, s.dbURL, s.common
+	dbURL, common := s.dbURL, s.common
 	workerArgs := s.workerArgs()
 
 	err := run(context.Background(), append([]string{"api", "--http", "127.0.0.1:0"}, common...), quiet, quiet)
@@ -251,7 +270,7 @@ func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
 		waitReady(t, p, bases[i])
 	}
 
-	c := dial(t, eng.Address)
+	c := s.client(t)
 	for i := range 4 {
 		checkID := uuid.NewString()
 		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -10,9 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/testenv"
+	"github.com/dsr-project/dsr/workflows"
 )
 
 // call sends JSON with an optional bearer token and decodes the answer into out.
@@ -87,6 +94,7 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 	}
 	alice, bob := demo.DemoPeople()[0], demo.DemoPeople()[1]
 
+	var reviewID, correctionID string
 	t.Run("review confirmed by mailed code and data points", func(t *testing.T) {
 		var intake api.IntakeAnswer
 		code := call(t, http.MethodPost, bases[0]+"/api/v1/requests", "", map[string]any{
@@ -110,6 +118,7 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 			map[string]any{"answers": alice.DataPoints}, &identity); code != http.StatusOK || !identity.Verified {
 			t.Fatalf("identity: %d %+v", code, identity)
 		}
+		reviewID = intake.ID
 		view := waitStatus(t, bases[1], intake.ID, intake.StatusToken, "completed")
 		if len(view.Outcome.Found) == 0 || view.Stores.Done != 1 {
 			t.Errorf("outcome %+v, stores %+v: want the demo store's findings", view.Outcome, view.Stores)
@@ -152,9 +161,85 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 			map[string]string{"reason": "matches the customer file"}, &body); code != http.StatusOK {
 			t.Fatalf("approve: %d %v", code, body)
 		}
+		correctionID = intake.ID
 		view := waitStatus(t, bases[0], intake.ID, intake.StatusToken, "completed")
 		if len(view.Outcome.Changed) != 1 || view.Outcome.Changed[0] != "occupation" {
 			t.Errorf("changed %v, want occupation", view.Outcome.Changed)
 		}
 	})
+
+	// What the engine stores, read with no codec as the stock CLI would: the address, the
+	// data points given and the corrected value must not appear in clear.
+	t.Run("engine holds no personal data in clear", func(t *testing.T) {
+		raw := dial(t, s.temporal.Address)
+		secrets := []string{alice.Email, bob.Email, "Lighthouse keeper"}
+		for _, v := range alice.DataPoints {
+			secrets = append(secrets, v)
+		}
+		for _, id := range []string{reviewID, correctionID} {
+			history := rawPayloads(t, raw, workflows.RequestID(id))
+			for _, secret := range secrets {
+				if strings.Contains(history, secret) {
+					t.Errorf("history of %s holds %q in clear", id, secret)
+				}
+			}
+			if !strings.Contains(history, codec.EncodingEncrypted) {
+				t.Errorf("history of %s has no encrypted payloads", id)
+			}
+		}
+	})
+}
+
+// rawPayloads returns every payload of a workflow's history (data and metadata) as the
+// engine stores them, read without a codec like the stock CLI. Only payloads are searched:
+// the events' own timestamps and IDs would match short data points by chance.
+func rawPayloads(t *testing.T, c client.Client, workflowID string) string {
+	t.Helper()
+	var out strings.Builder
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if d, ok := x["data"].(string); ok {
+				if raw, err := base64.StdEncoding.DecodeString(d); err == nil {
+					out.Write(raw)
+					out.WriteByte(0)
+				}
+			}
+			if meta, ok := x["metadata"].(map[string]any); ok {
+				for _, m := range meta {
+					if s, ok := m.(string); ok {
+						if raw, err := base64.StdEncoding.DecodeString(s); err == nil {
+							out.Write(raw)
+							out.WriteByte(0)
+						}
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	it := c.GetWorkflowHistory(t.Context(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		event, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := protojson.Marshal(event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var generic any
+		if err := json.Unmarshal(b, &generic); err != nil {
+			t.Fatal(err)
+		}
+		walk(generic)
+	}
+	return out.String()
 }

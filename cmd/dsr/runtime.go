@@ -17,6 +17,7 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/demo"
@@ -158,7 +159,7 @@ func connect(cmd *cobra.Command, mode config.Mode) (cfg config.Config, log *slog
 	if db, err = openCurrentDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return
 	}
-	if c, err = engine.Dial(ctx, cfg.Temporal, log); err != nil {
+	if c, err = engine.Dial(ctx, cfg.Temporal, log, codec.DataConverter(cfg.Codec)); err != nil {
 		db.Close()
 	}
 	return

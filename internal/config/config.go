@@ -6,6 +6,8 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/mail"
@@ -57,6 +60,11 @@ type Config struct {
 	Deadline     domain.DeadlinePolicy
 	// DemoStore is the URL of the demo customer database, or empty for none.
 	DemoStore string
+	// Codec encrypts every payload sent to Temporal; nil only in dev before its default.
+	Codec *codec.Keyring
+	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
+	// audit.SigningKey).
+	SigningKey ed25519.PrivateKey
 }
 
 // Temporal says how to reach the Temporal frontend in production.
@@ -231,6 +239,19 @@ var requestSettings = []Setting{
 			c.Secret = s
 			return err
 		}},
+	{Env: "DSR_CODEC_KEYS", Flag: "codec-keys", Modes: serverModes, Secret: true,
+		Help: "payload encryption keys, ID:BASE64 of 32 bytes, comma-separated; the first encrypts, all decrypt; required except in dev, which derives one from the secret",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				if c.Mode == ModeDev {
+					return nil
+				}
+				return fmt.Errorf("is required")
+			}
+			ring, err := codec.ParseKeyring(v)
+			c.Codec = ring
+			return err
+		}},
 	{Env: "DSR_PUBLIC_URL", Flag: "public-url", Modes: serverModes,
 		Help: "base URL requesters reach dsr at, for links in mail; in dev the HTTP address",
 		apply: func(c *Config, v string) error {
@@ -321,6 +342,16 @@ var requestSettings = []Setting{
 			c.DemoStore = v
 			return nil
 		}},
+	{Env: "DSR_SIGNING_KEY", Flag: "signing-key", Modes: httpModes, Secret: true,
+		Help: "Ed25519 key that signs evidence bundles: base64 of a 32-byte seed (openssl rand -base64 32); empty derives one from the server secret",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			k, err := parseSigningKey(v)
+			c.SigningKey = k
+			return err
+		}},
 }
 
 // Register adds the flags of the settings that mode uses to fs.
@@ -381,6 +412,17 @@ func port(v string, zeroAllowed bool, dst *int) error {
 	}
 	*dst = n
 	return nil
+}
+
+// parseSigningKey accepts standard or URL base64, padded or not, of a 32-byte Ed25519 seed.
+func parseSigningKey(v string) (ed25519.PrivateKey, error) {
+	v = strings.TrimSpace(v)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if seed, err := enc.DecodeString(v); err == nil && len(seed) == ed25519.SeedSize {
+			return ed25519.NewKeyFromSeed(seed), nil
+		}
+	}
+	return nil, fmt.Errorf("want base64 of a %d-byte Ed25519 seed (e.g. `openssl rand -base64 32`)", ed25519.SeedSize)
 }
 
 func readable(path string) error {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"encoding/base64"
 	"os"
 	"strings"
 	"testing"
@@ -133,6 +134,7 @@ func workerEnv() map[string]string {
 	return map[string]string{
 		"DATABASE_URL": "postgres://h/db", "DSR_SECRET_KEY": strings.Repeat("ab", 32),
 		"DSR_PUBLIC_URL": "https://privacy.example.com/", "DSR_SMTP_HOST": "smtp.example.com",
+		"DSR_CODEC_KEYS": "k1:" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
 	}
 }
 
@@ -144,7 +146,7 @@ func TestWorkerNeedsSecretPublicURLAndSMTP(t *testing.T) {
 	if c.PublicURL != "https://privacy.example.com" || c.SMTP.Port != 587 || len(c.Secret) != 32 {
 		t.Errorf("got %+v", c)
 	}
-	for _, missing := range []string{"DSR_SECRET_KEY", "DSR_PUBLIC_URL", "DSR_SMTP_HOST"} {
+	for _, missing := range []string{"DSR_SECRET_KEY", "DSR_PUBLIC_URL", "DSR_SMTP_HOST", "DSR_CODEC_KEYS"} {
 		env := workerEnv()
 		delete(env, missing)
 		if _, err := load(t, config.ModeWorker, env); err == nil || !strings.Contains(err.Error(), missing) {

@@ -14,17 +14,20 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/dsr-project/dsr/internal/config"
 )
 
-// Dial connects to the Temporal frontend described by cfg.
-func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger) (client.Client, error) {
+// Dial connects to the Temporal frontend described by cfg. dc converts payloads; pass the
+// codec's converter so nothing reaches the engine in clear (nil uses Temporal's default).
+func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger, dc converter.DataConverter) (client.Client, error) {
 	opts := client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		HostPort:      cfg.Address,
+		Namespace:     cfg.Namespace,
+		Logger:        sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		DataConverter: dc,
 	}
 	tlsConfig, err := clientTLS(cfg)
 	if err != nil {
