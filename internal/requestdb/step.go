@@ -2,16 +2,23 @@ package requestdb
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/domain"
 )
 
-// AuditEvent records who did what to a request. Events are append-only.
+// AuditEvent records who did what to a request. Events are append-only: the database
+// refuses to update or delete them, and each one is a link of a hash chain that runs through
+// the events of every request in the order they were stored.
 type AuditEvent struct {
 	ID         string `gorm:"primaryKey"`
 	RequestID  string
@@ -23,9 +30,41 @@ type AuditEvent struct {
 	FromStatus string
 	ToStatus   string
 	Details    string // JSON text
+	// ChainSeq is the event's position in the chain, from 1; 0 for an event stored before
+	// the chain existed. PrevHash is the Hash of the event at ChainSeq-1, empty for the
+	// first. ApplyStep sets all three.
+	ChainSeq int64 `gorm:"default:null"`
+	PrevHash string
+	Hash     string
 }
 
 func (AuditEvent) TableName() string { return "audit_events" }
+
+// ChainFormat names the canonical form that ChainHash hashes; it is the form's first field,
+// so that a future form can never produce the hash of this one.
+const ChainFormat = "dsr-audit-event/v1"
+
+// ChainHash returns the event's hash in the audit chain: the lower-case hex SHA-256 of its
+// canonical form. The form is a sequence of fields, each written as its length in bytes (an
+// 8-byte big-endian unsigned integer) followed by its UTF-8 bytes, in this order:
+// ChainFormat, chain_seq (decimal), id, request_id, seq (decimal), at (RFC 3339 with
+// nanoseconds in UTC, as time.RFC3339Nano formats it), actor, role, action, from_status,
+// to_status, details, prev_hash. Length prefixes keep field boundaries unambiguous, and
+// prev_hash ties the event to every event before it.
+func (e AuditEvent) ChainHash() string {
+	h := sha256.New()
+	for _, field := range []string{
+		ChainFormat, strconv.FormatInt(e.ChainSeq, 10), e.ID, e.RequestID,
+		strconv.FormatInt(e.Seq, 10), e.At.UTC().Format(time.RFC3339Nano),
+		e.Actor, e.Role, e.Action, e.FromStatus, e.ToStatus, e.Details, e.PrevHash,
+	} {
+		var size [8]byte
+		binary.BigEndian.PutUint64(size[:], uint64(len(field)))
+		h.Write(size[:])
+		h.Write([]byte(field))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // Patch lists the request fields a step changes; a nil field is left as it is.
 type Patch struct {
@@ -51,8 +90,10 @@ type Step struct {
 
 // ApplyStep records the step's event and applies its patch in one transaction. Activities
 // are retried and may run late, so a step the request has already passed changes nothing:
-// the event's ID is derived from (RequestID, Seq) and the patch only applies while the
-// request's StepSeq is lower than Seq. It returns ErrNotFound when the request does not exist.
+// the event's ID is derived from (RequestID, Seq), a repeated event is not stored again,
+// and the patch only applies while the request's StepSeq is lower than Seq. A new event
+// becomes the next link of the audit chain. It returns ErrNotFound when the request does
+// not exist.
 func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
 	if s.Seq < 1 {
 		return fmt.Errorf("apply step %d to request %s: seq must be positive", s.Seq, s.RequestID)
@@ -71,8 +112,8 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
 		if len(found) == 0 {
 			return ErrNotFound
 		}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ev).Error; err != nil {
-			return fmt.Errorf("insert event: %w", err)
+		if err := r.appendEvent(tx, ev); err != nil {
+			return err
 		}
 		err := tx.Model(&Request{}).Where("id = ? AND step_seq < ?", s.RequestID, s.Seq).
 			Updates(s.Patch.columns(s.Seq)).Error
@@ -83,6 +124,37 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
 	})
 	if err != nil {
 		return fmt.Errorf("apply step %d to request %s: %w", s.Seq, s.RequestID, err)
+	}
+	return nil
+}
+
+// appendEvent links ev to the chain head and stores it, unless an event with its ID exists.
+// Locking the head row first makes concurrent appends take turns on PostgreSQL; SQLite's
+// immediate transactions already admit one writer at a time.
+func (r *Repo) appendEvent(tx *gorm.DB, ev AuditEvent) error {
+	q := tx.Model(&chainHead{}).Where("id = 1")
+	if r.db.Kind == config.Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var head chainHead
+	if err := q.Take(&head).Error; err != nil {
+		return fmt.Errorf("lock audit chain head: %w", err)
+	}
+	ev.ChainSeq, ev.PrevHash = head.ChainSeq+1, head.Hash
+	ev.Hash = ev.ChainHash()
+	// Only a repeated ID is expected; any other conflict, such as a taken chain position,
+	// must fail rather than silently drop the event.
+	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(&ev)
+	if res.Error != nil {
+		return fmt.Errorf("insert event: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil
+	}
+	err := tx.Model(&chainHead{}).Where("id = 1").
+		Updates(map[string]any{"chain_seq": ev.ChainSeq, "hash": ev.Hash}).Error
+	if err != nil {
+		return fmt.Errorf("advance audit chain head: %w", err)
 	}
 	return nil
 }
@@ -116,8 +188,75 @@ func (r *Repo) AuditEvents(ctx context.Context, requestID string) ([]AuditEvent,
 	if err != nil {
 		return nil, fmt.Errorf("audit events of request %s: %w", requestID, err)
 	}
+	normalizeEvents(events)
+	return events, nil
+}
+
+// chainHead is the one row that holds the last link of the audit chain.
+type chainHead struct {
+	ID       int `gorm:"primaryKey"`
+	ChainSeq int64
+	Hash     string
+}
+
+func (chainHead) TableName() string { return "audit_chain_head" }
+
+// ChainLink is one position of the audit chain without the event's contents: enough to show
+// that the events on either side of it are linked.
+type ChainLink struct {
+	ChainSeq int64  `json:"chain_seq"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+}
+
+// ChainHead returns the last link of the audit chain, with ChainSeq 0 while it is empty.
+// Its PrevHash is always empty: the head row keeps only the position and hash.
+func (r *Repo) ChainHead(ctx context.Context) (ChainLink, error) {
+	var head chainHead
+	if err := r.db.WithContext(ctx).Take(&head, "id = 1").Error; err != nil {
+		return ChainLink{}, fmt.Errorf("audit chain head: %w", err)
+	}
+	return ChainLink{ChainSeq: head.ChainSeq, Hash: head.Hash}, nil
+}
+
+// ChainEvents returns up to limit events of the chain that follow position after, in chain
+// order, so that a long chain can be read in pages.
+func (r *Repo) ChainEvents(ctx context.Context, after int64, limit int) ([]AuditEvent, error) {
+	var events []AuditEvent
+	err := r.db.WithContext(ctx).Where("chain_seq > ?", after).Order("chain_seq").Limit(limit).Find(&events).Error
+	if err != nil {
+		return nil, fmt.Errorf("audit chain after position %d: %w", after, err)
+	}
+	normalizeEvents(events)
+	return events, nil
+}
+
+// ChainLinks returns the links at the given chain positions in chain order; a position
+// that holds no event is left out.
+func (r *Repo) ChainLinks(ctx context.Context, positions []int64) ([]ChainLink, error) {
+	if len(positions) == 0 {
+		return nil, nil
+	}
+	var links []ChainLink
+	err := r.db.WithContext(ctx).Model(&AuditEvent{}).Select("chain_seq", "prev_hash", "hash").
+		Where("chain_seq IN ?", positions).Order("chain_seq").Scan(&links).Error
+	if err != nil {
+		return nil, fmt.Errorf("audit chain links: %w", err)
+	}
+	return links, nil
+}
+
+// UnchainedEvents counts the events stored before the chain existed, which it cannot vouch for.
+func (r *Repo) UnchainedEvents(ctx context.Context) (int64, error) {
+	var n int64
+	if err := r.db.WithContext(ctx).Model(&AuditEvent{}).Where("chain_seq IS NULL").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count unchained audit events: %w", err)
+	}
+	return n, nil
+}
+
+func normalizeEvents(events []AuditEvent) {
 	for i := range events {
 		events[i].At = utc(events[i].At)
 	}
-	return events, nil
 }

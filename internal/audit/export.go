@@ -1,0 +1,299 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+// ErrHistoryNotFound is what an ExportDeps.History returns when the engine no longer holds
+// the workflow, as happens once a closed workflow passes the namespace's retention period.
+// The bundle then says so in history.json instead of failing.
+var ErrHistoryNotFound = errors.New("workflow history not found")
+
+// ExportDeps are what Export reads from.
+type ExportDeps struct {
+	Requests *requestdb.Repo
+	// History returns the decoded history of a workflow as JSON, {"events": [...]}, in the
+	// form `temporal workflow show -o json` prints; see TemporalHistory.
+	History func(ctx context.Context, workflowID string) ([]byte, error)
+	// Signer signs the manifest; see SigningKey.
+	Signer ed25519.PrivateKey
+}
+
+// ExportOptions say what personal data a bundle may hold. By default it holds none beyond
+// what the audit trail itself records: the address is replaced by its keyed hash, the values
+// a requester asked to change are withheld, and data exported for a review is left out.
+type ExportOptions struct {
+	IncludePII bool
+}
+
+// withheldValue stands in for a value left out of a bundle.
+const withheldValue = "(withheld)"
+
+// Export gathers the evidence of one request into a signed zip bundle: request.json,
+// history.json, audit_events.json, store_results.json, retention.json, notices.json, and
+// manifest.json with the SHA-256 of each, signed in manifest.sig by the key in public_key.
+// Events appended while it runs are left out, so the bundle shows the chain as of one head.
+// It returns an error wrapping requestdb.ErrNotFound when the request does not exist.
+func Export(ctx context.Context, deps ExportDeps, requestID string, opts ExportOptions) ([]byte, error) {
+	if deps.Signer == nil || deps.History == nil || deps.Requests == nil {
+		return nil, fmt.Errorf("export evidence of request %s: missing a dependency", requestID)
+	}
+	files, err := gatherEvidence(ctx, deps, requestID, opts)
+	if err != nil {
+		return nil, fmt.Errorf("export evidence of request %s: %w", requestID, err)
+	}
+	m := manifest{
+		Format: BundleFormat, RequestID: requestID, CreatedAt: time.Now().UTC().Truncate(time.Second),
+		PersonalData: opts.IncludePII, PublicKey: PublicKey(deps.Signer).PublicKey,
+	}
+	for _, f := range files {
+		sum := sha256.Sum256(f.data)
+		m.Files = append(m.Files, manifestFile{Name: f.name, SHA256: hex.EncodeToString(sum[:]), Size: len(f.data)})
+	}
+	raw, err := marshalFile(m)
+	if err != nil {
+		return nil, fmt.Errorf("export evidence of request %s: manifest: %w", requestID, err)
+	}
+	sig := ed25519.Sign(deps.Signer, raw)
+	files = append(files,
+		bundleFile{fileManifest, raw},
+		bundleFile{fileSignature, []byte(base64.StdEncoding.EncodeToString(sig) + "\n")},
+		bundleFile{filePublicKey, []byte(m.PublicKey + "\n")},
+	)
+	return writeZip(files)
+}
+
+// gatherEvidence reads everything about the request and returns the content files in order.
+func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts ExportOptions) ([]bundleFile, error) {
+	repo := deps.Requests
+	req, err := repo.GetRequest(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	events, err := chainEvidence(ctx, repo, requestID)
+	if err != nil {
+		return nil, err
+	}
+	results, err := repo.StoreResults(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	mails, err := repo.MailLog(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	history, err := historyOf(ctx, deps, requestID)
+	if err != nil {
+		return nil, err
+	}
+	var files []bundleFile
+	for _, f := range []struct {
+		name  string
+		value any
+	}{
+		{fileRequest, requestRecordOf(req, opts)},
+		{fileHistory, history},
+		{fileEvents, events},
+		{fileStoreResults, storeResultsOf(results, opts)},
+		{fileRetention, retentionOf(results)},
+		{fileNotices, noticesOf(mails)},
+	} {
+		data, err := marshalFile(f.value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
+		}
+		files = append(files, bundleFile{f.name, data})
+	}
+	return files, nil
+}
+
+// historyOf returns the request's workflow history, or a note that the engine no longer
+// holds it.
+func historyOf(ctx context.Context, deps ExportDeps, requestID string) (any, error) {
+	history, err := deps.History(ctx, workflows.RequestID(requestID))
+	switch {
+	case errors.Is(err, ErrHistoryNotFound):
+		return map[string]string{"unavailable": "the workflow engine no longer holds this request's history; it keeps closed workflows only for the namespace's retention period"}, nil
+	case err != nil:
+		return nil, fmt.Errorf("workflow history: %w", err)
+	case !json.Valid(history):
+		return nil, errors.New("workflow history: not valid JSON")
+	}
+	return json.RawMessage(history), nil
+}
+
+// chainEvidence returns the request's events up to the current chain head with the links
+// of their neighbours in the chain.
+func chainEvidence(ctx context.Context, repo *requestdb.Repo, requestID string) (eventsFile, error) {
+	head, err := repo.ChainHead(ctx)
+	if err != nil {
+		return eventsFile{}, err
+	}
+	all, err := repo.AuditEvents(ctx, requestID)
+	if err != nil {
+		return eventsFile{}, err
+	}
+	out := eventsFile{ChainFormat: requestdb.ChainFormat, ChainHead: chainPoint{head.ChainSeq, head.Hash}, Events: []bundleEvent{}, Links: []requestdb.ChainLink{}}
+	own := map[int64]bool{}
+	for _, e := range all {
+		if e.ChainSeq > head.ChainSeq {
+			continue // appended after the head was read
+		}
+		out.Events = append(out.Events, toBundleEvent(e))
+		own[e.ChainSeq] = true
+	}
+	var neighbours []int64
+	for _, e := range out.Events {
+		for _, n := range []int64{e.ChainSeq - 1, e.ChainSeq + 1} {
+			if e.ChainSeq > 0 && n > 0 && n <= head.ChainSeq && !own[n] && !slices.Contains(neighbours, n) {
+				neighbours = append(neighbours, n)
+			}
+		}
+	}
+	links, err := repo.ChainLinks(ctx, neighbours)
+	if err != nil {
+		return eventsFile{}, err
+	}
+	out.Links = append(out.Links, links...)
+	return out, nil
+}
+
+// requestRecord is request.json: the request row without the status token's hash.
+type requestRecord struct {
+	ID              string              `json:"id"`
+	Type            domain.RequestType  `json:"type"`
+	Jurisdiction    domain.Jurisdiction `json:"jurisdiction"`
+	Status          domain.Status       `json:"status"`
+	Email           string              `json:"email,omitempty"`
+	EmailHash       string              `json:"email_hash"`
+	Details         json.RawMessage     `json:"details"`
+	ReceivedAt      time.Time           `json:"received_at"`
+	DueAt           time.Time           `json:"due_at"`
+	OriginalDueAt   time.Time           `json:"original_due_at"`
+	AcknowledgeBy   *time.Time          `json:"acknowledge_by,omitempty"`
+	ExtendedAt      *time.Time          `json:"extended_at,omitempty"`
+	ExtensionReason string              `json:"extension_reason,omitempty"`
+	Assignee        string              `json:"assignee,omitempty"`
+	OpenedBy        string              `json:"opened_by,omitempty"`
+	StatusReason    string              `json:"status_reason,omitempty"`
+	Outcome         json.RawMessage     `json:"outcome"`
+	JoinedTo        string              `json:"joined_to,omitempty"`
+	StepSeq         int64               `json:"step_seq"`
+	UpdatedAt       time.Time           `json:"updated_at"`
+	CompletedAt     *time.Time          `json:"completed_at,omitempty"`
+	// Withheld names the personal data left out of this record.
+	Withheld []string `json:"withheld,omitempty"`
+}
+
+func requestRecordOf(r *requestdb.Request, opts ExportOptions) requestRecord {
+	rec := requestRecord{
+		ID: r.ID, Type: r.Type, Jurisdiction: r.Jurisdiction, Status: r.Status, Email: r.Email,
+		EmailHash: r.EmailHash, Details: rawJSON(r.Details), ReceivedAt: r.ReceivedAt, DueAt: r.DueAt,
+		OriginalDueAt: r.OriginalDueAt, AcknowledgeBy: r.AcknowledgeBy, ExtendedAt: r.ExtendedAt,
+		ExtensionReason: r.ExtensionReason, Assignee: r.Assignee, OpenedBy: r.OpenedBy,
+		StatusReason: r.StatusReason, Outcome: rawJSON(r.Outcome), JoinedTo: r.JoinedTo,
+		StepSeq: r.StepSeq, UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt,
+	}
+	if opts.IncludePII {
+		return rec
+	}
+	rec.Email = ""
+	rec.Withheld = append(rec.Withheld, "email")
+	details, withheld := redactDetails(r.Details)
+	rec.Details = details
+	rec.Withheld = append(rec.Withheld, withheld...)
+	return rec
+}
+
+// redactDetails keeps what a request asked for (which fields, categories, limits) and
+// withholds the values it supplied, which are personal data. Details it cannot read are
+// withheld whole.
+func redactDetails(raw string) (json.RawMessage, []string) {
+	if raw == "" {
+		return json.RawMessage("null"), nil
+	}
+	var d domain.Details
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		return json.RawMessage("null"), []string{"details"}
+	}
+	var withheld []string
+	for i := range d.Changes {
+		d.Changes[i].Value = withheldValue
+	}
+	if len(d.Changes) > 0 {
+		withheld = append(withheld, "details.changes.value")
+	}
+	if d.Reason != "" {
+		d.Reason = withheldValue
+		withheld = append(withheld, "details.reason")
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return json.RawMessage("null"), []string{"details"}
+	}
+	return b, withheld
+}
+
+// rawJSON passes stored JSON text through, or null when there is none or it is not JSON.
+func rawJSON(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(s)
+}
+
+func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.Result {
+	out := make([]connector.Result, len(results))
+	for i, r := range results {
+		if !opts.IncludePII {
+			r.Export = nil
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// retentionRecord is one entry of retention.json: data a system keeps despite the request.
+type retentionRecord struct {
+	Store string `json:"store"`
+	connector.Retention
+}
+
+func retentionOf(results []connector.Result) []retentionRecord {
+	out := []retentionRecord{}
+	for _, r := range results {
+		for _, kept := range r.Retained {
+			out = append(out, retentionRecord{Store: r.Store, Retention: kept})
+		}
+	}
+	return out
+}
+
+// noticeRecord is one entry of notices.json. Bodies are never stored, so never exported.
+type noticeRecord struct {
+	Key    string    `json:"key"`
+	Kind   string    `json:"kind"`
+	SentAt time.Time `json:"sent_at"`
+}
+
+func noticesOf(mails []requestdb.MailRecord) []noticeRecord {
+	out := make([]noticeRecord, len(mails))
+	for i, m := range mails {
+		out[i] = noticeRecord{Key: m.Key, Kind: m.Kind, SentAt: m.SentAt}
+	}
+	return out
+}
