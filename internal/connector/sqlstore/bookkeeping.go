@@ -1,0 +1,135 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/datamap"
+)
+
+// The bookkeeping table holds one row per (store, request, operation) applied in the
+// store's database, written in the same transaction as the changes, so that a retry finds
+// the first result instead of changing anything again. It holds no exported data.
+const maxKeyLength = 128
+
+func (p plan) createBookkeeping(table string) string {
+	result, at := "TEXT", "TIMESTAMP"
+	if datamap.Driver(p.d) == datamap.MySQL {
+		result, at = "LONGTEXT", "DATETIME"
+	}
+	return "CREATE TABLE IF NOT EXISTS " + p.d.quote(table) + " (store VARCHAR(128) NOT NULL, request_id VARCHAR(128) NOT NULL, " +
+		"operation VARCHAR(32) NOT NULL, result " + result + " NOT NULL, applied_at " + at + " NOT NULL, " +
+		"PRIMARY KEY (store, request_id, operation))"
+}
+
+// claim inserts the operation's row unless it exists. A concurrent run of the same
+// operation waits on the row's lock here and then finds it taken.
+func (p plan) claim(table string) string {
+	s := &statement{d: p.d}
+	s.sql("INSERT INTO ").ident(table).sql(" (store, request_id, operation, result, applied_at) VALUES (").arg(nil).sql(", ").arg(nil).sql(", ").
+		arg(nil).sql(", ").arg(nil).sql(", ").arg(nil).sql(")")
+	if datamap.Driver(p.d) == datamap.MySQL {
+		// Rows affected is 0 when the key exists, as with ON CONFLICT DO NOTHING.
+		return s.sql(" ON DUPLICATE KEY UPDATE request_id = request_id").String()
+	}
+	return s.sql(" ON CONFLICT DO NOTHING").String()
+}
+
+func (p plan) storedResult(table string) string {
+	s := &statement{d: p.d}
+	s.sql("SELECT result FROM ").ident(table).sql(" WHERE store = ").arg(nil).sql(" AND request_id = ").arg(nil).
+		sql(" AND operation = ").arg(nil)
+	return s.String()
+}
+
+func (p plan) recordResult(table string) string {
+	s := &statement{d: p.d}
+	s.sql("UPDATE ").ident(table).sql(" SET result = ").arg(nil).sql(" WHERE store = ").arg(nil).
+		sql(" AND request_id = ").arg(nil).sql(" AND operation = ").arg(nil)
+	return s.String()
+}
+
+// ensureBookkeeping creates the bookkeeping table on first use.
+func (c *Connector) ensureBookkeeping(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bookkeeping {
+		return nil
+	}
+	if _, err := c.db.ExecContext(ctx, c.plan.createBookkeeping(c.store.BookkeepingTable)); err != nil {
+		// Another process creating it at the same moment can make IF NOT EXISTS fail.
+		probe := "SELECT 1 FROM " + c.plan.d.quote(c.store.BookkeepingTable) + " WHERE 1 = 0"
+		if _, err2 := c.db.ExecContext(ctx, probe); err2 != nil {
+			return fmt.Errorf("create bookkeeping table: %w", sanitise(err))
+		}
+	}
+	c.bookkeeping = true
+	return nil
+}
+
+// change is the body of one operation, run inside its transaction on the person's rows.
+type change func(ctx context.Context, tx *sql.Tx, h holding, now time.Time) (connector.Result, error)
+
+// applyOnce runs body once per (request, operation): in one transaction it claims the
+// operation's bookkeeping row, loads and locks the person's rows, applies the change and
+// records its result. If the row was claimed before, it returns the recorded result and
+// changes nothing. Every call returns the result decoded from JSON, so a first run and a
+// retry return identical values.
+func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email string, body change) (connector.Result, error) {
+	if err := c.ensureBookkeeping(ctx); err != nil {
+		return connector.Result{}, err
+	}
+	var opts *sql.TxOptions
+	if datamap.Driver(c.plan.d) == datamap.MySQL {
+		// InnoDB's default repeatable read would lock every row a locking read scans, the
+		// whole table when the identity column is compared through lower(trim()).
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := c.db.BeginTx(ctx, opts)
+	if err != nil {
+		return connector.Result{}, sanitise(err)
+	}
+	defer tx.Rollback()
+	table := c.store.BookkeepingTable
+	now := c.now().UTC().Truncate(time.Second)
+	claimed, err := tx.ExecContext(ctx, c.plan.claim(table), c.store.Name, requestID, operation, "", now)
+	if err != nil {
+		return connector.Result{}, fmt.Errorf("claim operation: %w", sanitise(err))
+	}
+	if n, err := claimed.RowsAffected(); err != nil {
+		return connector.Result{}, err
+	} else if n == 0 {
+		var stored string
+		err := tx.QueryRowContext(ctx, c.plan.storedResult(table), c.store.Name, requestID, operation).Scan(&stored)
+		if err != nil {
+			return connector.Result{}, fmt.Errorf("read applied operation: %w", sanitise(err))
+		}
+		var r connector.Result
+		return r, json.Unmarshal([]byte(stored), &r)
+	}
+	h, err := c.load(ctx, tx, email, true, nil)
+	if err != nil {
+		return connector.Result{}, err
+	}
+	r, err := body(ctx, tx, h, now)
+	if err != nil {
+		return connector.Result{}, sanitise(err)
+	}
+	r.Store = c.store.Name
+	b, err := json.Marshal(r)
+	if err != nil {
+		return connector.Result{}, err
+	}
+	if _, err := tx.ExecContext(ctx, c.plan.recordResult(table), string(b), c.store.Name, requestID, operation); err != nil {
+		return connector.Result{}, fmt.Errorf("record applied operation: %w", sanitise(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return connector.Result{}, sanitise(err)
+	}
+	var out connector.Result
+	return out, json.Unmarshal(b, &out)
+}

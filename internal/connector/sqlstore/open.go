@@ -1,0 +1,116 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/datamap"
+)
+
+// OpenDB connects to a sql store's database, with the DSN from the environment when the
+// map names a variable, and checks that it answers. MySQL DSNs get parseTime and UTC, so
+// that dates come back as times; SQLite files get a busy timeout and immediate write locks,
+// so that concurrent requests queue instead of failing.
+func OpenDB(ctx context.Context, c datamap.Connection) (*sql.DB, error) {
+	dsn, err := c.ResolveDSN(nil)
+	if err != nil {
+		return nil, err
+	}
+	var driver string
+	switch c.Driver {
+	case datamap.Postgres:
+		driver = "pgx"
+	case datamap.MySQL:
+		driver = "mysql"
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("mysql DSN: %w", err)
+		}
+		cfg.ParseTime, cfg.Loc = true, time.UTC
+		dsn = cfg.FormatDSN()
+	case datamap.SQLite:
+		driver = "sqlite"
+		dsn = sqliteDSN(dsn)
+	default:
+		return nil, fmt.Errorf("unknown driver %q", c.Driver)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", c.Driver, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s database unreachable: %w", c.Driver, sanitise(err))
+	}
+	return db, nil
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return path + sep + q.Encode()
+}
+
+// Open connects to the store's database and returns its connector; close the database
+// when the connector is no longer used.
+func Open(ctx context.Context, s datamap.Store, opts ...Option) (connector.Connector, *sql.DB, error) {
+	if s.Kind != datamap.KindSQL {
+		return nil, nil, fmt.Errorf("store %q is a %s store, not sql", s.Name, s.Kind)
+	}
+	db, err := OpenDB(ctx, s.Connection)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store %q: %w", s.Name, err)
+	}
+	return New(s, db, opts...), db, nil
+}
+
+// OpenAll opens every sql store of the map, in map order; close closes their databases.
+// If one fails, those already open are closed.
+func OpenAll(ctx context.Context, m *datamap.Map, opts ...Option) (conns []connector.Connector, close func() error, err error) {
+	var dbs []*sql.DB
+	close = func() error {
+		var errs []error
+		for _, db := range dbs {
+			errs = append(errs, db.Close())
+		}
+		return errors.Join(errs...)
+	}
+	for _, s := range m.Stores {
+		if s.Kind != datamap.KindSQL {
+			continue
+		}
+		c, db, err := Open(ctx, s, opts...)
+		if err != nil {
+			close()
+			return nil, nil, err
+		}
+		conns, dbs = append(conns, c), append(dbs, db)
+	}
+	return conns, close, nil
+}
+
+// sanitise drops the message of a MySQL error, which may quote the values of a row (a
+// duplicate entry names the address), and keeps its number.
+func sanitise(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return fmt.Errorf("mysql error %d", me.Number)
+	}
+	return err
+}

@@ -1,0 +1,234 @@
+// Package sqlstore is the generic connector for SQL stores: it runs privacy requests
+// against a PostgreSQL, MySQL/MariaDB or SQLite database as the store's entry in the data
+// map describes it. Table and column names come only from the validated map; every value
+// is a query parameter. Each request's changes in a store happen in one transaction,
+// together with a bookkeeping row that makes a retry return the first result.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// Connector runs requests against one sql store of the data map.
+type Connector struct {
+	store   datamap.Store
+	db      *sql.DB
+	plan    plan
+	now     func() time.Time
+	hashKey []byte
+
+	mu          sync.Mutex
+	bookkeeping bool // the bookkeeping table is known to exist
+}
+
+// Option adjusts a Connector.
+type Option func(*Connector)
+
+// WithClock sets the clock that retention periods are measured against.
+func WithClock(now func() time.Time) Option { return func(c *Connector) { c.now = now } }
+
+// WithHashKey sets the key of the hash suppress strategy (HMAC-SHA256), which a store
+// using that strategy needs: an unkeyed hash of an address is undone by guessing.
+func WithHashKey(key []byte) Option { return func(c *Connector) { c.hashKey = key } }
+
+// New returns the connector of a sql store from a validated data map, using db. When the
+// store declares identity data points, the connector is also a connector.IdentityChecker.
+func New(store datamap.Store, db *sql.DB, opts ...Option) connector.Connector {
+	if len(store.Categories) == 0 {
+		store.Categories = domain.DefaultCategories()
+	}
+	c := &Connector{store: store, db: db, plan: newPlan(store), now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	if len(store.DataPoints) > 0 {
+		return identityConnector{c}
+	}
+	return c
+}
+
+// Name is the store's name in the data map.
+func (c *Connector) Name() string { return c.store.Name }
+
+// Apply runs the operation on the rows keyed to its e-mail address. Review reads only and
+// is not recorded; every other type is applied at most once per request and type. Input
+// that breaks a rule wraps domain.ErrInvalid and never quotes what the requester typed.
+func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
+	r, err := c.apply(ctx, op)
+	if err != nil {
+		return connector.Result{}, fmt.Errorf("store %s %s: %w", c.store.Name, op.Type, err)
+	}
+	return r, nil
+}
+
+func (c *Connector) apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
+	email := normaliseEmail(op.Email)
+	switch {
+	case op.RequestID == "" || email == "":
+		return connector.Result{}, fmt.Errorf("request ID and e-mail address are required: %w", domain.ErrInvalid)
+	case len(op.RequestID) > maxKeyLength:
+		return connector.Result{}, fmt.Errorf("request ID is longer than %d bytes: %w", maxKeyLength, domain.ErrInvalid)
+	}
+	var body change
+	var err error
+	switch op.Type {
+	case domain.TypeReview:
+		return c.review(ctx, email)
+	case domain.TypeCorrect, domain.TypeUpdate:
+		body, err = c.correction(op.Details.Changes)
+	case domain.TypeSuppress:
+		scope := domain.SuppressScope{All: true}
+		if op.Details.Scope != nil {
+			scope = *op.Details.Scope
+		}
+		body, err = c.suppression(scope)
+	case domain.TypeChildErasure:
+		body, err = c.suppression(domain.SuppressScope{All: true})
+	case domain.TypeRestrict:
+		body, err = c.restriction(op.Details.Limits)
+	default:
+		return connector.Result{}, fmt.Errorf("unknown request type: %w", domain.ErrInvalid)
+	}
+	if err != nil {
+		return connector.Result{}, err
+	}
+	return c.applyOnce(ctx, op.RequestID, string(op.Type), email, body)
+}
+
+func normaliseEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// record is one row, its values in the order of its table's plan columns.
+type record []any
+
+// holding is every row the store holds about one address, by table in plan order.
+type holding [][]record
+
+func (h holding) empty() bool {
+	for _, rows := range h {
+		if len(rows) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// load reads the person's rows of every table, parents before the tables reached through
+// them; lock locks them for the transaction's change. need, when given, limits the tables
+// read (a table reached through another needs that one too).
+func (c *Connector) load(ctx context.Context, q querier, email string, lock bool, need []bool) (holding, error) {
+	h := make(holding, len(c.plan.tables))
+	for i := range c.plan.tables {
+		if need != nil && !need[i] {
+			continue
+		}
+		t := &c.plan.tables[i]
+		if t.parent < 0 {
+			rows, err := c.query(ctx, q, t, c.plan.byIdentity(t, email, lock))
+			if err != nil {
+				return nil, err
+			}
+			h[i] = rows
+			continue
+		}
+		keys := distinct(h[t.parent], c.plan.tables[t.parent].pos[t.ReachedThrough.Key])
+		for _, batch := range batches(keys) {
+			rows, err := c.query(ctx, q, t, c.plan.byLink(t, batch, lock))
+			if err != nil {
+				return nil, err
+			}
+			h[i] = append(h[i], rows...)
+		}
+	}
+	return h, nil
+}
+
+func (c *Connector) query(ctx context.Context, q querier, t *tablePlan, s *statement) ([]record, error) {
+	rows, err := q.QueryContext(ctx, s.String(), s.args...)
+	if err != nil {
+		return nil, fmt.Errorf("read table %s: %w", t.Name, sanitise(err))
+	}
+	defer rows.Close()
+	var out []record
+	for rows.Next() {
+		r := make(record, len(t.columns))
+		ptrs := make([]any, len(r))
+		for i := range r {
+			ptrs[i] = &r[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("read table %s: %w", t.Name, sanitise(err))
+		}
+		for i, v := range r {
+			if b, ok := v.([]byte); ok {
+				r[i] = string(b) // MySQL returns text as bytes
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read table %s: %w", t.Name, sanitise(err))
+	}
+	return out, nil
+}
+
+// distinct returns the non-null values of column i, each once.
+func distinct(rows []record, i int) []any {
+	seen := map[string]bool{}
+	var out []any
+	for _, r := range rows {
+		if r[i] == nil || seen[text(r[i])] {
+			continue
+		}
+		seen[text(r[i])] = true
+		out = append(out, r[i])
+	}
+	return out
+}
+
+func (c *Connector) exec(ctx context.Context, q querier, t *tablePlan, s *statement) error {
+	if _, err := q.ExecContext(ctx, s.String(), s.args...); err != nil {
+		return fmt.Errorf("change table %s: %w", t.Name, sanitise(err))
+	}
+	return nil
+}
+
+// categoriesOf lists the categories of the PII columns that hold a value in the rows.
+func (p plan) categoriesOf(h holding) []string {
+	found := map[string]bool{}
+	for i, rows := range h {
+		t := &p.tables[i]
+		for _, r := range rows {
+			for _, c := range t.PII {
+				if holds(r[t.pos[c.Name]]) {
+					found[c.Category] = true
+				}
+			}
+		}
+	}
+	return p.sorted(found)
+}
+
+// sorted lists a set of categories in the map's order.
+func (p plan) sorted(set map[string]bool) []string {
+	var out []string
+	for c := range set {
+		out = append(out, c)
+	}
+	sortBy(out, func(c string) int { return p.rank[c] })
+	return out
+}

@@ -1,0 +1,310 @@
+package sqlstore_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/connector/sqlstore"
+	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+func op(requestID string, t domain.RequestType, email string, d domain.Details) connector.Operation {
+	return connector.Operation{RequestID: requestID, Type: t, Email: email, Details: d}
+}
+
+func suppress(categories ...string) domain.Details {
+	if len(categories) == 0 {
+		return domain.Details{Scope: &domain.SuppressScope{All: true}}
+	}
+	return domain.Details{Scope: &domain.SuppressScope{Categories: categories}}
+}
+
+func (s shop) apply(t testing.TB, o connector.Operation) connector.Result {
+	t.Helper()
+	return must(t)(s.connector.Apply(ctx, o))
+}
+
+func TestReviewExportsRowsFoundByNormalisedAddressAndThroughKeys(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		r := s.apply(t, op("req-1", domain.TypeReview, " ADA@example.com", domain.Details{}))
+		same(t, "store", r.Store, "shop")
+		same(t, "found", r.Found, []string{"name", "postal_address", "phone", "username", "profile",
+			"order_history", "payment_card_last4", "server_logs"})
+		same(t, "notes", r.Notes, []string{"Card numbers are held by the payment service."})
+		for table, n := range map[string]int{"customers": 1, "orders": 2, "order_lines": 3, "visits": 2} {
+			same(t, table+" rows", len(r.Export[table].([]any)), n)
+		}
+		customer := r.Export["customers"].([]any)[0].(map[string]any)
+		same(t, "name", customer["full_name"], "Ada Lovelace")
+		same(t, "review column", customer["email"], " Ada@Example.COM ")
+		if _, ok := customer["share_level"]; ok {
+			t.Errorf("exported a column neither PII nor listed for review")
+		}
+
+		r = s.apply(t, op("req-2", domain.TypeReview, "cy@example.com", domain.Details{}))
+		same(t, "visitor found", r.Found, []string{"server_logs"})
+		same(t, "visitor notes", r.Notes, []string(nil))
+	})
+}
+
+func TestSuppressAllDeletesAndKeepsOrdersInRetentionWithTheirLines(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		placed := s.placedAt(t, "A-NEW")
+		r := s.apply(t, op("req-1", domain.TypeSuppress, "ada@example.com", suppress()))
+		same(t, "changed", r.Changed, []string{"name", "postal_address", "phone", "username", "profile",
+			"order_history", "payment_card_last4", "server_logs"})
+		same(t, "retained", r.Retained, []connector.Retention{{
+			What:   "order A-NEW of " + placed.Format(time.DateOnly),
+			Reason: "Tax law (GDPR Art. 17(3)(b))", Until: placed.AddDate(7, 0, 0)}})
+		same(t, "customer", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 1"), 0)
+		same(t, "orders left", s.count(t, "SELECT COUNT(*) FROM orders WHERE number IN ('A-OLD', 'A-NEW')"), 1)
+		same(t, "lines left", s.count(t, "SELECT COUNT(*) FROM order_lines WHERE order_number IN ('A-OLD', 'A-NEW')"), 1)
+		same(t, "kept line", s.count(t, "SELECT COUNT(*) FROM order_lines WHERE id = 3"), 1)
+		same(t, "visits left", s.count(t, "SELECT COUNT(*) FROM visits"), 1)
+		same(t, "other customer", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 2"), 1)
+
+		r = s.apply(t, op("req-2", domain.TypeReview, "ada@example.com", domain.Details{}))
+		same(t, "review after", r.Found, []string{"order_history", "payment_card_last4"})
+	})
+}
+
+func TestSuppressCategoriesAppliesEachColumnStrategy(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		placed := s.placedAt(t, "A-NEW")
+		r := s.apply(t, op("req-1", domain.TypeSuppress, "ada@example.com", suppress("phone", "postal_address", "payment_card_last4", "cookies")))
+		same(t, "changed", r.Changed, []string{"postal_address", "phone", "payment_card_last4"})
+		same(t, "retained", r.Retained, []connector.Retention{{
+			What:   "order A-NEW of " + placed.Format(time.DateOnly),
+			Reason: "Tax law (GDPR Art. 17(3)(b))", Until: placed.AddDate(7, 0, 0)}})
+		mac := hmac.New(sha256.New, hashKey)
+		mac.Write([]byte("+44 20 7946 0001"))
+		same(t, "hashed phone", s.value(t, "SELECT phone FROM customers WHERE id = 1"), hex.EncodeToString(mac.Sum(nil)))
+		same(t, "masked zip", s.value(t, "SELECT zip FROM customers WHERE id = 1"), datamap.MaskValue)
+		same(t, "name kept", s.value(t, "SELECT full_name FROM customers WHERE id = 1"), "Ada Lovelace")
+		same(t, "old card", s.value(t, "SELECT card_last4 FROM orders WHERE number = 'A-OLD'"), nil)
+		same(t, "retained card", s.value(t, "SELECT card_last4 FROM orders WHERE number = 'A-NEW'"), "4242")
+		same(t, "visits kept", s.count(t, "SELECT COUNT(*) FROM visits WHERE email = 'ada@example.com'"), 2)
+	})
+}
+
+func TestLegalHoldKeepsRowsFromSuppressionAndCorrection(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		before := s.dump(t)
+		placed := s.placedAt(t, "B-1")
+		r := s.apply(t, op("req-1", domain.TypeSuppress, "ben@example.com", suppress()))
+		same(t, "changed", r.Changed, []string(nil))
+		same(t, "retained", r.Retained, []connector.Retention{
+			{What: "customers 2", Reason: datamap.DefaultLegalHoldBasis},
+			{What: "order B-1 of " + placed.Format(time.DateOnly), Reason: "Disputed order under legal claim"}})
+
+		r = s.apply(t, op("req-2", domain.TypeCorrect, "ben@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: "Ben Free"}}}))
+		same(t, "correct changed", r.Changed, []string(nil))
+		same(t, "correct retained", r.Retained, []connector.Retention{{What: "customers 2", Reason: datamap.DefaultLegalHoldBasis}})
+		same(t, "rows", s.dump(t), before)
+	})
+}
+
+func TestCorrectChangesOnlyFieldsThatDiffer(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		r := s.apply(t, op("req-1", domain.TypeUpdate, "ada@example.com", domain.Details{Changes: []domain.FieldChange{
+			{Field: "phone", Value: "+44 20 7946 0001"}, {Field: "name", Value: " Ada King "}, {Field: "postal_address", Value: "NW1 2DB"},
+			{Field: "title", Value: "Countess"}}}))
+		same(t, "changed", r.Changed, []string{"name"})
+		same(t, "name", s.value(t, "SELECT full_name FROM customers WHERE id = 1"), "Ada King")
+		same(t, "phone", s.value(t, "SELECT phone FROM customers WHERE id = 1"), "+44 20 7946 0001")
+	})
+}
+
+func TestRestrictSetsFlagsOnceAndNamesAffiliates(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		r := s.apply(t, op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{
+			domain.LimitMarketingEmail, domain.LimitAffiliateSharing, domain.LimitAllProcessing, domain.LimitMarketingEmail}}))
+		same(t, "changed", r.Changed, []string{"marketing_email", "affiliate_sharing", "all_processing"})
+		same(t, "notes", r.Notes, []string{
+			"Sharing with affiliates stopped on " + now.Format(time.DateOnly) + ". These affiliates had already received data and are not bound to remove it: Shop Affiliate AB.",
+			"Processing is restricted: the data is only stored until the restriction is lifted (GDPR Art. 18)."})
+		same(t, "flags", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 1 AND newsletter = ? AND share_level = 0 AND restricted = ?", false, true), 1)
+
+		r = s.apply(t, op("req-2", domain.TypeRestrict, "ben@example.com", domain.Details{Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}}))
+		same(t, "nothing to stop", []any{r.Changed, r.Notes}, []any{[]string(nil), []string(nil)})
+	})
+}
+
+func TestUnknownPersonIsNotFound(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		before := s.dump(t)
+		for _, o := range []connector.Operation{
+			op("req-1", domain.TypeReview, "nobody@example.com", domain.Details{}),
+			op("req-1", domain.TypeCorrect, "nobody@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: "N"}}}),
+			op("req-1", domain.TypeSuppress, "nobody@example.com", suppress()),
+			op("req-1", domain.TypeRestrict, "nobody@example.com", domain.Details{Limits: []domain.RestrictLimit{domain.LimitMarketingEmail}}),
+		} {
+			r := s.apply(t, o)
+			if !r.NotFound || len(r.Found) != 0 || len(r.Changed) != 0 {
+				t.Errorf("%s: got %+v, want NotFound", o.Type, r)
+			}
+		}
+		same(t, "rows", s.dump(t), before)
+	})
+}
+
+func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		const typed = "secret@example.org"
+		before := s.dump(t)
+		for name, d := range map[string]connector.Operation{
+			"unknown field":    op("req-1", domain.TypeCorrect, "ada@example.com", domain.Details{Changes: []domain.FieldChange{{Field: typed, Value: "x"}}}),
+			"empty value":      op("req-1", domain.TypeCorrect, "ada@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: " "}}}),
+			"unknown category": op("req-1", domain.TypeSuppress, "ada@example.com", suppress(typed)),
+			"empty scope":      op("req-1", domain.TypeSuppress, "ada@example.com", domain.Details{Scope: &domain.SuppressScope{}}),
+			"unknown limit":    op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{typed}}),
+			"no address":       op("req-1", domain.TypeReview, " ", domain.Details{}),
+			"no request":       op("", domain.TypeReview, "ada@example.com", domain.Details{}),
+		} {
+			_, err := s.connector.Apply(ctx, d)
+			if !errors.Is(err, domain.ErrInvalid) || strings.Contains(err.Error(), typed) {
+				t.Errorf("%s: got %v, want ErrInvalid without the input", name, err)
+			}
+		}
+		same(t, "rows", s.dump(t), before)
+	})
+}
+
+func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		checker, ok := s.connector.(connector.IdentityChecker)
+		if !ok {
+			t.Fatal("a store with identity data points is no IdentityChecker")
+		}
+		for _, c := range []struct {
+			email   string
+			answers map[string]string
+			want    int
+		}{
+			{"ada@example.com", map[string]string{"postal_code": "nw1-2db", "phone_last4": "0001", "order_number": "a new"}, 3},
+			{" ADA@example.com", map[string]string{"postal_code": "NW1 2DB", "phone_last4": "9999", "shoe_size": "7"}, 1},
+			{"ada@example.com", map[string]string{"postal_code": "", "order_number": "B-1"}, 0},
+			{"cy@example.com", map[string]string{"postal_code": "NW1 2DB"}, 0},
+		} {
+			got, err := checker.MatchDataPoints(ctx, c.email, c.answers)
+			if err != nil || got != c.want {
+				t.Errorf("%v: got %d, %v; want %d", c.answers, got, err, c.want)
+			}
+		}
+	})
+}
+
+func TestStoreWithoutDataPointsIsNoIdentityChecker(t *testing.T) {
+	store := shopStore(t, datamap.Connection{Driver: datamap.SQLite})
+	store.DataPoints = nil
+	if _, ok := sqlstore.New(store, nil).(connector.IdentityChecker); ok {
+		t.Error("got an IdentityChecker, want none")
+	}
+}
+
+func TestHashStrategyNeedsAKey(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		c := sqlstore.New(s.store, s.db)
+		_, err := c.Apply(ctx, op("req-1", domain.TypeSuppress, "ada@example.com", suppress("phone")))
+		if err == nil || !strings.Contains(err.Error(), "WithHashKey") {
+			t.Errorf("got %v, want an error asking for the hash key", err)
+		}
+	})
+}
+
+// Every change operation, applied twice with the same request ID, changes the rows once
+// and returns the first result, even when the rows were put back in between.
+func TestEveryOperationRunTwiceAppliesOnce(t *testing.T) {
+	ops := map[string]connector.Operation{
+		"correct":  op("req-1", domain.TypeCorrect, "ada@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "phone", Value: "+44 20 7946 0999"}}}),
+		"suppress": op("req-1", domain.TypeSuppress, "ada@example.com", suppress()),
+		"child":    op("req-1", domain.TypeChildErasure, "ada@example.com", domain.Details{Reason: "under 13"}),
+		"restrict": op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{domain.LimitAllProcessing}}),
+	}
+	eachShop(t, func(t *testing.T, s shop) {
+		for name, o := range ops {
+			t.Run(name, func(t *testing.T) {
+				seedShop(t, s.db, s.driver)
+				o.RequestID = "req-" + name
+				first := s.apply(t, o)
+				if len(first.Changed) == 0 {
+					t.Fatalf("first run changed nothing: %+v", first)
+				}
+				seedShop(t, s.db, s.driver) // a retry must not touch the restored rows
+				restored := s.dump(t)
+				same(t, "retry result", s.apply(t, o), first)
+				same(t, "rows after retry", s.dump(t), restored)
+			})
+		}
+	})
+}
+
+func TestConcurrentRunsOfOneOperationApplyItOnce(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		o := op("req-1", domain.TypeSuppress, "ada@example.com", suppress())
+		results := make([]connector.Result, 2)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range results {
+			wg.Go(func() { results[i], errs[i] = s.connector.Apply(ctx, o) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		same(t, "results", results[1], results[0])
+		same(t, "bookkeeping", s.count(t, "SELECT COUNT(*) FROM dsr_applied_operations WHERE request_id = 'req-1'"), 1)
+		same(t, "customer", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 1"), 0)
+	})
+}
+
+func TestRequestTypesAreRecordedSeparately(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		s.apply(t, op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{domain.LimitAllProcessing}}))
+		r := s.apply(t, op("req-1", domain.TypeSuppress, "ada@example.com", suppress("server_logs")))
+		same(t, "suppress after restrict", r.Changed, []string{"server_logs"})
+		same(t, "bookkeeping", s.count(t, "SELECT COUNT(*) FROM dsr_applied_operations"), 2)
+	})
+}
+
+func TestOpenAllOpensEverySQLStoreWithItsDSNFromTheEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DSR_TEST_SHOP_DSN", dir+"/shop.db")
+	m, err := datamap.Parse("map.yaml", []byte(`
+stores:
+  - name: shop
+    kind: sql
+    connection: {driver: sqlite, dsn_env: DSR_TEST_SHOP_DSN}
+    tables:
+      - {table: visits, identity: email, primary_key: id, pii: {ip: server_logs}, suppress: {columns: {ip: delete_row}}}
+  - name: archive
+    kind: manual
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns, closeAll, err := sqlstore.OpenAll(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	same(t, "connectors", len(conns), 1)
+	if _, err := conns[0].Apply(ctx, op("req-1", domain.TypeReview, "a@example.com", domain.Details{})); err == nil {
+		t.Error("review of a missing table: got no error")
+	}
+
+	t.Setenv("DSR_TEST_SHOP_DSN", "")
+	if _, _, err := sqlstore.OpenAll(ctx, m); err == nil || !strings.Contains(err.Error(), "DSR_TEST_SHOP_DSN") {
+		t.Errorf("unset DSN: got %v, want an error naming the variable", err)
+	}
+}
