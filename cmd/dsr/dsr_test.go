@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -310,4 +312,20 @@ func readyz(t *testing.T, p *process, base string) (int, []string) {
 	}
 	t.Fatalf("%s/readyz never answered\n%s", base, p.out)
 	return 0, nil
+}
+
+func TestWorkerRefusesABrokenDataMapNamingFileAndLine(t *testing.T) {
+	s := newStack(t)
+	if err := run(t.Context(), []string{"migrate", "--database-url", s.dbURL}, &syncBuffer{}, &syncBuffer{}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "datamap.yaml")
+	broken := "stores:\n  - name: crm\n    kind: sql\n    connection: {driver: sqlite, dsn: crm.db}\n    tables:\n      - table: customers\n        identity: email\n        primary_key: id\n        pii: {full_name: name}\n        suppress: {columns: {full_name: erase}}\n"
+	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(t.Context(), s.workerArgs("--data-map", path), &syncBuffer{}, &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "datamap.yaml:10") || !strings.Contains(err.Error(), "erase") {
+		t.Fatalf("err = %v, want the file, line 10 and the bad strategy named", err)
+	}
 }

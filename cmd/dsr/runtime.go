@@ -19,7 +19,10 @@ import (
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/mail"
@@ -89,21 +92,78 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	} else {
 		acts.Mail = requestdb.NewDevMailbox(db)
 	}
-	close = func() {}
-	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
-		store, err := demo.Open(ctx, cfg.DemoStore)
-		if err != nil {
-			return nil, nil, fmt.Errorf("demo store: %w", err)
-		}
-		if err := store.Seed(ctx); err != nil {
-			store.Close()
-			return nil, nil, fmt.Errorf("demo store: %w", err)
-		}
-		acts.Stores = append(acts.Stores, demo.Connector{Store: store, SuppressionKey: cfg.Secret.Derive("suppression-list")})
-		acts.Identity = store
-		close = store.Close
+	stores, closeStores, err := openStores(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
 	}
+	var checkers connector.IdentityCheckers
+	for _, c := range stores {
+		acts.Stores = append(acts.Stores, c)
+		if ic, ok := c.(connector.IdentityChecker); ok {
+			checkers = append(checkers, ic)
+		}
+	}
+	acts.Identity = checkers
+	close = closeStores
 	return acts, close, nil
+}
+
+// openStores opens the SQL stores of the data map and, when set, the demo store (seeded with
+// demo people and described by its own embedded data map). All go through the generic SQL
+// connector.
+func openStores(ctx context.Context, cfg config.Config) (conns []connector.Connector, close func(), err error) {
+	var closers []func()
+	close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	opts := []sqlstore.Option{sqlstore.WithHashKey(cfg.Secret.Derive("data-map-hash"))}
+	if cfg.DataMap != "" {
+		m, err := datamap.Load(cfg.DataMap)
+		if err != nil {
+			return nil, nil, err
+		}
+		all, closeAll, err := sqlstore.OpenAll(ctx, m, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		conns, closers = append(conns, all...), append(closers, func() { closeAll() })
+	}
+	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
+		c, closeDemo, err := openDemoStore(ctx, cfg.DemoStore, opts)
+		if err != nil {
+			close()
+			return nil, nil, fmt.Errorf("demo store: %w", err)
+		}
+		conns, closers = append(conns, c), append(closers, closeDemo)
+	}
+	return conns, close, nil
+}
+
+func openDemoStore(ctx context.Context, url string, opts []sqlstore.Option) (connector.Connector, func(), error) {
+	store, err := demo.Open(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := store.Seed(ctx); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	store.Close()
+	m, err := demo.DataMap()
+	if err != nil {
+		return nil, nil, err
+	}
+	described, _ := m.Store(demo.StoreName)
+	if described.Connection, err = demo.Connection(url); err != nil {
+		return nil, nil, err
+	}
+	c, db, err := sqlstore.Open(ctx, described, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, func() { db.Close() }, nil
 }
 
 // startWorker registers every workflow and activity and starts polling. Stopping it waits

@@ -60,6 +60,8 @@ type Config struct {
 	Deadline     domain.DeadlinePolicy
 	// DemoStore is the URL of the demo customer database, or empty for none.
 	DemoStore string
+	// DataMap is the path of the data map describing the company's stores.
+	DataMap string
 	// Codec encrypts every payload sent to Temporal; nil only in dev before its default.
 	Codec *codec.Keyring
 	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
@@ -327,6 +329,15 @@ var requestSettings = []Setting{
 				return fmt.Errorf("want 1-365, got %q", v)
 			}
 			c.Deadline.DefaultDays = n
+			return nil
+		}},
+	{Env: "DSR_DATA_MAP", Flag: "data-map", Modes: workerModes,
+		Help: "YAML data map of the stores requests fan out to; checked at start",
+		apply: func(c *Config, v string) error {
+			if err := readable(v); err != nil {
+				return err
+			}
+			c.DataMap = v
 			return nil
 		}},
 	{Env: "DSR_DEMO_STORE", Flag: "demo-store", Modes: workerModes,

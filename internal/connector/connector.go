@@ -49,3 +49,20 @@ type Connector interface {
 type IdentityChecker interface {
 	MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error)
 }
+
+// IdentityCheckers asks several systems. The best single match counts: the same data point
+// is often held in more than one system and must not count twice.
+type IdentityCheckers []IdentityChecker
+
+// MatchDataPoints returns the highest count any system matched.
+func (cs IdentityCheckers) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
+	best := 0
+	for _, c := range cs {
+		n, err := c.MatchDataPoints(ctx, email, answers)
+		if err != nil {
+			return 0, err
+		}
+		best = max(best, n)
+	}
+	return best, nil
+}
