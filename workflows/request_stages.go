@@ -240,6 +240,11 @@ func (r *request) complete(ctx workflow.Context) error {
 			return err
 		}
 	}
+	if r.in.Type == domain.TypeSuppress || r.in.Type == domain.TypeChildErasure {
+		if err := r.schedulePurges(ctx); err != nil {
+			return err
+		}
+	}
 	return execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
 }
 

@@ -175,6 +175,7 @@ func startWorker(c client.Client, acts *activities.Activities, cfg config.Config
 	})
 	w.RegisterWorkflow(workflows.SelfCheck)
 	w.RegisterWorkflow(workflows.Request)
+	w.RegisterWorkflow(workflows.RetentionPurge)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)

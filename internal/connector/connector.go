@@ -24,6 +24,21 @@ type Retention struct {
 	What   string    `json:"what"`
 	Reason string    `json:"reason"`
 	Until  time.Time `json:"until"`
+	// Ref names the record inside its store, for the purge when Until passes.
+	Ref string `json:"ref,omitempty"`
+}
+
+// Purger erases a record a store kept once its retention has ended.
+type Purger interface {
+	Purge(ctx context.Context, ref string) (PurgeOutcome, error)
+}
+
+// PurgeOutcome says whether a kept record is gone, or why it stays: a legal hold (until
+// lifted) or a retention period that now runs to HeldUntil.
+type PurgeOutcome struct {
+	Purged    bool      `json:"purged"`
+	LegalHold bool      `json:"legal_hold,omitempty"`
+	HeldUntil time.Time `json:"held_until,omitempty"`
 }
 
 // Result is what one system found and did. Export holds the person's data for a review and

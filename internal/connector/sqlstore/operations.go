@@ -172,7 +172,7 @@ func (c *Connector) keep(h holding, now time.Time, legalOnly bool) [][]*reason {
 		for j, r := range rows {
 			switch {
 			case t.LegalHold != nil && truthy(r[t.pos[t.LegalHold.Column]]):
-				out[i][j] = &reason{Retention: connector.Retention{What: c.describe(t, t.describe, r), Reason: t.LegalHold.Basis}}
+				out[i][j] = &reason{Retention: connector.Retention{What: c.describe(t, t.describe, r), Reason: t.LegalHold.Basis, Ref: ref(t, r)}}
 			case !legalOnly && len(t.Retention) > 0:
 				dates := map[string]time.Time{}
 				for _, rule := range t.Retention {
@@ -185,7 +185,7 @@ func (c *Connector) keep(h holding, now time.Time, legalOnly bool) [][]*reason {
 					if tmpl == "" {
 						tmpl = t.describe
 					}
-					out[i][j] = &reason{Retention: connector.Retention{What: c.describe(t, tmpl, r), Reason: rule.Basis, Until: until}}
+					out[i][j] = &reason{Retention: connector.Retention{What: c.describe(t, tmpl, r), Reason: rule.Basis, Until: until, Ref: ref(t, r)}}
 				}
 			}
 			if out[i][j] == nil && t.parent >= 0 {

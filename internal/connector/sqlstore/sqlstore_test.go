@@ -63,7 +63,7 @@ func TestSuppressAllDeletesAndKeepsOrdersInRetentionWithTheirLines(t *testing.T)
 			"order_history", "payment_card_last4", "server_logs"})
 		same(t, "retained", r.Retained, []connector.Retention{{
 			What:   "order A-NEW of " + placed.Format(time.DateOnly),
-			Reason: "Tax law (GDPR Art. 17(3)(b))", Until: placed.AddDate(7, 0, 0)}})
+			Reason: "Tax law (GDPR Art. 17(3)(b))", Until: placed.AddDate(7, 0, 0), Ref: "orders:A-NEW"}})
 		same(t, "customer", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 1"), 0)
 		same(t, "orders left", s.count(t, "SELECT COUNT(*) FROM orders WHERE number IN ('A-OLD', 'A-NEW')"), 1)
 		same(t, "lines left", s.count(t, "SELECT COUNT(*) FROM order_lines WHERE order_number IN ('A-OLD', 'A-NEW')"), 1)
@@ -83,7 +83,7 @@ func TestSuppressCategoriesAppliesEachColumnStrategy(t *testing.T) {
 		same(t, "changed", r.Changed, []string{"postal_address", "phone", "payment_card_last4"})
 		same(t, "retained", r.Retained, []connector.Retention{{
 			What:   "order A-NEW of " + placed.Format(time.DateOnly),
-			Reason: "Tax law (GDPR Art. 17(3)(b))", Until: placed.AddDate(7, 0, 0)}})
+			Reason: "Tax law (GDPR Art. 17(3)(b))", Until: placed.AddDate(7, 0, 0), Ref: "orders:A-NEW"}})
 		mac := hmac.New(sha256.New, hashKey)
 		mac.Write([]byte("+44 20 7946 0001"))
 		same(t, "hashed phone", s.value(t, "SELECT phone FROM customers WHERE id = 1"), hex.EncodeToString(mac.Sum(nil)))
@@ -102,12 +102,12 @@ func TestLegalHoldKeepsRowsFromSuppressionAndCorrection(t *testing.T) {
 		r := s.apply(t, op("req-1", domain.TypeSuppress, "ben@example.com", suppress()))
 		same(t, "changed", r.Changed, []string(nil))
 		same(t, "retained", r.Retained, []connector.Retention{
-			{What: "customers 2", Reason: datamap.DefaultLegalHoldBasis},
-			{What: "order B-1 of " + placed.Format(time.DateOnly), Reason: "Disputed order under legal claim"}})
+			{What: "customers 2", Reason: datamap.DefaultLegalHoldBasis, Ref: "customers:2"},
+			{What: "order B-1 of " + placed.Format(time.DateOnly), Reason: "Disputed order under legal claim", Ref: "orders:B-1"}})
 
 		r = s.apply(t, op("req-2", domain.TypeCorrect, "ben@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: "Ben Free"}}}))
 		same(t, "correct changed", r.Changed, []string(nil))
-		same(t, "correct retained", r.Retained, []connector.Retention{{What: "customers 2", Reason: datamap.DefaultLegalHoldBasis}})
+		same(t, "correct retained", r.Retained, []connector.Retention{{What: "customers 2", Reason: datamap.DefaultLegalHoldBasis, Ref: "customers:2"}})
 		same(t, "rows", s.dump(t), before)
 	})
 }
@@ -307,4 +307,59 @@ stores:
 	if _, _, err := sqlstore.OpenAll(ctx, m); err == nil || !strings.Contains(err.Error(), "DSR_TEST_SHOP_DSN") {
 		t.Errorf("unset DSN: got %v, want an error naming the variable", err)
 	}
+}
+
+// A record kept for its retention period is erased, with the rows reached through it, once
+// the period has passed; before then, or under a legal hold, it stays. A second purge is a
+// no-op.
+func TestPurgeErasesARetainedRecordOnlyAfterItsPeriod(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		r := s.apply(t, op("req-1", domain.TypeSuppress, "ada@example.com", suppress()))
+		kept := r.Retained[0]
+		purger := s.connector.(connector.Purger)
+		early, err := purger.Purge(ctx, kept.Ref)
+		if err != nil || early.Purged || !early.HeldUntil.Equal(kept.Until) {
+			t.Fatalf("purge before the end: %+v, %v; want held until %s", early, err, kept.Until)
+		}
+		later, ldb, err := sqlstore.Open(ctx, s.store, sqlstore.WithClock(func() time.Time { return kept.Until.Add(time.Hour) }), sqlstore.WithHashKey(hashKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ldb.Close() })
+		for range 2 {
+			out, err := later.(connector.Purger).Purge(ctx, kept.Ref)
+			if err != nil || !out.Purged {
+				t.Fatalf("purge after the end: %+v, %v", out, err)
+			}
+		}
+		same(t, "order left", s.count(t, "SELECT COUNT(*) FROM orders WHERE number = 'A-NEW'"), 0)
+		same(t, "its lines left", s.count(t, "SELECT COUNT(*) FROM order_lines WHERE order_number = 'A-NEW'"), 0)
+		same(t, "other orders", s.count(t, "SELECT COUNT(*) FROM orders WHERE number = 'B-1'"), 1)
+	})
+}
+
+func TestPurgeWaitsWhileALegalHoldLasts(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		r := s.apply(t, op("req-1", domain.TypeSuppress, "ben@example.com", suppress()))
+		var held connector.Retention
+		for _, k := range r.Retained {
+			if k.Ref == "orders:B-1" {
+				held = k
+			}
+		}
+		out, err := s.connector.(connector.Purger).Purge(ctx, held.Ref)
+		if err != nil || out.Purged || !out.LegalHold {
+			t.Fatalf("purge under hold: %+v, %v", out, err)
+		}
+		mustExec(t, s.db, s.driver, "UPDATE orders SET on_hold = ? WHERE number = ?", false, "B-1")
+		far, fdb, err := sqlstore.Open(ctx, s.store, sqlstore.WithClock(func() time.Time { return now.AddDate(8, 0, 0) }), sqlstore.WithHashKey(hashKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fdb.Close() })
+		if out, err := far.(connector.Purger).Purge(ctx, held.Ref); err != nil || !out.Purged {
+			t.Fatalf("purge once the hold is lifted and the period over: %+v, %v", out, err)
+		}
+		same(t, "order left", s.count(t, "SELECT COUNT(*) FROM orders WHERE number = 'B-1'"), 0)
+	})
 }
