@@ -5,6 +5,7 @@ package activities
 import (
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -19,6 +20,8 @@ type Activities struct {
 	Secret   keys.Secret
 	// Stores are the company's systems a request fans out to.
 	Stores []connector.Connector
+	// Recipients are the affiliates and third parties each store's data is shared with.
+	Recipients map[string][]datamap.Recipient
 	// Identity checks requesters' data points; nil means none can match.
 	Identity connector.IdentityChecker
 	// PublicURL is where requesters reach dsr's pages, for links in mail.

@@ -217,6 +217,12 @@ func (r *request) failedStores() []string {
 func (r *request) complete(ctx workflow.Context) error {
 	var done mail.Completion
 	done.RequestType = string(r.in.Type)
+	if err := r.notifyRecipients(ctx); err != nil {
+		return err
+	}
+	for _, n := range r.state.Recipients {
+		done.RecipientsTold = append(done.RecipientsTold, n.Name)
+	}
 	for _, o := range r.state.Stores {
 		done.Found = append(done.Found, o.Result.Found...)
 		done.Changed = append(done.Changed, o.Result.Changed...)
@@ -260,4 +266,34 @@ func storeError(err error) string {
 		return "timed out"
 	}
 	return err.Error()
+}
+
+// notifyRecipients passes a correction, erasure or restriction on to everyone the changed
+// stores shared the person's data with (GDPR Art. 19), and records who was told.
+func (r *request) notifyRecipients(ctx workflow.Context) error {
+	if r.in.Type == domain.TypeReview || workflow.GetVersion(ctx, "recipient-notices", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	var held []string
+	for _, o := range r.state.Stores {
+		if o.Done && !o.Result.NotFound {
+			held = append(held, o.Store)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	var out []activities.RecipientNotice
+	if err := execute(ctx, a.NotifyRecipients, activities.NotifyRecipientsInput{RequestID: r.in.RequestID, Stores: held}).Get(ctx, &out); err != nil {
+		return err
+	}
+	r.state.Recipients = out
+	if len(out) == 0 {
+		return nil
+	}
+	var told []string
+	for _, n := range out {
+		told = append(told, n.Name+" ("+n.Channel+": "+n.Status+")")
+	}
+	return r.record(ctx, "recipients_notified", system, nil, nil, told...)
 }

@@ -56,8 +56,9 @@ type harness struct {
 	storeRuns  []string
 	issueDelay time.Duration
 	// distinctCodes makes code n "00000n" instead of every code being goodCode.
-	distinctCodes bool
-	stores        []string
+	distinctCodes   bool
+	stores          []string
+	recipientStores []string
 	// storeResult, when set, is every store's result.
 	storeResult *connector.Result
 }
@@ -106,6 +107,10 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		return activities.ClaimResult{Holder: in.RequestID}, nil
 	})
 	h.env.OnActivity(a.ReleaseClaim, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(a.NotifyRecipients, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.NotifyRecipientsInput) ([]activities.RecipientNotice, error) {
+		h.recipientStores = in.Stores
+		return []activities.RecipientNotice{{Name: "Affiliate AS", Channel: "email", Status: "sent"}}, nil
+	})
 	h.env.OnActivity(a.ListStores, mock.Anything).Return(func(context.Context) ([]string, error) { return h.stores, nil })
 	h.env.OnActivity(a.RunStore, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoreInput) (activities.RunStoreResult, error) {
 		h.storeRuns = append(h.storeRuns, in.Store)
@@ -502,4 +507,24 @@ func TestCodeTypedWhileItIsBeingIssuedIsCheckedAgainstIt(t *testing.T) {
 		t.Fatalf("new code typed during issuing = %+v (rejected %v, err %v), want confirmed", early.result, early.rejected, early.err)
 	}
 	wantStatus(t, st, domain.StatusCompleted)
+}
+
+func TestCorrectionIsPassedOnToRecipientsOfTheStoresThatHeldData(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	st := h.run()
+	if !slices.Equal(h.recipientStores, []string{"crm", "shop"}) || len(st.Recipients) != 1 || st.Recipients[0].Name != "Affiliate AS" {
+		t.Errorf("recipients asked of %v, told %+v", h.recipientStores, st.Recipients)
+	}
+}
+
+func TestReviewTellsNoRecipients(t *testing.T) {
+	h := newHarness(t, domain.TypeReview)
+	h.matched = 2
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(time.Hour, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"postal_code": "x"}})
+	if st := h.run(); len(st.Recipients) != 0 || h.recipientStores != nil {
+		t.Errorf("a review told recipients: %+v", st.Recipients)
+	}
 }

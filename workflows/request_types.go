@@ -5,6 +5,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 )
@@ -183,4 +184,6 @@ type RequestState struct {
 	Notes               []Note              `json:"notes"`
 	Steps               []Step              `json:"steps"`
 	Stores              []StoreOutcome      `json:"stores"`
+	// Recipients are the affiliates and third parties told of the change.
+	Recipients []activities.RecipientNotice `json:"recipients,omitempty"`
 }

@@ -92,10 +92,11 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	} else {
 		acts.Mail = requestdb.NewDevMailbox(db)
 	}
-	stores, closeStores, err := openStores(ctx, cfg)
+	stores, recipients, closeStores, err := openStores(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
+	acts.Recipients = recipients
 	var checkers connector.IdentityCheckers
 	for _, c := range stores {
 		acts.Stores = append(acts.Stores, c)
@@ -111,8 +112,9 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 // openStores opens the SQL stores of the data map and, when set, the demo store (seeded with
 // demo people and described by its own embedded data map). All go through the generic SQL
 // connector.
-func openStores(ctx context.Context, cfg config.Config) (conns []connector.Connector, close func(), err error) {
+func openStores(ctx context.Context, cfg config.Config) (conns []connector.Connector, recipients map[string][]datamap.Recipient, close func(), err error) {
 	var closers []func()
+	recipients = map[string][]datamap.Recipient{}
 	close = func() {
 		for _, c := range closers {
 			c()
@@ -122,48 +124,52 @@ func openStores(ctx context.Context, cfg config.Config) (conns []connector.Conne
 	if cfg.DataMap != "" {
 		m, err := datamap.Load(cfg.DataMap)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		all, closeAll, err := sqlstore.OpenAll(ctx, m, opts...)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		conns, closers = append(conns, all...), append(closers, func() { closeAll() })
+		for _, s := range m.Stores {
+			recipients[s.Name] = s.Recipients
+		}
 	}
 	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
-		c, closeDemo, err := openDemoStore(ctx, cfg.DemoStore, opts)
+		c, demoRecipients, closeDemo, err := openDemoStore(ctx, cfg.DemoStore, opts)
 		if err != nil {
 			close()
-			return nil, nil, fmt.Errorf("demo store: %w", err)
+			return nil, nil, nil, fmt.Errorf("demo store: %w", err)
 		}
 		conns, closers = append(conns, c), append(closers, closeDemo)
+		recipients[c.Name()] = demoRecipients
 	}
-	return conns, close, nil
+	return conns, recipients, close, nil
 }
 
-func openDemoStore(ctx context.Context, url string, opts []sqlstore.Option) (connector.Connector, func(), error) {
+func openDemoStore(ctx context.Context, url string, opts []sqlstore.Option) (connector.Connector, []datamap.Recipient, func(), error) {
 	store, err := demo.Open(ctx, url)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := store.Seed(ctx); err != nil {
 		store.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	store.Close()
 	m, err := demo.DataMap()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	described, _ := m.Store(demo.StoreName)
 	if described.Connection, err = demo.Connection(url); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	c, db, err := sqlstore.Open(ctx, described, opts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, func() { db.Close() }, nil
+	return c, described.Recipients, func() { db.Close() }, nil
 }
 
 // startWorker registers every workflow and activity and starts polling. Stopping it waits
