@@ -1,0 +1,118 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// Callback is a service's late result for an operation it answered with 202.
+type Callback struct {
+	RequestID string
+	// Store and Operation come from the idempotency key the service echoes. KeyID is the
+	// key that signed the callback: check that it is the store's key (Connector.KeyID)
+	// before acting, since any configured key passes ParseCallback.
+	Store     string
+	Operation domain.RequestType
+	KeyID     string
+	Result    connector.Result
+}
+
+// ParseCallback reads and verifies a callback posted to dsr: keys returns the secret of a
+// key ID. It reads at most MaxBodyBytes. Errors wrap ErrSignature (unknown key, bad or
+// stale signature: answer 401), ErrTooLarge (answer 413) or domain.ErrInvalid (a body
+// outside the protocol: answer 400), and quote nothing of the body.
+func ParseCallback(r *http.Request, keys func(keyID string) ([]byte, bool), now time.Time) (Callback, error) {
+	keyID, body, err := readSigned(r, keys, now)
+	if err != nil {
+		return Callback{}, fmt.Errorf("callback: %w", err)
+	}
+	a, err := decodeAnswer(body)
+	if err != nil {
+		return Callback{}, fmt.Errorf("callback: %w", err)
+	}
+	requestID, op, store, ok := parseIdempotencyKey(a.IdempotencyKey)
+	if !ok || a.RequestID != requestID {
+		return Callback{}, fmt.Errorf("callback: idempotency_key is not one dsr sent for request_id: %w", domain.ErrInvalid)
+	}
+	result, err := a.result(store)
+	if err != nil {
+		return Callback{}, fmt.Errorf("callback: %w", err)
+	}
+	return Callback{RequestID: requestID, Store: store, Operation: op, KeyID: keyID, Result: result}, nil
+}
+
+// ParseRequest reads and verifies a request posted by dsr, for a service written in Go:
+// keys returns the secret of a key ID. Errors wrap the same sentinels as ParseCallback's.
+// The service must still dedupe on Request.IdempotencyKey.
+func ParseRequest(r *http.Request, keys func(keyID string) ([]byte, bool), now time.Time) (Request, error) {
+	_, body, err := readSigned(r, keys, now)
+	if err != nil {
+		return Request{}, fmt.Errorf("request: %w", err)
+	}
+	var req Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		return Request{}, fmt.Errorf("request: %w: %w", jsonError(err), domain.ErrInvalid)
+	}
+	switch {
+	case req.RequestID == "" || req.Email == "" || req.IdempotencyKey == "":
+		return Request{}, fmt.Errorf("request: request_id, email and idempotency_key are required: %w", domain.ErrInvalid)
+	case req.Operation == "":
+		return Request{}, fmt.Errorf("request: operation is required: %w", domain.ErrInvalid)
+	}
+	return req, nil
+}
+
+// CallbackKeys returns the key lookup of ParseCallback for the given stores.
+func CallbackKeys(conns ...*Connector) func(keyID string) ([]byte, bool) {
+	keys := map[string][]byte{}
+	for _, c := range conns {
+		if _, seen := keys[c.cfg.KeyID]; !seen && c.cfg.KeyID != "" {
+			keys[c.cfg.KeyID] = c.cfg.Secret
+		}
+	}
+	return func(keyID string) ([]byte, bool) {
+		secret, ok := keys[keyID]
+		return secret, ok
+	}
+}
+
+// readSigned reads a signed body. It looks the key up before reading, so that a stranger
+// cannot make the endpoint read 10 MB.
+func readSigned(r *http.Request, keys func(keyID string) ([]byte, bool), now time.Time) (keyID string, body []byte, err error) {
+	keyID = r.Header.Get(HeaderKeyID)
+	if keyID == "" {
+		return "", nil, fmt.Errorf("%w: missing %s header", ErrSignature, HeaderKeyID)
+	}
+	secret, ok := keys(keyID)
+	if !ok || len(secret) == 0 {
+		return "", nil, fmt.Errorf("%w: unknown key ID", ErrSignature)
+	}
+	if body, err = readBody(r.Body, r.ContentLength); err != nil {
+		return "", nil, err
+	}
+	if err := Verify(secret, r.Header, body, now, DefaultWindow); err != nil {
+		return "", nil, err
+	}
+	return keyID, body, nil
+}
+
+// readBody reads at most MaxBodyBytes.
+func readBody(r io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength > MaxBodyBytes {
+		return nil, ErrTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(body) > MaxBodyBytes:
+		return nil, ErrTooLarge
+	}
+	return body, nil
+}
