@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -219,8 +220,13 @@ type RunStoreInput struct {
 }
 
 // RunStoreResult is the system's result without the exported data, which stays in the
-// application database.
-type RunStoreResult struct{ Result connector.Result }
+// application database. Pending means the system answers later, by callback or by a
+// person completing a task; the result then arrives through the workflow's store-result
+// update.
+type RunStoreResult struct {
+	Result  connector.Result
+	Pending bool
+}
 
 // RunStore runs the request in one system and keeps the full result for the report.
 func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreResult, error) {
@@ -243,16 +249,42 @@ func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreRe
 	}
 	activity.RecordHeartbeat(ctx, "started")
 	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
-	if err != nil {
+	var pending *webhook.Pending
+	switch {
+	case errors.As(err, &pending):
+		return RunStoreResult{Pending: true}, nil
+	case errors.Is(err, webhook.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
+		return RunStoreResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", in.Store, err), "StoreRefused", nil)
+	case err != nil:
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
 			return RunStoreResult{}, err
 		}
 		return RunStoreResult{}, fmt.Errorf("%s: %w", in.Store, err)
 	}
-	if err := a.Requests.SaveStoreResult(ctx, req.ID, in.Store, res); err != nil {
+	return a.keepStoreResult(ctx, req.ID, in.Store, res)
+}
+
+// keepStoreResult saves a system's full result for the report and returns it without the
+// exported data.
+func (a *Activities) keepStoreResult(ctx context.Context, requestID, store string, res connector.Result) (RunStoreResult, error) {
+	res.Store = store
+	if err := a.Requests.SaveStoreResult(ctx, requestID, store, res); err != nil {
 		return RunStoreResult{}, err
 	}
 	res.Export = nil
 	return RunStoreResult{Result: res}, nil
+}
+
+// RecordStoreResultInput is a result that arrived later: a signed callback or a completed
+// manual task.
+type RecordStoreResultInput struct {
+	RequestID string
+	Store     string
+	Result    connector.Result
+}
+
+// RecordStoreResult keeps a late result like RunStore keeps an immediate one.
+func (a *Activities) RecordStoreResult(ctx context.Context, in RecordStoreResultInput) (RunStoreResult, error) {
+	return a.keepStoreResult(ctx, in.RequestID, in.Store, in.Result)
 }

@@ -40,6 +40,7 @@ func (r *request) registerHandlers(ctx workflow.Context) error {
 		{UpdateRetryStore, r.retryStore, r.validateRetryStore},
 		{UpdateAddNote, r.addNote, r.validateAddNote},
 		{UpdateAssign, r.assign, r.validateAssign},
+		{UpdateStoreResult, r.storeResult, r.validateStoreResult},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
@@ -327,4 +328,33 @@ func (r *request) validateAssign(in StaffAction) error {
 func (r *request) assign(ctx workflow.Context, in StaffAction) error {
 	r.state.Assignee = in.Assignee
 	return r.record(ctx, "assigned", in.Actor, nil, &requestdb.Patch{Assignee: &in.Assignee}, in.Assignee)
+}
+
+func (r *request) validateStoreResult(in StoreResultInput) error {
+	if err := r.requireStatus(domain.StatusInProgress, domain.StatusAwaitingManualTasks); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(r.state.Stores, func(o StoreOutcome) bool { return o.Store == in.Store }) {
+		return errors.New("the request does not use that store")
+	}
+	return nil
+}
+
+// storeResult takes a late result. A repeat for a store already done changes nothing, since
+// services may call back more than once.
+func (r *request) storeResult(ctx workflow.Context, in StoreResultInput) error {
+	i := slices.IndexFunc(r.state.Stores, func(o StoreOutcome) bool { return o.Store == in.Store })
+	if r.state.Stores[i].Done {
+		return nil
+	}
+	var out activities.RunStoreResult
+	err := execute(ctx, a.RecordStoreResult, activities.RecordStoreResultInput{RequestID: r.in.RequestID, Store: in.Store, Result: in.Result}).Get(ctx, &out)
+	if err != nil {
+		return err
+	}
+	if r.state.Stores[i].Done {
+		return nil
+	}
+	r.state.Stores[i] = StoreOutcome{Store: in.Store, Done: true, Result: out.Result}
+	return r.record(ctx, "store_answered", in.Actor, nil, nil, in.Store)
 }

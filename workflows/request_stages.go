@@ -162,6 +162,12 @@ func (r *request) process(ctx workflow.Context) error {
 	pending := stores
 	for {
 		r.runStores(ctx, pending)
+		if err := r.awaitLateResults(ctx); err != nil {
+			return err
+		}
+		if ended, err := r.interrupted(ctx); ended || err != nil {
+			return err
+		}
 		failed := r.failedStores()
 		if len(failed) == 0 {
 			break
@@ -195,11 +201,17 @@ func (r *request) runStores(ctx workflow.Context, stores []string) {
 	for _, s := range stores {
 		i := slices.IndexFunc(r.state.Stores, func(o StoreOutcome) bool { return o.Store == s })
 		var out activities.RunStoreResult
-		if err := futures[s].Get(ctx, &out); err != nil {
+		err := futures[s].Get(ctx, &out)
+		switch {
+		case r.state.Stores[i].Done:
+			// A callback delivered the result before the activity reported back.
+		case err != nil:
 			r.state.Stores[i].Error = storeError(err)
-			continue
+		case out.Pending:
+			r.state.Stores[i] = StoreOutcome{Store: s, Pending: true}
+		default:
+			r.state.Stores[i] = StoreOutcome{Store: s, Done: true, Result: out.Result}
 		}
-		r.state.Stores[i] = StoreOutcome{Store: s, Done: true, Result: out.Result}
 	}
 }
 
@@ -211,6 +223,35 @@ func (r *request) failedStores() []string {
 		}
 	}
 	return failed
+}
+
+func (r *request) pendingStores() bool {
+	return slices.ContainsFunc(r.state.Stores, func(o StoreOutcome) bool { return o.Pending })
+}
+
+// awaitLateResults waits, in awaiting_manual_tasks, for the stores that answer later:
+// services calling back and people completing tasks. One that has not answered within
+// StoreAnswerWindow fails, so staff see it.
+func (r *request) awaitLateResults(ctx workflow.Context) error {
+	if !r.pendingStores() {
+		return nil
+	}
+	if err := r.setStatus(ctx, domain.StatusAwaitingManualTasks, "awaiting_store_answers", system); err != nil {
+		return err
+	}
+	closesAt := workflow.Now(ctx).Add(StoreAnswerWindow)
+	if _, err := r.wait(ctx, closesAt, func() bool { return !r.pendingStores() }); err != nil {
+		return err
+	}
+	for i, o := range r.state.Stores {
+		if o.Pending {
+			r.state.Stores[i] = StoreOutcome{Store: o.Store, Error: "no answer within 14 days"}
+		}
+	}
+	if r.cancelled != nil || r.denied != nil {
+		return nil
+	}
+	return r.setStatus(ctx, domain.StatusInProgress, "store_answers_in", system)
 }
 
 // complete records the outcome and tells the requester what was found, changed and kept.

@@ -59,13 +59,16 @@ type harness struct {
 	distinctCodes   bool
 	stores          []string
 	recipientStores []string
+	// later are stores that answer by callback or task.
+	later    map[string]bool
+	recorded []string
 	// storeResult, when set, is every store's result.
 	storeResult *connector.Result
 }
 
 func newHarness(t *testing.T, typ domain.RequestType) *harness {
 	var s testsuite.WorkflowTestSuite
-	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), storeFails: map[string]int{}, stores: []string{"crm", "shop"}}
+	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), storeFails: map[string]int{}, stores: []string{"crm", "shop"}, later: map[string]bool{}}
 	h.env.SetStartTime(start)
 	h.in = workflows.RequestInput{
 		RequestID: "r1", Type: typ, Jurisdiction: domain.JurisdictionGDPR, ReceivedAt: start,
@@ -107,6 +110,10 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		return activities.ClaimResult{Holder: in.RequestID}, nil
 	})
 	h.env.OnActivity(a.ReleaseClaim, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(a.RecordStoreResult, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordStoreResultInput) (activities.RunStoreResult, error) {
+		h.recorded = append(h.recorded, in.Store)
+		return activities.RunStoreResult{Result: in.Result}, nil
+	})
 	h.env.OnActivity(a.NotifyRecipients, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.NotifyRecipientsInput) ([]activities.RecipientNotice, error) {
 		h.recipientStores = in.Stores
 		return []activities.RecipientNotice{{Name: "Affiliate AS", Channel: "email", Status: "sent"}}, nil
@@ -114,6 +121,9 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 	h.env.OnActivity(a.ListStores, mock.Anything).Return(func(context.Context) ([]string, error) { return h.stores, nil })
 	h.env.OnActivity(a.RunStore, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoreInput) (activities.RunStoreResult, error) {
 		h.storeRuns = append(h.storeRuns, in.Store)
+		if h.later[in.Store] {
+			return activities.RunStoreResult{Pending: true}, nil
+		}
 		if h.storeFails[in.Store] > 0 {
 			h.storeFails[in.Store]--
 			return activities.RunStoreResult{}, temporal.NewNonRetryableApplicationError("connection refused", "StoreDown", nil)
@@ -526,5 +536,45 @@ func TestReviewTellsNoRecipients(t *testing.T) {
 	h.at(time.Hour, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"postal_code": "x"}})
 	if st := h.run(); len(st.Recipients) != 0 || h.recipientStores != nil {
 		t.Errorf("a review told recipients: %+v", st.Recipients)
+	}
+}
+
+func TestStoreThatAnswersLaterCompletesTheRequestWhenItsResultArrives(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.later["shop"], h.later["crm"] = true, true
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	answer := func(store string) workflows.StoreResultInput {
+		return workflows.StoreResultInput{Store: store, Result: connector.Result{Changed: []string{"marketing_email"}}, Actor: workflows.Actor{Role: workflows.RoleSystem}}
+	}
+	h.at(2*time.Hour, workflows.UpdateStoreResult, answer("shop"))
+	repeat := h.at(2*time.Hour+time.Second, workflows.UpdateStoreResult, answer("shop"))
+	unknown := h.at(2*time.Hour+2*time.Second, workflows.UpdateStoreResult, answer("nope"))
+	h.at(3*time.Hour, workflows.UpdateStoreResult, answer("crm"))
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if !slices.Contains(h.statuses(), domain.StatusAwaitingManualTasks) {
+		t.Errorf("statuses %v never waited for the stores", h.statuses())
+	}
+	if !slices.Equal(h.recorded, []string{"shop", "crm"}) || repeat.rejected != nil || repeat.err != nil {
+		t.Errorf("late results recorded %v (want shop once, then crm); repeat %+v", h.recorded, repeat)
+	}
+	if unknown.rejected == nil {
+		t.Error("a result for a store the request does not use was accepted")
+	}
+}
+
+func TestStoreThatNeverAnswersNeedsAttentionAfterTheWindow(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.later["shop"] = true
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	var seen workflows.RequestState
+	h.env.RegisterDelayedCallback(func() {
+		v, _ := h.env.QueryWorkflow(workflows.QueryState)
+		v.Get(&seen)
+	}, workflows.StoreAnswerWindow+time.Hour)
+	h.at(workflows.StoreAnswerWindow+2*time.Hour, workflows.UpdateCancel, staff(analyst, "processor unreachable"))
+	wantStatus(t, h.run(), domain.StatusCancelled)
+	if seen.Status != domain.StatusNeedsAttention || seen.Stores[1].Error == "" {
+		t.Errorf("after the window: %s, stores %+v", seen.Status, seen.Stores)
 	}
 }

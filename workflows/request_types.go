@@ -34,6 +34,7 @@ const (
 	UpdateRetryStore     = "retry-store"
 	UpdateAddNote        = "add-note"
 	UpdateAssign         = "assign"
+	UpdateStoreResult    = "store-result"
 	QueryState           = "state"
 )
 
@@ -130,6 +131,18 @@ type SubmitIdentityResult struct {
 	AttemptsLeft int  `json:"attempts_left"`
 }
 
+// StoreResultInput delivers a result that came later: a store's signed callback, or a
+// staff member completing a manual task.
+type StoreResultInput struct {
+	Store  string           `json:"store"`
+	Result connector.Result `json:"result"`
+	Actor  Actor            `json:"actor"`
+}
+
+// StoreAnswerWindow is how long a request waits for stores that answer later; DataGrail
+// gives processors contacted by e-mail 14 days.
+const StoreAnswerWindow = 14 * 24 * time.Hour
+
 // Step is one entry of a request's timeline.
 type Step struct {
 	Seq    int64         `json:"seq"`
@@ -148,8 +161,9 @@ type Note struct {
 
 // StoreOutcome is one system's result, or its error while it is failing.
 type StoreOutcome struct {
-	Store  string           `json:"store"`
-	Done   bool             `json:"done"`
+	Store   string           `json:"store"`
+	Done    bool             `json:"done"`
+	Pending bool             `json:"pending,omitempty"`
 	Error  string           `json:"error"`
 	Result connector.Result `json:"result"`
 }

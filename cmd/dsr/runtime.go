@@ -21,6 +21,7 @@ import (
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
+	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
@@ -133,6 +134,15 @@ func openStores(ctx context.Context, cfg config.Config) (conns []connector.Conne
 		conns, closers = append(conns, all...), append(closers, func() { closeAll() })
 		for _, s := range m.Stores {
 			recipients[s.Name] = s.Recipients
+			if s.Kind != datamap.KindHTTP {
+				continue
+			}
+			c, err := webhook.FromDataMap(s, os.LookupEnv, callbackURL(cfg.PublicURL))
+			if err != nil {
+				close()
+				return nil, nil, nil, err
+			}
+			conns = append(conns, c)
 		}
 	}
 	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
@@ -145,6 +155,11 @@ func openStores(ctx context.Context, cfg config.Config) (conns []connector.Conne
 		recipients[c.Name()] = demoRecipients
 	}
 	return conns, recipients, close, nil
+}
+
+// callbackURL is where services that answer later post their signed results.
+func callbackURL(publicURL string) func(requestID string) string {
+	return func(requestID string) string { return publicURL + "/api/v1/callbacks/" + requestID }
 }
 
 func openDemoStore(ctx context.Context, url string, opts []sqlstore.Option) (connector.Connector, []datamap.Recipient, func(), error) {
