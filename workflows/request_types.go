@@ -164,8 +164,8 @@ type StoreOutcome struct {
 	Store   string           `json:"store"`
 	Done    bool             `json:"done"`
 	Pending bool             `json:"pending,omitempty"`
-	Error  string           `json:"error"`
-	Result connector.Result `json:"result"`
+	Error   string           `json:"error"`
+	Result  connector.Result `json:"result"`
 }
 
 // RequestState is everything the workflow knows; the state query returns it whole.
