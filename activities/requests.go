@@ -249,9 +249,8 @@ func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreRe
 	}
 	activity.RecordHeartbeat(ctx, "started")
 	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
-	var pending *webhook.Pending
 	switch {
-	case errors.As(err, &pending):
+	case errors.Is(err, connector.ErrPending):
 		return RunStoreResult{Pending: true}, nil
 	case errors.Is(err, webhook.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
 		return RunStoreResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", in.Store, err), "StoreRefused", nil)

@@ -20,6 +20,7 @@ import (
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/connector/manual"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/database"
@@ -93,7 +94,7 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	} else {
 		acts.Mail = requestdb.NewDevMailbox(db)
 	}
-	stores, recipients, closeStores, err := openStores(ctx, cfg)
+	stores, recipients, closeStores, err := openStores(ctx, cfg, acts.Requests)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,10 +111,10 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	return acts, close, nil
 }
 
-// openStores opens the SQL stores of the data map and, when set, the demo store (seeded with
+// openStores opens the stores of the data map (SQL, webhook and manual) and, when set, the demo store (seeded with
 // demo people and described by its own embedded data map). All go through the generic SQL
 // connector.
-func openStores(ctx context.Context, cfg config.Config) (conns []connector.Connector, recipients map[string][]datamap.Recipient, close func(), err error) {
+func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (conns []connector.Connector, recipients map[string][]datamap.Recipient, close func(), err error) {
 	var closers []func()
 	recipients = map[string][]datamap.Recipient{}
 	close = func() {
@@ -134,15 +135,17 @@ func openStores(ctx context.Context, cfg config.Config) (conns []connector.Conne
 		conns, closers = append(conns, all...), append(closers, func() { closeAll() })
 		for _, s := range m.Stores {
 			recipients[s.Name] = s.Recipients
-			if s.Kind != datamap.KindHTTP {
-				continue
+			switch s.Kind {
+			case datamap.KindManual:
+				conns = append(conns, manual.New(s, tasks))
+			case datamap.KindHTTP:
+				c, err := webhook.FromDataMap(s, os.LookupEnv, callbackURL(cfg.PublicURL))
+				if err != nil {
+					close()
+					return nil, nil, nil, err
+				}
+				conns = append(conns, c)
 			}
-			c, err := webhook.FromDataMap(s, os.LookupEnv, callbackURL(cfg.PublicURL))
-			if err != nil {
-				close()
-				return nil, nil, nil, err
-			}
-			conns = append(conns, c)
 		}
 	}
 	if cfg.DemoStore != "" && cfg.DemoStore != "off" {

@@ -4,6 +4,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/dsr-project/dsr/internal/domain"
@@ -59,6 +60,10 @@ type Connector interface {
 	Name() string
 	Apply(ctx context.Context, op Operation) (Result, error)
 }
+
+// ErrPending is what Apply returns, wrapped, when the store will answer later: a service
+// that calls back, or a person completing a task. The result then arrives on its own.
+var ErrPending = errors.New("the store answers later")
 
 // IdentityChecker answers whether data points a requester gave match what a system holds.
 type IdentityChecker interface {

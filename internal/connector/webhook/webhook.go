@@ -50,6 +50,9 @@ type Pending struct {
 	IdempotencyKey string
 }
 
+// Is makes a Pending match connector.ErrPending, so callers need not know the connector.
+func (p *Pending) Is(target error) bool { return target == connector.ErrPending }
+
 func (p *Pending) Error() string {
 	return fmt.Sprintf("store %s accepted %s of request %s; its result follows by callback", p.Store, p.Operation, p.RequestID)
 }

@@ -1,0 +1,44 @@
+// Package manual connects dsr to systems only people can reach: for each request it opens a
+// task for the privacy team, and the request waits until a staff member completes it with
+// what they found and did.
+package manual
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// DefaultTaskDays is how long the team has for a task: half the shortest legal deadline,
+// so there is time left to tell the requester.
+const DefaultTaskDays = 14
+
+// Connector opens tasks for one manual store of the data map.
+type Connector struct {
+	store datamap.Store
+	tasks *requestdb.Repo
+}
+
+// New returns the connector for a manual store.
+func New(store datamap.Store, tasks *requestdb.Repo) *Connector {
+	return &Connector{store: store, tasks: tasks}
+}
+
+// Name is the store's name in the data map.
+func (c *Connector) Name() string { return c.store.Name }
+
+// Apply opens the request's task (once) and reports that the result comes later.
+func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
+	err := c.tasks.CreateTask(ctx, requestdb.Task{
+		RequestID: op.RequestID, Store: c.store.Name, Operation: string(op.Type),
+		Instructions: c.store.Instructions, DueAt: time.Now().AddDate(0, 0, DefaultTaskDays),
+	})
+	if err != nil {
+		return connector.Result{}, err
+	}
+	return connector.Result{}, fmt.Errorf("store %s: task %s is open: %w", c.store.Name, requestdb.TaskID(op.RequestID, c.store.Name), connector.ErrPending)
+}
