@@ -49,3 +49,13 @@ func (a *Activities) PurgeRetained(ctx context.Context, in PurgeRetainedInput) (
 		At: time.Now().UTC(), Role: "system", Action: "retention_purged", Details: string(details),
 	}})
 }
+
+// AddToSuppressionList puts the request's address, as its keyed hash, on the suppression
+// list, so that marketing does not import or contact the person again.
+func (a *Activities) AddToSuppressionList(ctx context.Context, in ClaimInput) error {
+	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	if err != nil {
+		return err
+	}
+	return a.Requests.Suppress(ctx, req.EmailHash, req.ID)
+}

@@ -271,6 +271,18 @@ func (r *request) complete(ctx workflow.Context) error {
 			done.Retained = append(done.Retained, mail.Retained{What: k.What, Reason: k.Reason, Until: k.Until})
 		}
 	}
+	// An erasure is complete once its kept records have purge timers and the address is on
+	// the suppression list.
+	if r.in.Type == domain.TypeSuppress || r.in.Type == domain.TypeChildErasure {
+		if err := r.schedulePurges(ctx); err != nil {
+			return err
+		}
+		if workflow.GetVersion(ctx, "suppression-list", workflow.DefaultVersion, 1) == 1 {
+			if err := execute(ctx, a.AddToSuppressionList, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
 	// json.Marshal sorts map keys, so the outcome is deterministic.
 	encoded, err := json.Marshal(r.state.Stores)
 	if err != nil {
@@ -284,11 +296,6 @@ func (r *request) complete(ctx workflow.Context) error {
 	}
 	if r.in.OpenedBy == "" {
 		if err := r.notify(ctx, mail.KindCompletion, done); err != nil {
-			return err
-		}
-	}
-	if r.in.Type == domain.TypeSuppress || r.in.Type == domain.TypeChildErasure {
-		if err := r.schedulePurges(ctx); err != nil {
 			return err
 		}
 	}

@@ -60,8 +60,9 @@ type harness struct {
 	stores          []string
 	recipientStores []string
 	// later are stores that answer by callback or task.
-	later    map[string]bool
-	recorded []string
+	later      map[string]bool
+	recorded   []string
+	suppressed int
 	// storeResult, when set, is every store's result.
 	storeResult *connector.Result
 }
@@ -110,6 +111,10 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		return activities.ClaimResult{Holder: in.RequestID}, nil
 	})
 	h.env.OnActivity(a.ReleaseClaim, mock.Anything, mock.Anything).Return(nil)
+	h.env.OnActivity(a.AddToSuppressionList, mock.Anything, mock.Anything).Return(func(context.Context, activities.ClaimInput) error {
+		h.suppressed++
+		return nil
+	})
 	h.env.OnActivity(a.RecordStoreResult, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordStoreResultInput) (activities.RunStoreResult, error) {
 		h.recorded = append(h.recorded, in.Store)
 		return activities.RunStoreResult{Result: in.Result}, nil
@@ -220,12 +225,15 @@ func TestRestrictNeedsOnlyTheMailbox(t *testing.T) {
 	}
 }
 
-func TestSuppressWithDataPointsCompletes(t *testing.T) {
+func TestSuppressWithDataPointsCompletesAndListsTheAddress(t *testing.T) {
 	h := newHarness(t, domain.TypeSuppress)
 	h.matched = 3
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
 	h.at(time.Hour, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"order_number": "A-1"}})
 	wantStatus(t, h.run(), domain.StatusCompleted)
+	if h.suppressed != 1 {
+		t.Errorf("suppression list additions = %d, want 1", h.suppressed)
+	}
 }
 
 func TestCorrectAndUpdateWaitForAnAnalystsApproval(t *testing.T) {

@@ -168,6 +168,37 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 		}
 	})
 
+	t.Run("suppression lists the address and starts purge timers", func(t *testing.T) {
+		erin := demo.DemoPeople()[4]
+		var intake api.IntakeAnswer
+		call(t, http.MethodPost, bases[0]+"/api/v1/requests", "", map[string]any{"type": "suppress", "email": erin.Email,
+			"details": map[string]any{"scope": map[string]any{"all": true}}}, &intake)
+		m := codeInMail.FindStringSubmatch(smtp.WaitFor(t, erin.Email, 30*time.Second).Text)
+		if m == nil {
+			t.Fatal("no code in the mail")
+		}
+		call(t, http.MethodPost, bases[0]+"/api/v1/requests/"+intake.ID+"/verify", intake.StatusToken, map[string]string{"code": m[1]}, nil)
+		waitStatus(t, bases[0], intake.ID, intake.StatusToken, "awaiting_identity_verification")
+		call(t, http.MethodPost, bases[0]+"/api/v1/requests/"+intake.ID+"/identity", intake.StatusToken, map[string]any{"answers": erin.DataPoints}, nil)
+		view := waitStatus(t, bases[0], intake.ID, intake.StatusToken, "completed")
+		if len(view.Outcome.Retained) == 0 {
+			t.Fatalf("outcome %+v: want the orders kept for tax law", view.Outcome)
+		}
+		desc, err := s.client(t).DescribeWorkflowExecution(t.Context(), workflows.RetentionPurgeID(intake.ID, 1), "")
+		if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Errorf("purge timer of the first kept record: %v, %v", desc, err)
+		}
+		var out syncBuffer
+		args := []string{"suppression", "check", "--database-url", dbURL, "--secret-key", strings.Repeat("5e", 32), strings.ToUpper(erin.Email), bob.Email, "not-an-address"}
+		if err := run(t.Context(), args, &out, &out); err != nil {
+			t.Fatal(err)
+		}
+		want := "suppressed\t" + strings.ToUpper(erin.Email) + "\nok\t" + bob.Email + "\ninvalid\tnot-an-address\n"
+		if out.String() != want {
+			t.Errorf("suppression check printed %q, want %q", out.String(), want)
+		}
+	})
+
 	// What the engine stores, read with no codec as the stock CLI would: the address, the
 	// data points given and the corrected value must not appear in clear.
 	t.Run("engine holds no personal data in clear", func(t *testing.T) {

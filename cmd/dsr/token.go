@@ -124,32 +124,29 @@ func printTokens(w io.Writer, tokens []auth.Token) error {
 	return tw.Flush()
 }
 
-// openTokens opens the token store. A configured database must already be migrated, as for
-// `dsr api`; the dev database is migrated here, since a token may be made before the first
-// `dsr dev`.
+// openTokens opens the token store.
 func openTokens(cmd *cobra.Command) (*auth.Repo, func(), error) {
-	ctx := cmd.Context()
-	url, dataDir := tokenDatabase(cmd)
-	if url != "" {
-		db, err := openCurrentDatabase(ctx, url)
-		if err != nil {
-			return nil, nil, err
-		}
-		return auth.New(db), db.Close, nil
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data directory: %w", err)
-	}
-	db, err := database.Open(ctx, "sqlite:"+filepath.Join(dataDir, "dsr.db"))
+	db, err := openToolDatabase(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	quiet := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := database.Migrate(ctx, db, quiet); err != nil {
-		db.Close()
-		return nil, nil, err
-	}
 	return auth.New(db), db.Close, nil
+}
+
+// openToolDatabase opens the database of an operator command (token, suppression). A
+// configured database must already be migrated, as for `dsr api`; the dev database is
+// migrated here, since such a command may run before the first `dsr dev`.
+func openToolDatabase(cmd *cobra.Command) (*database.DB, error) {
+	ctx := cmd.Context()
+	url, dataDir := tokenDatabase(cmd)
+	if url != "" {
+		return openCurrentDatabase(ctx, url)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	quiet := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return database.OpenMigrated(ctx, "sqlite:"+filepath.Join(dataDir, "dsr.db"), quiet)
 }
 
 // tokenDatabase returns the database URL to use, or else the dev data directory. A flag
