@@ -56,7 +56,7 @@ func TestStatusTokenReachesItsRequestsWorkflow(t *testing.T) {
 	req := h.open()
 	h.engine.updateErr = temporal.NewApplicationError("the code is 6 to 8 digits", "")
 	a := h.do(http.MethodPost, "/api/v1/requests/"+req.ID+"/verify", "", `{"code":"12"}`, req.StatusToken)
-	if a.code != http.StatusConflict || a.errorBody(t).Error != "the code is 6 to 8 digits" {
+	if a.code != http.StatusConflict || a.errorBody(t).Message != "the code is 6 to 8 digits" {
 		t.Errorf("rejected code = %d %s, want 409 with the workflow's message", a.code, a.body)
 	}
 	got := h.engine.updates[0]
@@ -137,7 +137,7 @@ func TestStaffActionsMapToWorkflowUpdatesAsTheToken(t *testing.T) {
 		h.engine.updates = nil
 		body := `{"reason":"r","text":"t","assignee":"a","store":"s"}`
 		a := h.do(http.MethodPost, "/api/v1/admin/requests/"+req.ID+"/"+action, "", body, analyst)
-		if a.code != http.StatusConflict || a.errorBody(t).Error != "not possible while the request is received" {
+		if a.code != http.StatusConflict || a.errorBody(t).Message != "not possible while the request is received" {
 			t.Errorf("%s: %d %s, want the workflow's refusal as 409", action, a.code, a.body)
 		}
 		want := workflows.StaffAction{Actor: workflows.Actor{Name: "carol", Role: "analyst"}, Reason: "r", Text: "t", Assignee: "a", Store: "s"}

@@ -41,7 +41,7 @@ func (s *Server) update(ctx context.Context, requestID, name string, result any,
 	return nil
 }
 
-var errClosed = fail(http.StatusConflict, "the request is closed")
+var errClosed = failCode(http.StatusConflict, codeClosed, "the request is closed")
 
 // updateError tells a refusal, whose message the workflow wrote for people, from a failure
 // of the machinery, whose details stay in the log.
@@ -60,7 +60,7 @@ func updateError(err error) error {
 	case errors.As(err, &activityErr), errors.As(err, &timeoutErr), errors.As(err, &panicErr), errors.As(err, &canceledErr):
 		return unavailable(err)
 	case errors.As(err, &appErr):
-		return fail(http.StatusConflict, appErr.Message())
+		return failCode(http.StatusConflict, codeRefused, appErr.Message())
 	}
 	return unavailable(err)
 }

@@ -13,20 +13,68 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// ErrorBody is the one shape of every error answer. Messages and field messages are written
-// by dsr and never repeat what was submitted, since that may be personal data.
+// ErrorBody is the one shape of every error answer, 4xx and 5xx alike. Messages and field
+// messages are written by dsr and never repeat what was submitted, since that may be
+// personal data.
 type ErrorBody struct {
-	Error  string            `json:"error"`
-	Fields map[string]string `json:"fields,omitempty"`
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong: Code is stable for programs, Message is for people, and
+// Fields maps each invalid input (a JSON path, query parameter or header) to its problem.
+type ErrorDetail struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields"`
+}
+
+// Error codes beyond the one each status implies (see statusCodes).
+const (
+	codeInvalid               = "invalid"
+	codeIdempotencyKeyReused  = "idempotency_key_reused"
+	codeIdempotencyInProgress = "idempotency_key_in_progress"
+	codeRefused               = "refused"
+	codeClosed                = "request_closed"
+	codeNotCompleted          = "request_not_completed"
+)
+
+// statusCodes is the code of an error answer that names none of its own.
+var statusCodes = map[int]string{
+	http.StatusBadRequest:            "bad_request",
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not_found",
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusNotAcceptable:         "not_acceptable",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "body_too_large",
+	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusUnprocessableEntity:   codeInvalid,
+	http.StatusTooManyRequests:       "rate_limited",
+	http.StatusInternalServerError:   "internal",
+	http.StatusServiceUnavailable:    "unavailable",
+}
+
+func codeOf(status int) string {
+	if code, ok := statusCodes[status]; ok {
+		return code
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "error"
 }
 
 // apiError is an answer other than success. Handlers return it; handleError writes it and
 // logs the cause, which never reaches the client.
 type apiError struct {
 	status  int
+	code    string
 	message string
 	fields  map[string]string
 	cause   error
+	// retryAfter is the Retry-After header in seconds; 503 answers default to 5.
+	retryAfter string
 }
 
 func (e *apiError) Error() string {
@@ -39,21 +87,36 @@ func (e *apiError) Error() string {
 func (e *apiError) Unwrap() error { return e.cause }
 
 func fail(status int, message string) *apiError {
-	return &apiError{status: status, message: message}
+	return &apiError{status: status, code: codeOf(status), message: message}
+}
+
+// failCode is fail with a code more precise than the status's.
+func failCode(status int, code, message string) *apiError {
+	return &apiError{status: status, code: code, message: message}
 }
 
 func invalidFields(fields map[string]string) *apiError {
-	return &apiError{status: http.StatusUnprocessableEntity, message: "the request has invalid fields", fields: fields}
+	return &apiError{status: http.StatusUnprocessableEntity, code: codeInvalid, message: "the request has invalid fields", fields: fields}
 }
+
+// badInput answers 400 for one malformed input, such as a header or query parameter.
+func badInput(name, problem string) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: codeOf(http.StatusBadRequest), message: "the request has a malformed input",
+		fields: map[string]string{name: problem}}
+}
+
+// errUnknownParameter refuses a query parameter a route does not take, so that a typo cannot
+// silently widen a list. It does not name the parameter: its name is input too.
+var errUnknownParameter = fail(http.StatusBadRequest, "the query has a parameter this route does not take")
 
 // internalError hides err from the client and logs it.
 func internalError(err error) *apiError {
-	return &apiError{status: http.StatusInternalServerError, message: "internal error", cause: err}
+	return &apiError{status: http.StatusInternalServerError, code: codeOf(http.StatusInternalServerError), message: "internal error", cause: err}
 }
 
 // unavailable answers 503 for a dependency that is down, so that clients retry later.
 func unavailable(err error) *apiError {
-	return &apiError{status: http.StatusServiceUnavailable, message: "the service is temporarily unavailable; try again shortly", cause: err}
+	return &apiError{status: http.StatusServiceUnavailable, code: codeOf(http.StatusServiceUnavailable), message: "the service is temporarily unavailable; try again shortly", cause: err}
 }
 
 var errTooLarge = fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KB", MaxBodyBytes>>10))
@@ -77,13 +140,20 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if ae.cause != nil || ae.status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "status", ae.status, "error", err)
 	}
-	if ae.status == http.StatusServiceUnavailable {
+	switch {
+	case ae.retryAfter != "":
+		c.Response().Header().Set("Retry-After", ae.retryAfter)
+	case ae.status == http.StatusServiceUnavailable:
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	if ae.status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="dsr"`)
 	}
-	body := ErrorBody{Error: ae.message, Fields: ae.fields}
+	fields := ae.fields
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	body := ErrorBody{Error: ErrorDetail{Code: ae.code, Message: ae.message, Fields: fields}}
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(ae.status)
 	} else {
@@ -128,7 +198,7 @@ func strictUnmarshal(raw []byte, dst any) error {
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &typeErr) && typeErr.Field != "" && !strings.HasPrefix(typeErr.Field, "answers"):
-		return &apiError{status: http.StatusBadRequest, message: "a field has the wrong type",
+		return &apiError{status: http.StatusBadRequest, code: codeOf(http.StatusBadRequest), message: "a field has the wrong type",
 			fields: map[string]string{typeErr.Field: "has the wrong type"}}
 	case errors.As(err, &typeErr):
 		return fail(http.StatusBadRequest, "a field has the wrong type")

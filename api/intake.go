@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -38,6 +40,9 @@ type IntakeAnswer struct {
 	Status      domain.Status `json:"status"`
 	StatusToken string        `json:"status_token,omitempty"`
 	DueDate     time.Time     `json:"due_date"`
+	// OptOutsRecorded lists the opt-outs recorded from the browser's Global Privacy Control
+	// signal: affiliate_sharing when it sent Sec-GPC: 1.
+	OptOutsRecorded []domain.RestrictLimit `json:"opt_outs_recorded,omitempty"`
 }
 
 // intake is a validated IntakeForm.
@@ -53,11 +58,42 @@ func (s *Server) intake(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	answer, err := s.openRequest(c.Request().Context(), in, "")
+	o := opening{gpc: c.Request().Header.Get(headerGPC) == "1"}
+	if o.gpc {
+		in.honourGPC()
+	}
+	ctx := c.Request().Context()
+	var answer IntakeAnswer
+	if key, sent := c.Request().Header[headerIdempotencyKey]; sent {
+		var replayed bool
+		answer, replayed, err = s.openOnce(ctx, key, in, o)
+		if replayed {
+			c.Response().Header().Set(headerReplayed, "true")
+		}
+	} else {
+		o.id = uuid.NewString()
+		if o.token, _, err = keys.NewToken(); err != nil {
+			return internalError(fmt.Errorf("status token: %w", err))
+		}
+		answer, err = s.openRequest(ctx, in, o)
+	}
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, answer)
+}
+
+// headerGPC carries a browser's Global Privacy Control signal; "1" means do not sell or
+// share, a valid opt-out under CCPA §7025.
+const headerGPC = "Sec-GPC"
+
+// honourGPC makes a restriction the signal came with include the affiliate-sharing opt-out,
+// so its run changes the stores and names the affiliates that already hold data. The
+// opt-out itself is recorded for every type, see openRequest.
+func (in *intake) honourGPC() {
+	if in.Type == domain.TypeRestrict && !slices.Contains(in.Details.Limits, domain.LimitAffiliateSharing) {
+		in.Details.Limits = append(slices.Clone(in.Details.Limits), domain.LimitAffiliateSharing)
+	}
 }
 
 // readIntake decodes and validates an intake. Staff may open every type; the public may not
@@ -147,9 +183,24 @@ func validateIntake(form IntakeForm, fields map[string]string, byStaff bool) (in
 	return in, nil
 }
 
-// openRequest stores the request and starts its workflow. openedBy names the staff member
-// who opened it, or is empty for a requester, who alone gets a status token.
-func (s *Server) openRequest(ctx context.Context, in intake, openedBy string) (IntakeAnswer, error) {
+// opening is what, beside the intake itself, decides how a request is opened.
+type opening struct {
+	// id is chosen before anything is stored, so that an intake retried with its
+	// Idempotency-Key finds the request it opened.
+	id string
+	// token is the requester's status token; staff-opened requests have none.
+	token string
+	// openedBy names the staff member who opened the request.
+	openedBy string
+	// gpc records that the requester's browser sent Sec-GPC: 1.
+	gpc bool
+}
+
+// openRequest records a GPC opt-out, stores the request and starts its workflow. A 202 after
+// it means the request is durable and running; an error means it is closed or was never
+// stored. An ID that is already stored, which only a takeover of a stalled Idempotency-Key
+// reuses, carries on with the stored request.
+func (s *Server) openRequest(ctx context.Context, in intake, o opening) (IntakeAnswer, error) {
 	details, err := json.Marshal(in.Details)
 	if err != nil {
 		return IntakeAnswer{}, internalError(fmt.Errorf("encode details: %w", err))
@@ -157,28 +208,60 @@ func (s *Server) openRequest(ctx context.Context, in intake, openedBy string) (I
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
 	due := domain.DueDate(in.Jurisdiction, now, s.opts.Deadline)
 	row := &requestdb.Request{
-		ID: uuid.NewString(), Type: in.Type, Jurisdiction: in.Jurisdiction, Status: domain.StatusReceived,
+		ID: o.id, Type: in.Type, Jurisdiction: in.Jurisdiction, Status: domain.StatusReceived,
 		Email: in.Email, EmailHash: s.opts.Secret.EmailHash(in.Email), Details: string(details),
-		ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: openedBy, UpdatedAt: now,
+		ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: o.openedBy, UpdatedAt: now,
 	}
 	if ack, ok := domain.AcknowledgeBy(in.Jurisdiction, now); ok {
 		row.AcknowledgeBy = &ack
 	}
-	var token string
-	if openedBy == "" {
-		if token, row.StatusTokenHash, err = keys.NewToken(); err != nil {
-			return IntakeAnswer{}, internalError(fmt.Errorf("status token: %w", err))
-		}
+	if o.token != "" {
+		row.StatusTokenHash = keys.HashToken(o.token)
 	}
-	if err := s.opts.Requests.CreateRequest(ctx, row); err != nil {
+	var optOuts []domain.RestrictLimit
+	if o.gpc {
+		// An opt-out of sharing needs no proof of identity (CCPA §7026), so it is recorded
+		// now, before the mailbox is proven, and stands even if the request goes no further.
+		err := s.opts.Requests.RecordOptOut(ctx, requestdb.OptOut{
+			EmailHash: row.EmailHash, Limit: domain.LimitAffiliateSharing, Source: "gpc", RequestID: row.ID, RecordedAt: now,
+		})
+		if err != nil {
+			return IntakeAnswer{}, unavailable(err)
+		}
+		optOuts = []domain.RestrictLimit{domain.LimitAffiliateSharing}
+	}
+	switch err := s.opts.Requests.CreateRequest(ctx, row); {
+	case errors.Is(err, requestdb.ErrConflict):
+		if row, err = s.resumeRequest(ctx, o.id); err != nil {
+			return IntakeAnswer{}, err
+		}
+	case err != nil:
 		return IntakeAnswer{}, unavailable(err)
 	}
-	if err := s.startWorkflow(ctx, row, openedBy); err != nil {
+	if err := s.startWorkflow(ctx, row, o.openedBy); err != nil && !alreadyStarted(err) {
 		s.abandon(row.ID)
 		return IntakeAnswer{}, unavailable(err)
 	}
-	s.log.Info("request opened", "request_id", row.ID, "type", row.Type, "jurisdiction", row.Jurisdiction, "by_staff", openedBy != "")
-	return IntakeAnswer{ID: row.ID, Status: row.Status, StatusToken: token, DueDate: row.DueAt}, nil
+	s.log.Info("request opened", "request_id", row.ID, "type", row.Type, "jurisdiction", row.Jurisdiction, "by_staff", o.openedBy != "", "gpc", o.gpc)
+	return IntakeAnswer{ID: row.ID, Status: row.Status, StatusToken: o.token, DueDate: row.DueAt, OptOutsRecorded: optOuts}, nil
+}
+
+// resumeRequest returns the stored request of an intake that stopped half way, unless it
+// was closed meanwhile.
+func (s *Server) resumeRequest(ctx context.Context, id string) (*requestdb.Request, error) {
+	row, err := s.opts.Requests.GetRequest(ctx, id)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if row.Status.Terminal() {
+		return nil, unavailable(fmt.Errorf("resume request %s: it is %s", id, row.Status))
+	}
+	return row, nil
+}
+
+func alreadyStarted(err error) bool {
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &started)
 }
 
 func (s *Server) startWorkflow(ctx context.Context, row *requestdb.Request, openedBy string) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/workflows"
@@ -200,5 +201,58 @@ func TestIntakeThatCannotStartItsWorkflowAnswers503AndClosesTheRow(t *testing.T)
 	}
 	if row.Status != domain.StatusCancelled || row.CompletedAt == nil || row.StatusReason == "" {
 		t.Errorf("row after a failed start = %+v, want it closed with a reason", row)
+	}
+}
+
+func TestGPCSignalRecordsAnAffiliateSharingOptOutWithoutVerification(t *testing.T) {
+	h := newHarness(t, false)
+	a := h.send(http.MethodPost, "/api/v1/requests", `{"type":"review","email":"Gail@example.com"}`, "", http.Header{"Sec-Gpc": {"1"}})
+	out := intakeAnswer(t, a)
+	if !reflect.DeepEqual(out.OptOutsRecorded, []domain.RestrictLimit{domain.LimitAffiliateSharing}) {
+		t.Errorf("opt_outs_recorded = %v, want affiliate_sharing", out.OptOutsRecorded)
+	}
+	got, err := h.requests.OptOuts(context.Background(), testSecret.EmailHash("gail@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Limit != domain.LimitAffiliateSharing || got[0].Source != "gpc" || got[0].RequestID != out.ID {
+		t.Errorf("opt-outs = %+v, want affiliate_sharing from GPC on %s", got, out.ID)
+	}
+	if row, _ := h.requests.GetRequest(context.Background(), out.ID); row.Details != "{}" {
+		t.Errorf("a review's details = %s, want them unchanged", row.Details)
+	}
+}
+
+func TestGPCSignalAddsTheOptOutToARestriction(t *testing.T) {
+	h := newHarness(t, false)
+	out := intakeAnswer(t, h.send(http.MethodPost, "/api/v1/requests", restrictBody, "", http.Header{"Sec-Gpc": {"1"}}))
+	row, err := h.requests.GetRequest(context.Background(), out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Details != `{"limits":["marketing_email","affiliate_sharing"]}` {
+		t.Errorf("details = %s, want affiliate_sharing added", row.Details)
+	}
+}
+
+func TestNoGPCSignalNoOptOut(t *testing.T) {
+	h := newHarness(t, false)
+	admin := h.token("dana", auth.RoleAdmin)
+	for name, send := range map[string]func() answer{
+		"no header": func() answer { return h.send(http.MethodPost, "/api/v1/requests", restrictBody, "", nil) },
+		"Sec-GPC: 0": func() answer {
+			return h.send(http.MethodPost, "/api/v1/requests", restrictBody, "", http.Header{"Sec-Gpc": {"0"}})
+		},
+		// A staff member's browser speaks for the staff member, not for the data subject.
+		"staff intake": func() answer {
+			return h.send(http.MethodPost, "/api/v1/admin/requests", `{"type":"child_erasure","email":"someone@example.com","details":{"reason":"a parent asked"}}`, admin, http.Header{"Sec-Gpc": {"1"}})
+		},
+	} {
+		if out := intakeAnswer(t, send()); len(out.OptOutsRecorded) != 0 {
+			t.Errorf("%s: opt_outs_recorded = %v", name, out.OptOutsRecorded)
+		}
+	}
+	if got, err := h.requests.OptOuts(context.Background(), testSecret.EmailHash("someone@example.com")); err != nil || len(got) != 0 {
+		t.Errorf("opt-outs = %+v, %v; want none", got, err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/devengine"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -78,9 +79,18 @@ func startStack(t *testing.T) *stack {
 
 func (s *stack) do(method, path, body, bearer string) answer {
 	s.t.Helper()
+	return s.send(method, path, body, bearer, nil)
+}
+
+// send is do with more headers.
+func (s *stack) send(method, path, body, bearer string, headers http.Header) answer {
+	s.t.Helper()
 	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	for name, values := range headers {
+		req.Header[name] = values
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -97,7 +107,9 @@ func (s *stack) do(method, path, body, bearer string) answer {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return answer{code: resp.StatusCode, header: resp.Header, body: string(raw)}
+	a := answer{code: resp.StatusCode, header: resp.Header, body: string(raw)}
+	checkAgainstOpenAPI(s.t, req, a)
+	return a
 }
 
 // must sends a request that has to answer want, and decodes the answer into out.
@@ -226,7 +238,7 @@ func TestRequestsRunThroughTheRealEngine(t *testing.T) {
 		code := s.code("rita@example.com")
 
 		a := s.do(http.MethodPost, "/api/v1/requests/"+req.ID+"/verify", `{"code":"12"}`, req.StatusToken)
-		if a.code != http.StatusConflict || a.errorBody(t).Error != "the code is 6 to 8 digits" {
+		if a.code != http.StatusConflict || a.errorBody(t).Message != "the code is 6 to 8 digits" {
 			t.Errorf("malformed code = %d %s, want 409 with the validator's message", a.code, a.body)
 		}
 		if a := s.do(http.MethodPost, "/api/v1/requests/"+req.ID+"/verify", `{"code":"`+code+`"}`, "wrong"); a.code != http.StatusUnauthorized {
@@ -306,13 +318,82 @@ func TestRequestsRunThroughTheRealEngine(t *testing.T) {
 		s.awaitStaffStatus(req.ID, opener, domain.StatusPendingReview)
 		approve := "/api/v1/admin/requests/" + req.ID + "/approve"
 		a := s.do(http.MethodPost, approve, "", opener)
-		if a.code != http.StatusConflict || !strings.Contains(a.errorBody(t).Error, "second staff member") {
+		if a.code != http.StatusConflict || !strings.Contains(a.errorBody(t).Message, "second staff member") {
 			t.Errorf("approval by the opener = %d %s, want 409", a.code, a.body)
 		}
 		s.must(http.StatusOK, http.MethodPost, approve, "", second, nil)
 		view := s.awaitStaffStatus(req.ID, second, domain.StatusCompleted)
 		if view.Request.OpenedBy != "dana" || view.State.ApprovedBy != "eve" {
 			t.Errorf("opened by %q, approved by %q; want dana and eve", view.Request.OpenedBy, view.State.ApprovedBy)
+		}
+	})
+	t.Run("a completed request's record reaches its requester, staff and auditors", func(t *testing.T) {
+		s.t = t
+		admin, auditor := s.token("dana", auth.RoleAdmin), s.token("ann", auth.RoleAuditor)
+		body := `{"type":"restrict","email":"gina@example.com","details":{"limits":["marketing_email"]}}`
+		headers := http.Header{"Idempotency-Key": {"intake-gina-1"}, "Sec-Gpc": {"1"}}
+		var req, again api.IntakeAnswer
+		for _, out := range []*api.IntakeAnswer{&req, &again} {
+			a := s.send(http.MethodPost, "/api/v1/requests", body, "", headers)
+			if a.code != http.StatusAccepted {
+				t.Fatalf("intake = %d %s", a.code, a.body)
+			}
+			if err := json.Unmarshal([]byte(a.body), out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if again.ID != req.ID || again.StatusToken != req.StatusToken || len(req.OptOutsRecorded) != 1 {
+			t.Errorf("retried intake = %+v, first %+v; want the same answer with the GPC opt-out", again, req)
+		}
+		s.verify(req, "gina@example.com")
+		s.awaitRequesterStatus(req, domain.StatusCompleted)
+
+		var report api.Report
+		s.eventually("the report", func() (bool, string) {
+			a := s.do(http.MethodGet, "/api/v1/requests/"+req.ID+"/report", "", req.StatusToken)
+			return a.code == http.StatusOK && json.Unmarshal([]byte(a.body), &report) == nil, a.body
+		})
+		if report.RequestID != req.ID || report.CompletedAt == nil {
+			t.Errorf("report = %+v", report)
+		}
+
+		var list api.RequestList
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests?status=completed&id="+req.ID, "", admin, &list)
+		if len(list.Requests) != 1 || list.Requests[0].Type != domain.TypeRestrict {
+			t.Errorf("list = %+v, want the completed restriction", list)
+		}
+		if csv := s.do(http.MethodGet, "/api/v1/admin/requests?format=csv", "", admin); !strings.Contains(csv.body, req.ID) || strings.Contains(csv.body, "gina") {
+			t.Errorf("export = %s, want the request without its address", csv.body)
+		}
+		var metrics api.MetricsReport
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/metrics", "", admin, &metrics)
+		if metrics.ByType[domain.TypeRestrict].Completed < 1 || metrics.DaysToRespond.Count < 1 {
+			t.Errorf("metrics = %+v, want the completed restriction counted", metrics)
+		}
+
+		var history struct {
+			Events []struct {
+				EventType string `json:"eventType"`
+			} `json:"events"`
+		}
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/audit/requests/"+req.ID+"/history", "", auditor, &history)
+		if len(history.Events) < 2 || history.Events[0].EventType != "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED" {
+			t.Errorf("history starts %+v", history.Events[:min(2, len(history.Events))])
+		}
+		var log api.AuditLog
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/audit/events?request="+req.ID+"&limit=200", "", auditor, &log)
+		if len(log.Events) < 2 || log.Events[0].Action != "received" || log.Events[len(log.Events)-1].Action != "completed" {
+			t.Errorf("audit log = %+v, want received first and completed last", log.Events)
+		}
+		var key audit.PublicKeyInfo
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/audit/public-key", "", auditor, &key)
+		pub, err := audit.ParsePublicKey(key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle := s.do(http.MethodGet, "/api/v1/audit/requests/"+req.ID+"/evidence", "", auditor)
+		if rep, err := audit.VerifyBundle([]byte(bundle.body), pub); bundle.code != http.StatusOK || err != nil || rep.Events < 2 {
+			t.Errorf("evidence = %d, %+v, %v; want a bundle that verifies", bundle.code, rep, err)
 		}
 	})
 }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -39,17 +42,58 @@ type fakeEngine struct {
 	startErr  error
 	updateErr error
 	updates   []client.UpdateWorkflowOptions
+	// startGate, when set, holds the next start until it is closed; the start sends on
+	// startEntered first.
+	startGate    chan struct{}
+	startEntered chan struct{}
+	history      []*historypb.HistoryEvent
+	historyErr   error
 }
 
 func (f *fakeEngine) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	gate, entered := f.startGate, f.startEntered
+	f.startGate = nil
+	f.mu.Unlock()
+	if gate != nil {
+		entered <- struct{}{}
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.startErr != nil {
 		return nil, f.startErr
 	}
+	for _, s := range f.started {
+		if s.ID == opts.ID {
+			return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "")
+		}
+	}
 	f.started = append(f.started, opts)
 	f.inputs = append(f.inputs, args[0].(workflows.RequestInput))
 	return nil, nil
+}
+
+func (f *fakeEngine) GetWorkflowHistory(_ context.Context, workflowID, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &fakeHistory{events: f.history, err: f.historyErr}
+}
+
+type fakeHistory struct {
+	events []*historypb.HistoryEvent
+	err    error
+}
+
+func (h *fakeHistory) HasNext() bool { return h.err != nil || len(h.events) > 0 }
+
+func (h *fakeHistory) Next() (*historypb.HistoryEvent, error) {
+	if h.err != nil {
+		return nil, h.err
+	}
+	e := h.events[0]
+	h.events = h.events[1:]
+	return e, nil
 }
 
 func (f *fakeEngine) TerminateWorkflow(context.Context, string, string, string, ...any) error {
@@ -60,8 +104,16 @@ func (f *fakeEngine) UpdateWorkflow(_ context.Context, opts client.UpdateWorkflo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.updates = append(f.updates, opts)
-	return nil, f.updateErr
+	if f.updateErr != nil {
+		return nil, f.updateErr
+	}
+	return fakeUpdate{}, nil
 }
+
+// fakeUpdate is an update the workflow accepted, with no result.
+type fakeUpdate struct{ client.WorkflowUpdateHandle }
+
+func (fakeUpdate) Get(context.Context, any) error { return nil }
 
 func (f *fakeEngine) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
 	return nil, context.DeadlineExceeded
@@ -76,6 +128,7 @@ type harness struct {
 	tokens   *auth.Repo
 	mailbox  *requestdb.DevMailbox
 	now      time.Time
+	server   *api.Server
 	handler  http.Handler
 }
 
@@ -95,7 +148,8 @@ func newHarness(t *testing.T, dev bool) *harness {
 		h.mailbox = requestdb.NewDevMailbox(db)
 		opts.DevMailbox = h.mailbox
 	}
-	h.handler = api.New(opts).Handler()
+	h.server = api.New(opts)
+	h.handler = h.server.Handler()
 	return h
 }
 
@@ -106,32 +160,54 @@ type answer struct {
 	body   string
 }
 
-func (a answer) errorBody(t *testing.T) api.ErrorBody {
+// errorBody decodes an error answer, failing unless it has exactly the one error shape:
+// {"error":{"code","message","fields"}} and nothing else.
+func (a answer) errorBody(t *testing.T) api.ErrorDetail {
 	t.Helper()
-	var e api.ErrorBody
-	if err := json.Unmarshal([]byte(a.body), &e); err != nil || e.Error == "" {
+	var shape map[string]map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(a.body), &shape); err != nil || len(shape) != 1 || len(shape["error"]) != 3 {
 		t.Fatalf("body %q is not an error answer: %v", a.body, err)
 	}
-	return e
+	var e api.ErrorBody
+	if err := json.Unmarshal([]byte(a.body), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" || e.Error.Fields == nil {
+		t.Fatalf("body %q is not an error answer: %v", a.body, err)
+	}
+	return e.Error
 }
 
 // do sends one request; contentType defaults to JSON when there is a body.
 func (h *harness) do(method, path, contentType, body, bearer string) answer {
 	h.t.Helper()
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if body != "" && contentType == "" {
-		contentType = "application/json"
-	}
+	headers := http.Header{}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		headers.Set("Content-Type", contentType)
+	}
+	return h.send(method, path, body, bearer, headers)
+}
+
+// send is do with any headers.
+func (h *harness) send(method, path, body, bearer string, headers http.Header) answer {
+	h.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for name, values := range headers {
+		req.Header[name] = values
+	}
+	if body != "" && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	rec := httptest.NewRecorder()
 	h.handler.ServeHTTP(rec, req)
-	return answer{code: rec.Code, header: rec.Header(), body: rec.Body.String()}
+	a := answer{code: rec.Code, header: rec.Header(), body: rec.Body.String()}
+	checkAgainstOpenAPI(h.t, req, a)
+	return a
 }
+
+// checkAgainstOpenAPI validates every answer the tests get against the OpenAPI document
+// when the build has a validator (see openapi_kin_test.go); otherwise it does nothing.
+var checkAgainstOpenAPI = func(testing.TB, *http.Request, answer) {}
 
 // open files a valid restrict request through the public intake and returns its answer.
 func (h *harness) open() api.IntakeAnswer {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -232,4 +235,89 @@ func (s *Server) requesterStatus(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, requesterView(st))
+}
+
+// Report is the requester's copy of what each of the company's systems found, changed and
+// kept, with a review's exported data. Card numbers show only their last 4 digits.
+type Report struct {
+	RequestID   string             `json:"request_id"`
+	Type        domain.RequestType `json:"type"`
+	CompletedAt *time.Time         `json:"completed_at"`
+	Stores      []connector.Result `json:"stores"`
+}
+
+var errNotCompleted = failCode(http.StatusConflict, codeNotCompleted, "the report is ready once the request is completed")
+
+func (s *Server) requesterReport(c echo.Context) error {
+	row := currentRequest(c)
+	if row.Status != domain.StatusCompleted {
+		return errNotCompleted
+	}
+	results, err := s.opts.Requests.StoreResults(c.Request().Context(), row.ID)
+	if err != nil {
+		return unavailable(err)
+	}
+	for i := range results {
+		if results[i].Export != nil {
+			results[i].Export = maskCardNumbers(results[i].Export).(map[string]any)
+		}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Stores: results})
+}
+
+// maskCardNumbers replaces every value of an export that looks like a payment card number
+// with its last 4 digits. The stores already export no more than that; this is the last
+// line of defence before the data leaves.
+func maskCardNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = maskCardNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = maskCardNumbers(e)
+		}
+	case string:
+		if digits, ok := cardDigits(x); ok {
+			return "**** " + digits[len(digits)-4:]
+		}
+	case float64:
+		if x == math.Trunc(x) && x > 0 && x < 1e19 {
+			if digits, ok := cardDigits(strconv.FormatFloat(x, 'f', 0, 64)); ok {
+				return "**** " + digits[len(digits)-4:]
+			}
+		}
+	}
+	return v
+}
+
+// cardDigits returns the digits of s when s is 13 to 19 digits, optionally grouped by
+// spaces or dashes, that pass the Luhn check card numbers carry.
+func cardDigits(s string) (string, bool) {
+	var digits []byte
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b >= '0' && b <= '9':
+			digits = append(digits, b)
+		case b == ' ' || b == '-':
+		default:
+			return "", false
+		}
+	}
+	if len(digits) < 13 || len(digits) > 19 {
+		return "", false
+	}
+	sum := 0
+	for i := range digits {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 1 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return string(digits), sum%10 == 0
 }

@@ -3,6 +3,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net"
@@ -13,7 +14,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
@@ -46,6 +49,12 @@ type Options struct {
 	Verification workflows.VerificationSettings
 	// Now is the clock of intake; nil means time.Now.
 	Now func() time.Time
+	// EvidenceSigner signs evidence bundles (DSR_SIGNING_KEY); nil derives the key from
+	// Secret, as audit.SigningKey does.
+	EvidenceSigner ed25519.PrivateKey
+	// PayloadCodec decodes workflow payloads in evidence bundles; nil leaves them as the
+	// engine stores them.
+	PayloadCodec converter.PayloadCodec
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -53,6 +62,9 @@ type Server struct {
 	echo *echo.Echo
 	opts Options
 	log  *slog.Logger
+	// signer signs evidence bundles; signerErr says why there is none.
+	signer    ed25519.PrivateKey
+	signerErr error
 }
 
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
@@ -78,6 +90,7 @@ func New(opts Options) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	s := &Server{echo: e, opts: opts, log: log}
+	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
@@ -96,23 +109,54 @@ func New(opts Options) *Server {
 }
 
 func (s *Server) routes() {
+	s.echo.GET("/api/v1/openapi.yaml", s.openAPIYAML)
+	s.echo.GET("/api/v1/openapi.json", s.openAPIJSON)
+
 	public := s.echo.Group("/api/v1/requests")
 	public.POST("", s.intake)
 	mine := public.Group("/:id", s.requireStatusToken)
 	mine.GET("", s.requesterStatus)
+	mine.GET("/report", s.requesterReport)
 	mine.POST("/verify", s.verifyEmail)
 	mine.POST("/resend-code", s.resendCode)
 	mine.POST("/identity", s.submitIdentity)
 
-	staff := s.echo.Group("/api/v1/admin", s.requireStaff)
+	staff := s.echo.Group("/api/v1/admin", s.requireRole("only an analyst or admin may do this", staffRoles...))
+	staff.GET("/requests", s.listRequests)
 	staff.POST("/requests", s.staffIntake)
 	staff.GET("/requests/:id", s.staffRequest)
 	staff.POST("/requests/:id/:action", s.staffAction)
+	staff.GET("/metrics", s.metrics)
+
+	auditor := s.echo.Group("/api/v1/audit", s.requireRole("only an auditor or admin may read the audit record", auditorRoles...))
+	auditor.GET("/requests/:id/history", s.workflowHistory)
+	auditor.GET("/requests/:id/evidence", s.evidence)
+	auditor.GET("/events", s.auditEvents)
+	auditor.GET("/public-key", s.publicKey)
 
 	if s.opts.DevMailbox != nil {
 		s.echo.GET("/api/v1/dev/mail", s.devMailJSON)
 		s.echo.GET("/dev/mail", s.devMailPage)
 	}
+}
+
+// Route is one method and path the server answers, with Echo's :name parameters.
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes lists what the server answers, for the OpenAPI and access tests. It leaves out
+// the catch-alls Echo adds to groups so that their middleware sees unknown paths.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.echo.Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
 }
 
 // Handler exposes the routes, for tests and for embedding.
@@ -121,6 +165,11 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // Serve answers on ln until ctx ends, then drains in-flight requests for up to grace.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	if s.opts.Requests != nil {
+		purgeCtx, stopPurge := context.WithCancel(ctx)
+		defer stopPurge()
+		go s.purgeIdempotencyKeys(purgeCtx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -10,35 +10,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/workflows"
 )
 
-// ctxToken is where requireStaff leaves the caller's token record.
-const ctxToken = "dsr.token"
-
-// requireStaff admits analysts and admins. Auditors are known but read-only, so they get
-// 403 rather than 401.
-func (s *Server) requireStaff(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		tok, err := s.opts.Tokens.Authenticate(c.Request().Context(), bearerToken(c))
-		switch {
-		case errors.Is(err, auth.ErrUnauthorized):
-			return fail(http.StatusUnauthorized, "a valid API token is required")
-		case err != nil:
-			return unavailable(err)
-		case !tok.Role.Staff():
-			return fail(http.StatusForbidden, "only an analyst or admin may do this")
-		}
-		c.Set(ctxToken, tok)
-		return next(c)
-	}
-}
-
 func staffActor(c echo.Context) workflows.Actor {
-	tok := c.Get(ctxToken).(auth.Token)
+	tok := currentToken(c)
 	return workflows.Actor{Name: tok.Name, Role: string(tok.Role)}
 }
 
@@ -49,7 +27,7 @@ func (s *Server) staffIntake(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	answer, err := s.openRequest(c.Request().Context(), in, staffActor(c).Name)
+	answer, err := s.openRequest(c.Request().Context(), in, opening{id: uuid.NewString(), openedBy: staffActor(c).Name})
 	if err != nil {
 		return err
 	}
@@ -118,6 +96,13 @@ type AuditEntry struct {
 	Details    json.RawMessage `json:"details"`
 }
 
+func auditEntry(e requestdb.AuditEvent) AuditEntry {
+	return AuditEntry{
+		Seq: e.Seq, At: e.At, Actor: e.Actor, Role: e.Role, Action: e.Action,
+		FromStatus: e.FromStatus, ToStatus: e.ToStatus, Details: rawJSON(e.Details),
+	}
+}
+
 func staffRequestView(r *requestdb.Request) StaffRequest {
 	return StaffRequest{
 		ID: r.ID, Type: r.Type, Jurisdiction: r.Jurisdiction, Status: r.Status,
@@ -149,10 +134,7 @@ func (s *Server) staffRequest(c echo.Context) error {
 	}
 	view := StaffView{Request: staffRequestView(row), Audit: make([]AuditEntry, len(events))}
 	for i, e := range events {
-		view.Audit[i] = AuditEntry{
-			Seq: e.Seq, At: e.At, Actor: e.Actor, Role: e.Role, Action: e.Action,
-			FromStatus: e.FromStatus, ToStatus: e.ToStatus, Details: rawJSON(e.Details),
-		}
+		view.Audit[i] = auditEntry(e)
 	}
 	st, err := s.state(ctx, row.ID)
 	if err != nil {

@@ -232,6 +232,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 		Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
 		Requests: requestdb.New(db), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
+		EvidenceSigner: cfg.SigningKey, PayloadCodec: codec.New(cfg.Codec),
 	}
 }
 

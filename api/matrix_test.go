@@ -1,0 +1,96 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dsr-project/dsr/internal/auth"
+)
+
+// audience is who may use a route.
+type audience string
+
+const (
+	anyone    audience = "anyone"
+	requester audience = "requester" // the holder of the request's status token
+	staff     audience = "staff"     // analysts and admins
+	auditors  audience = "auditors"  // auditors and admins
+)
+
+// routeAudience is the access matrix. Every route the server registers must be here, so a
+// new route cannot go unchecked.
+var routeAudience = map[string]audience{
+	"GET /healthz":                            anyone,
+	"GET /readyz":                             anyone,
+	"GET /api/v1/openapi.yaml":                anyone,
+	"GET /api/v1/openapi.json":                anyone,
+	"GET /api/v1/dev/mail":                    anyone, // dsr dev only
+	"GET /dev/mail":                           anyone, // dsr dev only
+	"POST /api/v1/requests":                   anyone,
+	"GET /api/v1/requests/:id":                requester,
+	"GET /api/v1/requests/:id/report":         requester,
+	"POST /api/v1/requests/:id/verify":        requester,
+	"POST /api/v1/requests/:id/resend-code":   requester,
+	"POST /api/v1/requests/:id/identity":      requester,
+	"GET /api/v1/admin/requests":              staff,
+	"POST /api/v1/admin/requests":             staff,
+	"GET /api/v1/admin/requests/:id":          staff,
+	"POST /api/v1/admin/requests/:id/:action": staff,
+	"GET /api/v1/admin/metrics":               staff,
+	"GET /api/v1/audit/requests/:id/history":  auditors,
+	"GET /api/v1/audit/requests/:id/evidence": auditors,
+	"GET /api/v1/audit/events":                auditors,
+	"GET /api/v1/audit/public-key":            auditors,
+}
+
+// allowed says what each caller gets from each audience: 0 for "let through", whatever the
+// handler then answers, or the refusal.
+var allowed = map[audience]map[string]int{
+	anyone:    {"anonymous": 0, "requester": 0, "analyst": 0, "admin": 0, "auditor": 0},
+	requester: {"anonymous": 401, "requester": 0, "analyst": 401, "admin": 401, "auditor": 401},
+	staff:     {"anonymous": 401, "requester": 401, "analyst": 0, "admin": 0, "auditor": 403},
+	auditors:  {"anonymous": 401, "requester": 401, "analyst": 403, "admin": 0, "auditor": 0},
+}
+
+func TestEveryRouteEnforcesItsRoles(t *testing.T) {
+	h := newHarness(t, true)
+	req := h.open()
+	callers := map[string]string{
+		"anonymous": "",
+		"requester": req.StatusToken,
+		"analyst":   h.token("carol", auth.RoleAnalyst),
+		"admin":     h.token("dana", auth.RoleAdmin),
+		"auditor":   h.token("ann", auth.RoleAuditor),
+	}
+	seen := map[string]bool{}
+	for _, r := range h.server.Routes() {
+		key := r.Method + " " + r.Path
+		seen[key] = true
+		who, ok := routeAudience[key]
+		if !ok {
+			t.Errorf("route %s is not in the access matrix", key)
+			continue
+		}
+		path := strings.NewReplacer(":id", req.ID, ":action", "notes").Replace(r.Path)
+		body := ""
+		if r.Method == http.MethodPost {
+			body = "{}"
+		}
+		for caller, token := range callers {
+			a := h.do(r.Method, path, "", body, token)
+			want := allowed[who][caller]
+			switch {
+			case want == 0 && (a.code == http.StatusUnauthorized || a.code == http.StatusForbidden):
+				t.Errorf("%s as %s = %d %s, want it let through", key, caller, a.code, a.body)
+			case want != 0 && a.code != want:
+				t.Errorf("%s as %s = %d %s, want %d", key, caller, a.code, a.body, want)
+			}
+		}
+	}
+	for key := range routeAudience {
+		if !seen[key] {
+			t.Errorf("the access matrix lists %s, which the server does not register", key)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// maxMetricsSpan bounds one report; CCPA §7102 asks for a calendar year at a time.
+const maxMetricsSpan = 5 * 366 * 24 * time.Hour
+
+// MetricsReport is what CCPA §7102 asks a large business to publish for a period: how many
+// requests were received, complied with and denied, and the median and mean days to respond.
+// A request counts in the month it was received, and as completed or denied in the month it
+// was answered; days to respond run from receipt to that answer.
+type MetricsReport struct {
+	From          time.Time                                 `json:"from"`
+	To            time.Time                                 `json:"to"`
+	Months        []MonthMetrics                            `json:"months"`
+	Totals        Counts                                    `json:"totals"`
+	DaysToRespond ResponseDays                              `json:"days_to_respond"`
+	ByType        map[domain.RequestType]RequestTypeMetrics `json:"by_type"`
+}
+
+// Counts are requests received, completed and denied.
+type Counts struct {
+	Received  int `json:"received"`
+	Completed int `json:"completed"`
+	Denied    int `json:"denied"`
+}
+
+// MonthMetrics counts one request type in one calendar month (UTC, YYYY-MM).
+type MonthMetrics struct {
+	Month string             `json:"month"`
+	Type  domain.RequestType `json:"type"`
+	Counts
+}
+
+// ResponseDays summarises the days answers took, rounded to a tenth of a day.
+type ResponseDays struct {
+	Count  int     `json:"count"`
+	Median float64 `json:"median"`
+	Mean   float64 `json:"mean"`
+}
+
+// RequestTypeMetrics are the period's totals for one request type.
+type RequestTypeMetrics struct {
+	Counts
+	DaysToRespond ResponseDays `json:"days_to_respond"`
+}
+
+// metrics reports on [from, to): by default the twelve months up to now.
+func (s *Server) metrics(c echo.Context) error {
+	for name := range c.QueryParams() {
+		if name != "from" && name != "to" {
+			return errUnknownParameter
+		}
+	}
+	to, from := s.opts.Now().UTC(), time.Time{}
+	fields := map[string]string{}
+	for name, dst := range map[string]*time.Time{"from": &from, "to": &to} {
+		if v := c.QueryParam(name); v != "" {
+			t, err := parseInstant(v)
+			if err != nil {
+				fields[name] = "must be a date (2006-01-02) or an RFC 3339 time"
+			}
+			*dst = t
+		}
+	}
+	if from.IsZero() && fields["from"] == "" {
+		from = to.AddDate(-1, 0, 0)
+	}
+	if len(fields) == 0 && (!from.Before(to) || to.Sub(from) > maxMetricsSpan) {
+		fields["from"] = "must be before to, and at most five years before it"
+	}
+	if len(fields) > 0 {
+		return invalidFields(fields)
+	}
+	m, err := s.opts.Requests.RequestMetrics(c.Request().Context(), from, to)
+	if err != nil {
+		return unavailable(err)
+	}
+	return c.JSON(http.StatusOK, metricsReport(from, to, m))
+}
+
+func metricsReport(from, to time.Time, m requestdb.Metrics) MetricsReport {
+	r := MetricsReport{
+		From: from, To: to, Months: make([]MonthMetrics, len(m.Months)),
+		DaysToRespond: responseDays(m.Responses), ByType: map[domain.RequestType]RequestTypeMetrics{},
+	}
+	for i, mc := range m.Months {
+		counts := Counts{Received: mc.Received, Completed: mc.Completed, Denied: mc.Denied}
+		r.Months[i] = MonthMetrics{Month: mc.Month, Type: mc.Type, Counts: counts}
+		r.Totals = r.Totals.add(counts)
+		t := r.ByType[mc.Type]
+		t.Counts = t.Counts.add(counts)
+		r.ByType[mc.Type] = t
+	}
+	for typ, times := range m.ByType {
+		t := r.ByType[typ]
+		t.DaysToRespond = responseDays(times)
+		r.ByType[typ] = t
+	}
+	return r
+}
+
+func (a Counts) add(b Counts) Counts {
+	return Counts{Received: a.Received + b.Received, Completed: a.Completed + b.Completed, Denied: a.Denied + b.Denied}
+}
+
+func responseDays(t requestdb.ResponseTimes) ResponseDays {
+	tenth := func(x float64) float64 { return math.Round(x*10) / 10 }
+	return ResponseDays{Count: t.Count, Median: tenth(t.MedianDays), Mean: tenth(t.MeanDays)}
+}

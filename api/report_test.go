@@ -1,0 +1,90 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// seedWithToken stores a request of the given status that the token opens.
+func (h *harness) seedWithToken(status domain.Status, token string) string {
+	h.t.Helper()
+	row := &requestdb.Request{
+		ID: uuid.NewString(), Type: domain.TypeReview, Jurisdiction: domain.JurisdictionGDPR, Status: status,
+		Email: "someone@example.com", EmailHash: "h", StatusTokenHash: keys.HashToken(token),
+		ReceivedAt: h.now.AddDate(0, 0, -10), DueAt: h.now.AddDate(0, 0, 20), OriginalDueAt: h.now.AddDate(0, 0, 20), UpdatedAt: h.now,
+	}
+	if status.Terminal() {
+		done := h.now.Add(-time.Hour)
+		row.CompletedAt = &done
+	}
+	if err := h.requests.CreateRequest(context.Background(), row); err != nil {
+		h.t.Fatal(err)
+	}
+	return row.ID
+}
+
+func TestReportOfACompletedReviewShowsOnlyTheLast4OfCards(t *testing.T) {
+	h := newHarness(t, false)
+	id := h.seedWithToken(domain.StatusCompleted, "tok")
+	ctx := context.Background()
+	err := h.requests.SaveStoreResult(ctx, id, "store", connector.Result{
+		Store: "store", Found: []string{"orders"},
+		Export: map[string]any{
+			"name":   "Sam",
+			"orders": []any{map[string]any{"card": "4111 1111 1111 1111", "order_number": "A-17"}},
+			"card":   4012888888881881.0,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.requests.SaveStoreResult(ctx, id, "crm", connector.Result{Store: "crm", NotFound: true}); err != nil {
+		t.Fatal(err)
+	}
+	a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "tok")
+	if a.code != http.StatusOK || a.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("report = %d %s", a.code, a.body)
+	}
+	var report api.Report
+	if err := json.Unmarshal([]byte(a.body), &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.RequestID != id || len(report.Stores) != 2 || report.Stores[0].Store != "crm" || !report.Stores[0].NotFound {
+		t.Fatalf("report = %+v", report)
+	}
+	export := report.Stores[1].Export
+	order := export["orders"].([]any)[0].(map[string]any)
+	if order["card"] != "**** 1111" || export["card"] != "**** 1881" || order["order_number"] != "A-17" || export["name"] != "Sam" {
+		t.Errorf("export = %v, want cards cut to their last 4 and the rest as it is", export)
+	}
+	if strings.Contains(a.body, "4111 1111") || strings.Contains(a.body, "4012888888881881") {
+		t.Errorf("report shows a card number: %s", a.body)
+	}
+}
+
+func TestReportWaitsForCompletion(t *testing.T) {
+	h := newHarness(t, false)
+	for _, status := range []domain.Status{domain.StatusInProgress, domain.StatusDenied} {
+		id := h.seedWithToken(status, "tok-"+string(status))
+		a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "tok-"+string(status))
+		if a.code != http.StatusConflict || a.errorBody(t).Code != "request_not_completed" {
+			t.Errorf("report of a request %s = %d %s, want 409", status, a.code, a.body)
+		}
+	}
+	id := h.seedWithToken(domain.StatusCompleted, "tok")
+	if a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "other"); a.code != http.StatusUnauthorized {
+		t.Errorf("report with another token = %d, want 401", a.code)
+	}
+}

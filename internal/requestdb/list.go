@@ -1,0 +1,436 @@
+package requestdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// MaxPage bounds one page of a list; a limit outside 1..MaxPage means MaxPage.
+const MaxPage = 1000
+
+func pageSize(limit int) int {
+	if limit < 1 || limit > MaxPage {
+		return MaxPage
+	}
+	return limit
+}
+
+// RequestFilter selects requests for the staff list. A zero field selects everything; the
+// filters that are set must all hold.
+type RequestFilter struct {
+	ID            string
+	Statuses      []domain.Status
+	Types         []domain.RequestType
+	Jurisdictions []domain.Jurisdiction
+	Assignee      string
+	// DueBefore keeps requests due before this instant, open or not.
+	DueBefore time.Time
+	// OverdueAt keeps open requests whose due date had passed at this instant.
+	OverdueAt time.Time
+}
+
+// RequestOrder is the order of a request list. Every order breaks ties by ID, so that keyset
+// pages never skip or repeat a request.
+type RequestOrder string
+
+// Request orders.
+const (
+	ReceivedNewestFirst RequestOrder = "-received"
+	ReceivedOldestFirst RequestOrder = "received"
+	DueSoonestFirst     RequestOrder = "due"
+	DueLatestFirst      RequestOrder = "-due"
+)
+
+var requestOrders = map[RequestOrder]struct {
+	column string
+	desc   bool
+}{
+	ReceivedNewestFirst: {"received_at", true},
+	ReceivedOldestFirst: {"received_at", false},
+	DueSoonestFirst:     {"due_at", false},
+	DueLatestFirst:      {"due_at", true},
+}
+
+// ParseRequestOrder returns the order named s, or an error wrapping domain.ErrInvalid.
+func ParseRequestOrder(s string) (RequestOrder, error) {
+	if _, ok := requestOrders[RequestOrder(s)]; ok {
+		return RequestOrder(s), nil
+	}
+	return "", fmt.Errorf("unknown order, want received, -received, due or -due: %w", domain.ErrInvalid)
+}
+
+// Cursor is the last row of a page: its sort key and its ID. The next page starts after it.
+type Cursor struct {
+	At time.Time
+	ID string
+}
+
+// RequestSummary is a request as lists show it. It has no address and no details, so a list
+// or an export of one holds no personal data of the requester.
+type RequestSummary struct {
+	ID           string
+	Type         domain.RequestType
+	Jurisdiction domain.Jurisdiction
+	Status       domain.Status
+	ReceivedAt   time.Time
+	DueAt        time.Time
+	CompletedAt  *time.Time
+	Assignee     string
+}
+
+// listColumns are the only columns a list reads.
+const listColumns = "id, type, jurisdiction, status, received_at, due_at, completed_at, assignee"
+
+// terminalStatuses are the statuses for which domain.Status.Terminal holds: a request in
+// one of them has been answered and can no longer be overdue.
+var terminalStatuses = []domain.Status{domain.StatusCompleted, domain.StatusDenied, domain.StatusCancelled, domain.StatusExpired}
+
+// ListRequests returns up to limit requests that match f, in order, starting after the
+// cursor when one is given, and the cursor of the next page: nil on the last page.
+func (r *Repo) ListRequests(ctx context.Context, f RequestFilter, order RequestOrder, after *Cursor, limit int) ([]RequestSummary, *Cursor, error) {
+	o, ok := requestOrders[order]
+	if !ok {
+		return nil, nil, fmt.Errorf("list requests: unknown order %q: %w", order, domain.ErrInvalid)
+	}
+	limit = pageSize(limit)
+	q := r.db.WithContext(ctx).Model(&Request{}).Select(listColumns)
+	q = f.apply(q)
+	dir, cmp := "ASC", ">"
+	if o.desc {
+		dir, cmp = "DESC", "<"
+	}
+	if after != nil {
+		// A row value comparison, which both engines can answer from the (column, id) index.
+		q = q.Where(fmt.Sprintf("(%s, id) %s (?, ?)", o.column, cmp), utc(after.At), after.ID)
+	}
+	var rows []RequestSummary
+	err := q.Order(fmt.Sprintf("%s %s, id %s", o.column, dir, dir)).Limit(limit + 1).Find(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("list requests: %w", err)
+	}
+	for i := range rows {
+		rows[i].ReceivedAt, rows[i].DueAt = utc(rows[i].ReceivedAt), utc(rows[i].DueAt)
+		rows[i].CompletedAt = utcPtr(rows[i].CompletedAt)
+	}
+	if len(rows) <= limit {
+		return rows, nil, nil
+	}
+	rows = rows[:limit]
+	last := rows[limit-1]
+	next := &Cursor{At: last.ReceivedAt, ID: last.ID}
+	if o.column == "due_at" {
+		next.At = last.DueAt
+	}
+	return rows, next, nil
+}
+
+func (f RequestFilter) apply(q *gorm.DB) *gorm.DB {
+	if f.ID != "" {
+		q = q.Where("id = ?", f.ID)
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
+	}
+	if len(f.Types) > 0 {
+		q = q.Where("type IN ?", f.Types)
+	}
+	if len(f.Jurisdictions) > 0 {
+		q = q.Where("jurisdiction IN ?", f.Jurisdictions)
+	}
+	if f.Assignee != "" {
+		q = q.Where("assignee = ?", f.Assignee)
+	}
+	if !f.DueBefore.IsZero() {
+		q = q.Where("due_at < ?", utc(f.DueBefore))
+	}
+	if !f.OverdueAt.IsZero() {
+		q = q.Where("status NOT IN ? AND due_at < ?", terminalStatuses, utc(f.OverdueAt))
+	}
+	return q
+}
+
+// MonthCount counts one request type in one calendar month (UTC): the requests received in
+// that month, and those completed or denied in it.
+type MonthCount struct {
+	Month     string // YYYY-MM
+	Type      domain.RequestType
+	Received  int
+	Completed int
+	Denied    int
+}
+
+// ResponseTimes summarises the days from receipt to a final answer, completion or denial,
+// as CCPA §7102 asks large businesses to publish.
+type ResponseTimes struct {
+	Count      int
+	MedianDays float64
+	MeanDays   float64
+}
+
+// Metrics are the counts and response times of the requests of a period.
+type Metrics struct {
+	Months    []MonthCount // by month, then type
+	Responses ResponseTimes
+	ByType    map[domain.RequestType]ResponseTimes
+}
+
+// RequestMetrics counts the requests received, completed and denied in [from, to), by type
+// and month, and how many days the answers took.
+func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics, error) {
+	from, to = utc(from), utc(to)
+	db := r.db.WithContext(ctx)
+	var received []struct {
+		Type       domain.RequestType
+		ReceivedAt time.Time
+	}
+	err := db.Model(&Request{}).Select("type, received_at").
+		Where("received_at >= ? AND received_at < ?", from, to).Find(&received).Error
+	if err != nil {
+		return Metrics{}, fmt.Errorf("request metrics: received: %w", err)
+	}
+	var answered []struct {
+		Type        domain.RequestType
+		Status      domain.Status
+		ReceivedAt  time.Time
+		CompletedAt time.Time
+	}
+	err = db.Model(&Request{}).Select("type, status, received_at, completed_at").
+		Where("completed_at >= ? AND completed_at < ? AND status IN ?", from, to, []domain.Status{domain.StatusCompleted, domain.StatusDenied}).
+		Find(&answered).Error
+	if err != nil {
+		return Metrics{}, fmt.Errorf("request metrics: answered: %w", err)
+	}
+
+	type key struct {
+		month string
+		t     domain.RequestType
+	}
+	counts := map[key]*MonthCount{}
+	count := func(at time.Time, t domain.RequestType) *MonthCount {
+		k := key{utc(at).Format("2006-01"), t}
+		if counts[k] == nil {
+			counts[k] = &MonthCount{Month: k.month, Type: t}
+		}
+		return counts[k]
+	}
+	for _, row := range received {
+		count(row.ReceivedAt, row.Type).Received++
+	}
+	var all []float64
+	byType := map[domain.RequestType][]float64{}
+	for _, row := range answered {
+		mc := count(row.CompletedAt, row.Type)
+		if row.Status == domain.StatusDenied {
+			mc.Denied++
+		} else {
+			mc.Completed++
+		}
+		days := row.CompletedAt.Sub(row.ReceivedAt).Hours() / 24
+		all = append(all, days)
+		byType[row.Type] = append(byType[row.Type], days)
+	}
+	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}}
+	for t, days := range byType {
+		m.ByType[t] = summarise(days)
+	}
+	for _, mc := range counts {
+		m.Months = append(m.Months, *mc)
+	}
+	sort.Slice(m.Months, func(i, j int) bool {
+		if m.Months[i].Month != m.Months[j].Month {
+			return m.Months[i].Month < m.Months[j].Month
+		}
+		return m.Months[i].Type < m.Months[j].Type
+	})
+	return m, nil
+}
+
+func summarise(days []float64) ResponseTimes {
+	if len(days) == 0 {
+		return ResponseTimes{}
+	}
+	slices.Sort(days)
+	sum := 0.0
+	for _, d := range days {
+		sum += d
+	}
+	n := len(days)
+	median := days[n/2]
+	if n%2 == 0 {
+		median = (days[n/2-1] + days[n/2]) / 2
+	}
+	return ResponseTimes{Count: n, MedianDays: median, MeanDays: sum / float64(n)}
+}
+
+// AuditFilter selects audit events: those at or after From and before To, of one request.
+// A zero field selects everything.
+type AuditFilter struct {
+	From      time.Time
+	To        time.Time
+	RequestID string
+}
+
+// ListAuditEvents returns up to limit events that match f, oldest first, starting after the
+// cursor when one is given, and the cursor of the next page: nil on the last page.
+func (r *Repo) ListAuditEvents(ctx context.Context, f AuditFilter, after *Cursor, limit int) ([]AuditEvent, *Cursor, error) {
+	limit = pageSize(limit)
+	q := r.db.WithContext(ctx).Model(&AuditEvent{})
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", utc(f.From))
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", utc(f.To))
+	}
+	if f.RequestID != "" {
+		q = q.Where("request_id = ?", f.RequestID)
+	}
+	if after != nil {
+		q = q.Where("(at, id) > (?, ?)", utc(after.At), after.ID)
+	}
+	var events []AuditEvent
+	if err := q.Order("at, id").Limit(limit + 1).Find(&events).Error; err != nil {
+		return nil, nil, fmt.Errorf("list audit events: %w", err)
+	}
+	for i := range events {
+		events[i].At = utc(events[i].At)
+	}
+	if len(events) <= limit {
+		return events, nil, nil
+	}
+	events = events[:limit]
+	last := events[limit-1]
+	return events, &Cursor{At: last.At, ID: last.ID}, nil
+}
+
+// The rest of this file is intake bookkeeping that the API needs beside the request row:
+// Idempotency-Key records and opt-outs from a Global Privacy Control signal.
+
+// IdempotencyKey remembers one intake made with an Idempotency-Key header, so a retry with
+// the same key gets the same answer instead of a second request. It holds hashes only: the
+// key and the body may both identify the requester.
+type IdempotencyKey struct {
+	KeyHash   string `gorm:"primaryKey"`
+	BodyHash  string
+	RequestID string // chosen when the key is claimed, so a takeover reopens the same request
+	// Answer is the JSON answer, without the status token; empty while the intake runs.
+	Answer      string
+	CreatedAt   time.Time
+	CompletedAt *time.Time
+}
+
+func (IdempotencyKey) TableName() string { return "idempotency_keys" }
+
+// InFlight reports whether the intake that claimed the key has not answered yet.
+func (k IdempotencyKey) InFlight() bool { return k.Answer == "" }
+
+// ClaimIdempotencyKey stores k unless its key is already held, and returns the record that
+// holds it and whether that is k. The primary key decides between concurrent claimants, so
+// exactly one of them wins.
+func (r *Repo) ClaimIdempotencyKey(ctx context.Context, k IdempotencyKey) (IdempotencyKey, bool, error) {
+	k.CreatedAt, k.CompletedAt, k.Answer = utc(k.CreatedAt), nil, ""
+	db := r.db.WithContext(ctx)
+	res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&k)
+	if res.Error != nil {
+		return IdempotencyKey{}, false, fmt.Errorf("claim idempotency key: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return k, true, nil
+	}
+	var held IdempotencyKey
+	err := db.Take(&held, "key_hash = ?", k.KeyHash).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		// Released between our insert and our read: the caller may simply try again.
+		return IdempotencyKey{}, false, fmt.Errorf("claim idempotency key: released meanwhile: %w", ErrConflict)
+	}
+	if err != nil {
+		return IdempotencyKey{}, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	held.CreatedAt, held.CompletedAt = utc(held.CreatedAt), utcPtr(held.CompletedAt)
+	return held, false, nil
+}
+
+// TakeOverIdempotencyKey claims an in-flight record whose intake stopped answering, such as
+// one of a process that crashed, by restamping it at now. It reports whether the caller won:
+// of several callers that read the same record, only one does.
+func (r *Repo) TakeOverIdempotencyKey(ctx context.Context, held IdempotencyKey, now time.Time) (bool, error) {
+	res := r.db.WithContext(ctx).Model(&IdempotencyKey{}).
+		Where("key_hash = ? AND answer = '' AND created_at = ?", held.KeyHash, utc(held.CreatedAt)).
+		Update("created_at", utc(now))
+	if res.Error != nil {
+		return false, fmt.Errorf("take over idempotency key: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// CompleteIdempotencyKey stores the answer of the intake that holds the key.
+func (r *Repo) CompleteIdempotencyKey(ctx context.Context, keyHash, answer string, at time.Time) error {
+	done := utc(at)
+	err := r.db.WithContext(ctx).Model(&IdempotencyKey{}).Where("key_hash = ?", keyHash).
+		Updates(map[string]any{"answer": answer, "completed_at": done}).Error
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey frees a key whose intake failed, so a retry may use it again. A key
+// that has its answer is kept.
+func (r *Repo) ReleaseIdempotencyKey(ctx context.Context, keyHash string) error {
+	err := r.db.WithContext(ctx).Where("key_hash = ? AND answer = ''", keyHash).Delete(&IdempotencyKey{}).Error
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
+
+// PurgeIdempotencyKeys deletes the records created before the instant and returns how many.
+func (r *Repo) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	res := r.db.WithContext(ctx).Where("created_at < ?", utc(before)).Delete(&IdempotencyKey{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge idempotency keys: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// OptOut is an opt-out recorded against the keyed hash of an address, without proof of the
+// mailbox, as CCPA §7026 allows for opting out of sale and sharing. It applies to future
+// sharing; the first record of an address and limit is kept.
+type OptOut struct {
+	EmailHash  string               `gorm:"primaryKey"`
+	Limit      domain.RestrictLimit `gorm:"primaryKey;column:limit_kind"`
+	Source     string               // "gpc": a Sec-GPC header on an intake
+	RequestID  string               // the intake that carried the signal
+	RecordedAt time.Time
+}
+
+func (OptOut) TableName() string { return "opt_outs" }
+
+// RecordOptOut stores o unless the address already opted out of the same limit.
+func (r *Repo) RecordOptOut(ctx context.Context, o OptOut) error {
+	o.RecordedAt = utc(o.RecordedAt)
+	if err := r.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&o).Error; err != nil {
+		return fmt.Errorf("record %s opt-out for request %s: %w", o.Limit, o.RequestID, err)
+	}
+	return nil
+}
+
+// OptOuts returns the opt-outs recorded for an address hash, by limit.
+func (r *Repo) OptOuts(ctx context.Context, emailHash string) ([]OptOut, error) {
+	var out []OptOut
+	if err := r.db.WithContext(ctx).Where("email_hash = ?", emailHash).Order("limit_kind").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("opt-outs: %w", err)
+	}
+	for i := range out {
+		out[i].RecordedAt = utc(out[i].RecordedAt)
+	}
+	return out, nil
+}
