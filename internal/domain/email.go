@@ -4,25 +4,42 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxEmailLength is the longest address SMTP can carry (RFC 5321 path limit less brackets).
 const MaxEmailLength = 254
 
 // NormalizeEmail returns the one canonical form of an address, because a request may only
-// touch records keyed to the address that sent it and the keys must compare equal. It
-// accepts a single bare address, with no display name, comment or angle brackets. Errors
-// wrap ErrInvalid and never contain the address (nor net/mail's error, which quotes it).
+// touch records keyed to the address that sent it and the keys must compare equal. The
+// local part is Unicode NFC and lower case; the domain is lower case ASCII, international
+// names in their xn-- form, so "Zoë@Bücher.example" and its other spellings are one key.
+// It accepts a single bare address, with no display name, comment, angle brackets or
+// control characters. Errors wrap ErrInvalid and never contain the address (nor net/mail's
+// error, which quotes it).
 func NormalizeEmail(s string) (string, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("e-mail address holds control characters: %w", ErrInvalid)
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" {
+		return "", fmt.Errorf("e-mail address is not a single bare address: %w", ErrInvalid)
+	}
+	asciiDomain, err := idna.Lookup.ToASCII(strings.ToLower(norm.NFC.String(domain)))
+	if err != nil {
+		return "", fmt.Errorf("e-mail address has an invalid domain: %w", ErrInvalid)
+	}
+	s = strings.ToLower(norm.NFC.String(local)) + "@" + asciiDomain
 	switch {
-	case s == "":
-		return "", fmt.Errorf("e-mail address is empty: %w", ErrInvalid)
 	case len(s) > MaxEmailLength:
 		return "", fmt.Errorf("e-mail address is longer than %d characters: %w", MaxEmailLength, ErrInvalid)
 	}
 	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Name != "" || addr.Address != s {
+	if err != nil || addr.Name != "" || addr.Address != s || !strings.Contains(asciiDomain, ".") {
 		return "", fmt.Errorf("e-mail address is not a single bare address: %w", ErrInvalid)
 	}
 	return s, nil

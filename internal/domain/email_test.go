@@ -30,3 +30,27 @@ func TestNormalizeEmailRejectsAllButOneBareAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeEmailFoldsUnicodeFormsAndInternationalDomains(t *testing.T) {
+	composed := "zo\u00eb@b\u00fccher.example"     // ë and ü as single code points
+	decomposed := "ZOe\u0308@BU\u0308CHER.example" // e + combining diaeresis, upper case
+	a, err := domain.NormalizeEmail(composed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := domain.NormalizeEmail(decomposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b || a != "zo\u00eb@xn--bcher-kva.example" {
+		t.Errorf("got %q and %q, want both %q", a, b, "zo\u00eb@xn--bcher-kva.example")
+	}
+}
+
+func TestNormalizeEmailRefusesControlCharactersAndUndeliverableSyntax(t *testing.T) {
+	for _, bad := range []string{"a\x00b@example.com", "a@exa\nmple.com", "a@localhost", "a@@example.com", "a@-bad-.example"} {
+		if _, err := domain.NormalizeEmail(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
