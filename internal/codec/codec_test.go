@@ -107,3 +107,24 @@ func TestBadKeyringsAreRefusedWithoutKeyMaterial(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkEncodeDecode(b *testing.B) {
+	k := make([]byte, 32)
+	r := &codec.Keyring{}
+	if err := r.Add("k1", k); err != nil {
+		b.Fatal(err)
+	}
+	dc := codec.DataConverter(r)
+	in := person{Email: "alice@example.com", Postcode: strings.Repeat("x", 512)}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := dc.ToPayload(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out person
+		if err := dc.FromPayload(p, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
