@@ -33,12 +33,15 @@ import (
 
 // stack is the API in front of a real Temporal server, a worker and PostgreSQL.
 type stack struct {
-	t      *testing.T
-	base   string
-	tokens *auth.Repo
+	t        *testing.T
+	base     string
+	tokens   *auth.Repo
+	requests *requestdb.Repo
 }
 
-func startStack(t *testing.T) *stack {
+// startStack starts the stack; configure, when given, changes the server's options and
+// the worker's activities before either starts.
+func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activities)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	eng, err := devengine.Start(devengine.Options{Log: quiet, LogLevel: slog.LevelError})
@@ -58,20 +61,25 @@ func startStack(t *testing.T) *stack {
 	db := testenv.OpenMigrated(t, testenv.PostgresURL(t))
 	requests, mailbox := requestdb.New(db), requestdb.NewDevMailbox(db)
 	const taskQueue = "dsr-api-test"
+	s := &stack{t: t, tokens: auth.New(db), requests: requests}
+	acts := &activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, PublicURL: "http://x"}
+	opts := api.Options{
+		Log: quiet, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: s.tokens,
+		Secret: testSecret, DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(),
+		Verification: workflows.DefaultVerificationSettings(),
+	}
+	for _, f := range configure {
+		f(&opts, acts)
+	}
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Request)
-	w.RegisterActivity(&activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, PublicURL: "http://x"})
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
 
-	s := &stack{t: t, tokens: auth.New(db)}
-	srv := httptest.NewServer(api.New(api.Options{
-		Log: quiet, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: s.tokens,
-		Secret: testSecret, DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(),
-		Verification: workflows.DefaultVerificationSettings(),
-	}).Handler())
+	srv := httptest.NewServer(api.New(opts).Handler())
 	t.Cleanup(srv.Close)
 	s.base = srv.URL
 	return s

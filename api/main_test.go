@@ -19,6 +19,7 @@ import (
 
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
@@ -127,9 +128,11 @@ type harness struct {
 	requests *requestdb.Repo
 	tokens   *auth.Repo
 	mailbox  *requestdb.DevMailbox
-	now      time.Time
-	server   *api.Server
-	handler  http.Handler
+	// codecRing holds the key of the server's payload codec.
+	codecRing *codec.Keyring
+	now       time.Time
+	server    *api.Server
+	handler   http.Handler
 }
 
 func newHarness(t *testing.T, dev bool) *harness {
@@ -139,10 +142,13 @@ func newHarness(t *testing.T, dev bool) *harness {
 		t: t, engine: &fakeEngine{}, db: db, requests: requestdb.New(db), tokens: auth.New(db),
 		now: time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC),
 	}
+	h.codecRing = newCodecRing(t)
 	opts := api.Options{
 		Log: quiet, Temporal: h.engine, TaskQueue: "dsr-test", Requests: h.requests, Tokens: h.tokens,
 		Secret: testSecret, Identity: domain.DefaultIdentityPolicy(), Deadline: domain.DeadlinePolicy{DefaultDays: 20},
 		Verification: workflows.DefaultVerificationSettings(), Now: func() time.Time { return h.now },
+		PayloadCodec: codec.New(h.codecRing), CodecOrigins: []string{uiOrigin}, CodecTrustedOrigin: devUIOrigin,
+		CallbackKeys: callbackKeys, CallbackStores: callbackStores,
 	}
 	if dev {
 		h.mailbox = requestdb.NewDevMailbox(db)
@@ -188,7 +194,16 @@ func (h *harness) do(method, path, contentType, body, bearer string) answer {
 // send is do with any headers.
 func (h *harness) send(method, path, body, bearer string, headers http.Header) answer {
 	h.t.Helper()
+	return h.sendFrom("", method, path, body, bearer, headers)
+}
+
+// sendFrom is send from a remote address; empty means httptest's, which is not loopback.
+func (h *harness) sendFrom(remoteAddr, method, path, body, bearer string, headers http.Header) answer {
+	h.t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if remoteAddr != "" {
+		req.RemoteAddr = remoteAddr
+	}
 	for name, values := range headers {
 		req.Header[name] = values
 	}

@@ -16,6 +16,8 @@ const (
 	requester audience = "requester" // the holder of the request's status token
 	staff     audience = "staff"     // analysts and admins
 	auditors  audience = "auditors"  // auditors and admins
+	decoders  audience = "decoders"  // analysts, admins and auditors: the codec's decode
+	signed    audience = "signed"    // a webhook store's signature; no token opens it
 )
 
 // routeAudience is the access matrix. Every route the server registers must be here, so a
@@ -42,6 +44,13 @@ var routeAudience = map[string]audience{
 	"GET /api/v1/audit/requests/:id/evidence": auditors,
 	"GET /api/v1/audit/events":                auditors,
 	"GET /api/v1/audit/public-key":            auditors,
+	"GET /api/v1/admin/tasks":                 staff,
+	"POST /api/v1/admin/tasks/:id/complete":   staff,
+	"POST /api/v1/callbacks/:id":              signed,
+	"POST /codec/encode":                      staff,
+	"POST /codec/decode":                      decoders,
+	"OPTIONS /codec/encode":                   anyone, // CORS preflight
+	"OPTIONS /codec/decode":                   anyone, // CORS preflight
 }
 
 // allowed says what each caller gets from each audience: 0 for "let through", whatever the
@@ -51,6 +60,8 @@ var allowed = map[audience]map[string]int{
 	requester: {"anonymous": 401, "requester": 0, "analyst": 401, "admin": 401, "auditor": 401},
 	staff:     {"anonymous": 401, "requester": 401, "analyst": 0, "admin": 0, "auditor": 403},
 	auditors:  {"anonymous": 401, "requester": 401, "analyst": 403, "admin": 0, "auditor": 0},
+	decoders:  {"anonymous": 401, "requester": 401, "analyst": 0, "admin": 0, "auditor": 0},
+	signed:    {"anonymous": 401, "requester": 401, "analyst": 401, "admin": 401, "auditor": 401},
 }
 
 func TestEveryRouteEnforcesItsRoles(t *testing.T) {

@@ -52,9 +52,24 @@ type Options struct {
 	// EvidenceSigner signs evidence bundles (DSR_SIGNING_KEY); nil derives the key from
 	// Secret, as audit.SigningKey does.
 	EvidenceSigner ed25519.PrivateKey
-	// PayloadCodec decodes workflow payloads in evidence bundles; nil leaves them as the
-	// engine stores them.
+	// PayloadCodec decodes workflow payloads in evidence bundles and serves POST
+	// /codec/encode and /codec/decode for the Temporal Web UI and CLI. nil leaves payloads
+	// as the engine stores them and the codec routes out.
 	PayloadCodec converter.PayloadCodec
+	// CodecOrigins are the Web UI origins (scheme://host[:port]) that may call the codec
+	// routes from a browser, matched exactly.
+	CodecOrigins []string
+	// CodecTrustedOrigin is for `dsr dev` only: a codec request with this Origin that
+	// arrives over loopback needs no token, because the embedded Web UI has no login. Behind
+	// a reverse proxy on the same host every request arrives over loopback, so production
+	// leaves it empty. The origin is allowed by CORS as well.
+	CodecTrustedOrigin string
+	// CallbackKeys returns the secret of a webhook key ID, as webhook.CallbackKeys does; nil
+	// leaves out POST /api/v1/callbacks/{id}.
+	CallbackKeys func(keyID string) ([]byte, bool)
+	// CallbackStores maps each webhook store to the ID of the key it signs callbacks with,
+	// so that one store cannot answer for another.
+	CallbackStores map[string]string
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -70,6 +85,14 @@ type Server struct {
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
 // changes of 1000 characters, fits well within it.
 const MaxBodyBytes = 64 << 10
+
+// ownBodyLimit lists the routes whose handlers bound their bodies themselves, because
+// payloads and callbacks may be larger than MaxBodyBytes.
+var ownBodyLimit = map[string]bool{
+	codecEncodePath: true,
+	codecDecodePath: true,
+	callbackPath:    true,
+}
 
 // New builds the server and its routes.
 func New(opts Options) *Server {
@@ -101,7 +124,10 @@ func New(opts Options) *Server {
 			return nil
 		},
 	}))
-	e.Use(middleware.BodyLimit(strconv.Itoa(MaxBodyBytes)))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   strconv.Itoa(MaxBodyBytes),
+		Skipper: func(c echo.Context) bool { return ownBodyLimit[c.Path()] },
+	}))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	s.routes()
@@ -127,12 +153,21 @@ func (s *Server) routes() {
 	staff.GET("/requests/:id", s.staffRequest)
 	staff.POST("/requests/:id/:action", s.staffAction)
 	staff.GET("/metrics", s.metrics)
+	staff.GET("/tasks", s.listTasks)
+	staff.POST("/tasks/:id/complete", s.completeTask)
 
 	auditor := s.echo.Group("/api/v1/audit", s.requireRole("only an auditor or admin may read the audit record", auditorRoles...))
 	auditor.GET("/requests/:id/history", s.workflowHistory)
 	auditor.GET("/requests/:id/evidence", s.evidence)
 	auditor.GET("/events", s.auditEvents)
 	auditor.GET("/public-key", s.publicKey)
+
+	if s.opts.CallbackKeys != nil {
+		s.echo.POST(callbackPath, s.storeCallback)
+	}
+	if s.opts.PayloadCodec != nil {
+		s.codecRoutes()
+	}
 
 	if s.opts.DevMailbox != nil {
 		s.echo.GET("/api/v1/dev/mail", s.devMailJSON)

@@ -62,6 +62,8 @@ func runDev(cmd *cobra.Command) error {
 		Namespace: cfg.Temporal.Namespace,
 		Log:       log.With("component", "temporal-server"),
 		LogLevel:  embeddedServerLogLevel(cfg.LogLevel),
+		// The Web UI shows staff decoded payloads through dsr's codec endpoint.
+		UICodecEndpoint: "http://" + ln.Addr().String() + "/codec",
 	})
 	if err != nil {
 		return err
@@ -97,7 +99,13 @@ func runDev(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	server := api.New(apiOptions(log, c, db, cfg, requestdb.NewDevMailbox(db)))
+	opts, err := apiOptions(log, c, db, cfg, requestdb.NewDevMailbox(db))
+	if err != nil {
+		return err
+	}
+	// The embedded Web UI has no login, so dev lets it decode payloads from loopback.
+	opts.CodecTrustedOrigin = temporal.UIURL
+	server := api.New(opts)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, ln, cfg.ShutdownTimeout) }()
 

@@ -30,7 +30,11 @@ func apiCommand() *cobra.Command {
 				return err
 			}
 			log.Info("api listening", "addr", ln.Addr().String(), "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
-			return api.New(apiOptions(log, c, db, cfg, nil)).Serve(cmd.Context(), ln, cfg.ShutdownTimeout)
+			opts, err := apiOptions(log, c, db, cfg, nil)
+			if err != nil {
+				return err
+			}
+			return api.New(opts).Serve(cmd.Context(), ln, cfg.ShutdownTimeout)
 		},
 	}
 	config.Register(cmd.Flags(), config.ModeAPI)

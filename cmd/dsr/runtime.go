@@ -135,17 +135,17 @@ func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (
 		conns, closers = append(conns, all...), append(closers, func() { closeAll() })
 		for _, s := range m.Stores {
 			recipients[s.Name] = s.Recipients
-			switch s.Kind {
-			case datamap.KindManual:
+			if s.Kind == datamap.KindManual {
 				conns = append(conns, manual.New(s, tasks))
-			case datamap.KindHTTP:
-				c, err := webhook.FromDataMap(s, os.LookupEnv, callbackURL(cfg.PublicURL))
-				if err != nil {
-					close()
-					return nil, nil, nil, err
-				}
-				conns = append(conns, c)
 			}
+		}
+		hooks, err := webhookStores(m, cfg)
+		if err != nil {
+			close()
+			return nil, nil, nil, err
+		}
+		for _, h := range hooks {
+			conns = append(conns, h)
 		}
 	}
 	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
@@ -224,16 +224,52 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 	}
 }
 
-// apiOptions are the HTTP server's dependencies; devMailbox is set only in dev.
-func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) api.Options {
+// apiOptions are the HTTP server's dependencies; devMailbox is set only in dev. The data
+// map's webhook stores give the keys their callbacks are signed with.
+func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) (api.Options, error) {
 	verification := workflows.DefaultVerificationSettings()
 	verification.CodeLife = cfg.CodeLife
-	return api.Options{
+	opts := api.Options{
 		Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
 		Requests: requestdb.New(db), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
-		EvidenceSigner: cfg.SigningKey, PayloadCodec: codec.New(cfg.Codec),
+		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
 	}
+	if cfg.Codec != nil {
+		opts.PayloadCodec = codec.New(cfg.Codec)
+	}
+	if cfg.DataMap == "" {
+		return opts, nil
+	}
+	m, err := datamap.Load(cfg.DataMap)
+	if err != nil {
+		return opts, err
+	}
+	hooks, err := webhookStores(m, cfg)
+	if err != nil || len(hooks) == 0 {
+		return opts, err
+	}
+	opts.CallbackKeys, opts.CallbackStores = webhook.CallbackKeys(hooks...), map[string]string{}
+	for _, h := range hooks {
+		opts.CallbackStores[h.Name()] = h.KeyID()
+	}
+	return opts, nil
+}
+
+// webhookStores builds the connectors of the map's http stores.
+func webhookStores(m *datamap.Map, cfg config.Config) ([]*webhook.Connector, error) {
+	var out []*webhook.Connector
+	for _, s := range m.Stores {
+		if s.Kind != datamap.KindHTTP {
+			continue
+		}
+		c, err := webhook.FromDataMap(s, os.LookupEnv, callbackURL(cfg.PublicURL))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // connect opens what both production processes need: the current database and Temporal.

@@ -62,6 +62,8 @@ type Config struct {
 	DemoStore string
 	// DataMap is the path of the data map describing the company's stores.
 	DataMap string
+	// CodecOrigins are the Temporal Web UI origins allowed to call the codec endpoint.
+	CodecOrigins []string
 	// Codec encrypts every payload sent to Temporal; nil only in dev before its default.
 	Codec *codec.Keyring
 	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
@@ -254,6 +256,21 @@ var requestSettings = []Setting{
 			c.Codec = ring
 			return err
 		}},
+	{Env: "DSR_CODEC_ORIGINS", Flag: "codec-origins", Modes: httpModes,
+		Help: "comma-separated origins of Temporal Web UIs allowed to call /codec (CORS); dev allows its own UI",
+		apply: func(c *Config, v string) error {
+			for _, o := range strings.Split(v, ",") {
+				if o = strings.TrimSpace(o); o == "" {
+					continue
+				}
+				u, err := url.Parse(o)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+					return fmt.Errorf("want origins like https://temporal.example.com, got %q", o)
+				}
+				c.CodecOrigins = append(c.CodecOrigins, o)
+			}
+			return nil
+		}},
 	{Env: "DSR_PUBLIC_URL", Flag: "public-url", Modes: serverModes,
 		Help: "base URL requesters reach dsr at, for links in mail; in dev the HTTP address",
 		apply: func(c *Config, v string) error {
@@ -331,8 +348,8 @@ var requestSettings = []Setting{
 			c.Deadline.DefaultDays = n
 			return nil
 		}},
-	{Env: "DSR_DATA_MAP", Flag: "data-map", Modes: workerModes,
-		Help: "YAML data map of the stores requests fan out to; checked at start",
+	{Env: "DSR_DATA_MAP", Flag: "data-map", Modes: serverModes,
+		Help: "YAML data map of the stores requests fan out to; checked at start (api reads its webhook stores' callback keys)",
 		apply: func(c *Config, v string) error {
 			if err := readable(v); err != nil {
 				return err

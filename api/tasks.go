@@ -1,0 +1,216 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+// maxTasks is how many tasks the list shows, the soonest due first.
+const maxTasks = 500
+
+// TaskList is the privacy team's work in systems dsr cannot reach itself.
+type TaskList struct {
+	Tasks []TaskView `json:"tasks"`
+}
+
+// TaskView is a task as staff see it; Result is what the staff member who completed it
+// reported, null while it is open.
+type TaskView struct {
+	ID           string          `json:"id"`
+	RequestID    string          `json:"request_id"`
+	Store        string          `json:"store"`
+	Operation    string          `json:"operation"`
+	Instructions string          `json:"instructions"`
+	Status       string          `json:"status"`
+	DueAt        time.Time       `json:"due_at"`
+	CreatedAt    time.Time       `json:"created_at"`
+	CompletedAt  *time.Time      `json:"completed_at,omitempty"`
+	CompletedBy  string          `json:"completed_by,omitempty"`
+	Note         string          `json:"note,omitempty"`
+	Result       json.RawMessage `json:"result"`
+}
+
+func taskView(t requestdb.Task) TaskView {
+	return TaskView{
+		ID: t.ID, RequestID: t.RequestID, Store: t.Store, Operation: t.Operation, Instructions: t.Instructions,
+		Status: t.Status, DueAt: t.DueAt, CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt,
+		CompletedBy: t.CompletedBy, Note: t.Note, Result: rawJSON(t.Result),
+	}
+}
+
+func (s *Server) listTasks(c echo.Context) error {
+	params := c.QueryParams()
+	for name := range params {
+		if name != "status" {
+			return errUnknownParameter
+		}
+	}
+	status := params.Get("status")
+	switch status {
+	case "":
+		status = requestdb.TaskOpen
+	case requestdb.TaskOpen, requestdb.TaskDone:
+	default:
+		return badInput("status", "must be open or done")
+	}
+	tasks, err := s.opts.Requests.Tasks(c.Request().Context(), status, maxTasks)
+	if err != nil {
+		return unavailable(err)
+	}
+	out := TaskList{Tasks: make([]TaskView, len(tasks))}
+	for i, t := range tasks {
+		out.Tasks[i] = taskView(t)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, out)
+}
+
+// TaskCompletion is what a staff member found and did in the system, and a note for the
+// team that stays with the task.
+type TaskCompletion struct {
+	Result *TaskResult `json:"result"`
+	Note   string      `json:"note"`
+}
+
+// TaskResult is connector.Result without what only a connector sets: the store, which
+// comes from the task, and exported data.
+type TaskResult struct {
+	Found    []string        `json:"found"`
+	Changed  []string        `json:"changed"`
+	Retained []TaskRetention `json:"retained"`
+	Notes    []string        `json:"notes"`
+	NotFound bool            `json:"not_found"`
+}
+
+// TaskRetention is a record the system must keep. Until is absent when unknown, as under
+// a legal hold.
+type TaskRetention struct {
+	What   string     `json:"what"`
+	Reason string     `json:"reason"`
+	Until  *time.Time `json:"until"`
+}
+
+var (
+	errNoTask   = fail(http.StatusNotFound, "no such task")
+	errTaskDone = fail(http.StatusConflict, "the task is already done")
+)
+
+// completeTask hands the result to the request's workflow, whose validator decides whether
+// the request takes it now, and only then closes the task: a task is never done while its
+// request still waits for it.
+func (s *Server) completeTask(c echo.Context) error {
+	var body TaskCompletion
+	if err := decodeJSON(c, &body, false); err != nil {
+		return err
+	}
+	result, err := body.validate()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	task, err := s.findTask(c)
+	if err != nil {
+		return err
+	}
+	if task.Status == requestdb.TaskDone {
+		return errTaskDone
+	}
+	actor := staffActor(c)
+	result.Store = task.Store
+	in := workflows.StoreResultInput{Store: task.Store, Result: result, Actor: actor}
+	if err := s.update(ctx, task.RequestID, workflows.UpdateStoreResult, nil, in); err != nil {
+		return err
+	}
+	done, err := s.opts.Requests.CompleteTask(ctx, task.ID, result, body.Note, actor.Name)
+	switch {
+	case errors.Is(err, requestdb.ErrConflict):
+		return errTaskDone
+	case errors.Is(err, requestdb.ErrNotFound):
+		return errNoTask
+	case err != nil:
+		return unavailable(err)
+	}
+	return c.JSON(http.StatusOK, taskView(*done))
+}
+
+// findTask returns the task of the path's ID, "request-id:store", percent-encoded where
+// the store's name needs it.
+func (s *Server) findTask(c echo.Context) (*requestdb.Task, error) {
+	id, err := url.PathUnescape(c.Param("id"))
+	if err != nil {
+		return nil, errNoTask
+	}
+	task, err := s.opts.Requests.GetTask(c.Request().Context(), id)
+	switch {
+	case errors.Is(err, requestdb.ErrNotFound):
+		return nil, errNoTask
+	case err != nil:
+		return nil, unavailable(err)
+	}
+	return task, nil
+}
+
+// validate checks the completion as the webhook protocol checks a service's answer, and
+// bounds it as intake bounds a request: the requester reads every part but the note.
+func (b TaskCompletion) validate() (connector.Result, error) {
+	fields := map[string]string{}
+	if b.Result == nil {
+		fields["result"] = "is required"
+		return connector.Result{}, invalidFields(fields)
+	}
+	r := b.Result
+	checkText(fields, "note", b.Note, false)
+	checkTexts(fields, "result.found", r.Found)
+	checkTexts(fields, "result.changed", r.Changed)
+	checkTexts(fields, "result.notes", r.Notes)
+	if len(r.Retained) > domain.MaxItems {
+		fields["result.retained"] = fmt.Sprintf("has more than %d entries", domain.MaxItems)
+	}
+	out := connector.Result{Found: r.Found, Changed: r.Changed, Notes: r.Notes, NotFound: r.NotFound}
+	for i, kept := range r.Retained {
+		path := fmt.Sprintf("result.retained[%d]", i)
+		checkText(fields, path+".what", kept.What, true)
+		checkText(fields, path+".reason", kept.Reason, true)
+		retention := connector.Retention{What: kept.What, Reason: kept.Reason}
+		if kept.Until != nil {
+			retention.Until = kept.Until.UTC()
+		}
+		out.Retained = append(out.Retained, retention)
+	}
+	if len(fields) > 0 {
+		return connector.Result{}, invalidFields(fields)
+	}
+	return out, nil
+}
+
+func checkTexts(fields map[string]string, path string, texts []string) {
+	if len(texts) > domain.MaxItems {
+		fields[path] = fmt.Sprintf("has more than %d entries", domain.MaxItems)
+		return
+	}
+	for i, text := range texts {
+		checkText(fields, fmt.Sprintf("%s[%d]", path, i), text, true)
+	}
+}
+
+func checkText(fields map[string]string, path, text string, required bool) {
+	switch {
+	case required && strings.TrimSpace(text) == "":
+		fields[path] = "must not be blank"
+	case utf8.RuneCountInString(text) > domain.MaxValueLength:
+		fields[path] = fmt.Sprintf("is longer than %d characters", domain.MaxValueLength)
+	}
+}
