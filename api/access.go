@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 
@@ -19,17 +18,17 @@ var (
 	auditorRoles = []auth.Role{auth.RoleAuditor, auth.RoleAdmin}
 )
 
-// requireRole admits holders of a live API token with one of the roles. No token, or one
-// that is unknown or revoked, gets 401; a known token of another role gets 403.
+// requireRole admits holders of a live API token with one of the roles, presented as a
+// bearer token or through a dashboard session (see caller). No token, or one that is unknown
+// or revoked, gets 401; a session change without its CSRF token, or a known token of
+// another role, gets 403.
 func (s *Server) requireRole(refusal string, allowed ...auth.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			tok, err := s.opts.Tokens.Authenticate(c.Request().Context(), bearerToken(c))
+			tok, err := s.caller(c)
 			switch {
-			case errors.Is(err, auth.ErrUnauthorized):
-				return fail(http.StatusUnauthorized, "a valid API token is required")
 			case err != nil:
-				return unavailable(err)
+				return err
 			case !slices.Contains(allowed, tok.Role):
 				return fail(http.StatusForbidden, refusal)
 			}

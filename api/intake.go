@@ -54,8 +54,14 @@ type intake struct {
 }
 
 func (s *Server) intake(c echo.Context) error {
+	if err := s.limitIntakeByIP(c); err != nil {
+		return err
+	}
 	in, err := s.readIntake(c, false)
 	if err != nil {
+		return err
+	}
+	if err := s.limitIntakeByAddress(in); err != nil {
 		return err
 	}
 	o := opening{gpc: c.Request().Header.Get(headerGPC) == "1"}
@@ -114,8 +120,9 @@ func (s *Server) readIntake(c echo.Context, byStaff bool) (intake, error) {
 	return validateIntake(form, fields, byStaff)
 }
 
-// intakeFormFields are the names a web form may post.
-var intakeFormFields = map[string]bool{"type": true, "email": true, "jurisdiction": true, "details": true}
+// intakeFormFields are the names a web form may post; a dashboard form signed in by cookie
+// adds its CSRF token, which requireRole has checked.
+var intakeFormFields = map[string]bool{"type": true, "email": true, "jurisdiction": true, "details": true, csrfField: true}
 
 // decodeIntakeForm reads a urlencoded form. A details field that is not JSON becomes a field
 // error, so the form can show it beside its input.

@@ -135,9 +135,22 @@ type harness struct {
 	handler   http.Handler
 }
 
-func newHarness(t *testing.T, dev bool) *harness {
+// unlimited are rate limits no test reaches unless it means to.
+var unlimited = api.RateLimits{
+	IntakePerIP: api.Rate{Events: 1 << 20, Per: time.Second}, IntakePerAddress: api.Rate{Events: 1 << 20, Per: time.Second},
+	VerifyPerIP: api.Rate{Events: 1 << 20, Per: time.Second}, VerifyPerRequest: api.Rate{Events: 1 << 20, Per: time.Second},
+}
+
+// newHarness builds the harness; configure, when given, changes the server's options.
+func newHarness(t *testing.T, dev bool, configure ...func(*api.Options)) *harness {
 	t.Helper()
-	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
+	return newHarnessOn(t, testenv.SQLiteURL(t), dev, configure...)
+}
+
+// newHarnessOn is newHarness on the database at url.
+func newHarnessOn(t *testing.T, url string, dev bool, configure ...func(*api.Options)) *harness {
+	t.Helper()
+	db := testenv.OpenMigrated(t, url)
 	h := &harness{
 		t: t, engine: &fakeEngine{}, db: db, requests: requestdb.New(db), tokens: auth.New(db),
 		now: time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC),
@@ -149,10 +162,14 @@ func newHarness(t *testing.T, dev bool) *harness {
 		Verification: workflows.DefaultVerificationSettings(), Now: func() time.Time { return h.now },
 		PayloadCodec: codec.New(h.codecRing), CodecOrigins: []string{uiOrigin}, CodecTrustedOrigin: devUIOrigin,
 		CallbackKeys: callbackKeys, CallbackStores: callbackStores,
+		RateLimits: unlimited, Sessions: db,
 	}
 	if dev {
 		h.mailbox = requestdb.NewDevMailbox(db)
 		opts.DevMailbox = h.mailbox
+	}
+	for _, f := range configure {
+		f(&opts)
 	}
 	h.server = api.New(opts)
 	h.handler = h.server.Handler()

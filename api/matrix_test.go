@@ -51,6 +51,8 @@ var routeAudience = map[string]audience{
 	"POST /codec/decode":                      decoders,
 	"OPTIONS /codec/encode":                   anyone, // CORS preflight
 	"OPTIONS /codec/decode":                   anyone, // CORS preflight
+	"POST /api/v1/session":                    anyone, // the token is in the body
+	"DELETE /api/v1/session":                  anyone, // signs out whatever cookie it has
 }
 
 // allowed says what each caller gets from each audience: 0 for "let through", whatever the
@@ -74,6 +76,12 @@ func TestEveryRouteEnforcesItsRoles(t *testing.T) {
 		"admin":     h.token("dana", auth.RoleAdmin),
 		"auditor":   h.token("ann", auth.RoleAuditor),
 	}
+	// Each role also signs in to the dashboard; its cookie, with the CSRF token, must open
+	// exactly what its bearer token opens.
+	sessions := map[string]dashboard{}
+	for _, role := range []string{"analyst", "admin", "auditor"} {
+		sessions[role] = h.signIn(callers[role])
+	}
 	seen := map[string]bool{}
 	for _, r := range h.server.Routes() {
 		key := r.Method + " " + r.Path
@@ -96,6 +104,19 @@ func TestEveryRouteEnforcesItsRoles(t *testing.T) {
 				t.Errorf("%s as %s = %d %s, want it let through", key, caller, a.code, a.body)
 			case want != 0 && a.code != want:
 				t.Errorf("%s as %s = %d %s, want %d", key, caller, a.code, a.body, want)
+			}
+		}
+		if key == "DELETE /api/v1/session" {
+			continue // it would sign the sessions out
+		}
+		for role, d := range sessions {
+			a := d.send(r.Method, path, body, d.answer.CSRFToken)
+			want := allowed[who][role]
+			switch {
+			case want == 0 && (a.code == http.StatusUnauthorized || a.code == http.StatusForbidden):
+				t.Errorf("%s as %s by session = %d %s, want it let through", key, role, a.code, a.body)
+			case want != 0 && a.code != want:
+				t.Errorf("%s as %s by session = %d %s, want %d", key, role, a.code, a.body, want)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -70,6 +72,18 @@ type Options struct {
 	// CallbackStores maps each webhook store to the ID of the key it signs callbacks with,
 	// so that one store cannot answer for another.
 	CallbackStores map[string]string
+	// RateLimits bound intake and verification per client and per address or request; the
+	// zero value means DefaultRateLimits.
+	RateLimits RateLimits
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+	// believed. A request from any other address is counted by that address.
+	TrustedProxies []netip.Prefix
+	// Sessions is the database that keeps dashboard sessions (table dashboard_sessions); nil
+	// leaves out /api/v1/session, and only bearer tokens sign staff in.
+	Sessions *database.DB
+	// SecureCookies marks the session cookie Secure even when TLS ends before this server
+	// at a proxy that is not in TrustedProxies.
+	SecureCookies bool
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -80,6 +94,7 @@ type Server struct {
 	// signer signs evidence bundles; signerErr says why there is none.
 	signer    ed25519.PrivateKey
 	signerErr error
+	limiters  limiters
 }
 
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
@@ -112,7 +127,7 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, opts: opts, log: log}
+	s := &Server{echo: e, opts: opts, log: log, limiters: newLimiters(opts.RateLimits)}
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
@@ -140,12 +155,17 @@ func (s *Server) routes() {
 
 	public := s.echo.Group("/api/v1/requests")
 	public.POST("", s.intake)
-	mine := public.Group("/:id", s.requireStatusToken)
+	mine := public.Group("/:id", s.limitVerifyByIP, s.requireStatusToken)
 	mine.GET("", s.requesterStatus)
 	mine.GET("/report", s.requesterReport)
-	mine.POST("/verify", s.verifyEmail)
-	mine.POST("/resend-code", s.resendCode)
-	mine.POST("/identity", s.submitIdentity)
+	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
+	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
+	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)
+
+	if s.opts.Sessions != nil {
+		s.echo.POST(sessionPath, s.signIn)
+		s.echo.DELETE(sessionPath, s.signOut)
+	}
 
 	staff := s.echo.Group("/api/v1/admin", s.requireRole("only an analyst or admin may do this", staffRoles...))
 	staff.GET("/requests", s.listRequests)
@@ -204,6 +224,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		purgeCtx, stopPurge := context.WithCancel(ctx)
 		defer stopPurge()
 		go s.purgeIdempotencyKeys(purgeCtx)
+	}
+	if s.opts.Sessions != nil {
+		purgeCtx, stopPurge := context.WithCancel(ctx)
+		defer stopPurge()
+		go s.purgeSessions(purgeCtx)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -234,6 +235,9 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 		Requests: requestdb.New(db), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
+		Sessions: db, TrustedProxies: cfg.TrustedProxies,
+		// Behind TLS the dashboard's session cookie must never travel in clear.
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 	}
 	if cfg.Codec != nil {
 		opts.PayloadCodec = codec.New(cfg.Codec)

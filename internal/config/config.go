@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -64,6 +65,8 @@ type Config struct {
 	DataMap string
 	// CodecOrigins are the Temporal Web UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
+	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
 	// Codec encrypts every payload sent to Temporal; nil only in dev before its default.
 	Codec *codec.Keyring
 	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
@@ -268,6 +271,21 @@ var requestSettings = []Setting{
 					return fmt.Errorf("want origins like https://temporal.example.com, got %q", o)
 				}
 				c.CodecOrigins = append(c.CodecOrigins, o)
+			}
+			return nil
+		}},
+	{Env: "DSR_TRUSTED_PROXIES", Flag: "trusted-proxies", Modes: httpModes,
+		Help: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (rate limits, secure cookies)",
+		apply: func(c *Config, v string) error {
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				prefix, err := netip.ParsePrefix(p)
+				if err != nil {
+					return fmt.Errorf("want CIDRs like 10.0.0.0/8, got %q", p)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, prefix)
 			}
 			return nil
 		}},
