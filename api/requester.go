@@ -164,6 +164,8 @@ type RequesterView struct {
 	Stores               StoreCounts        `json:"stores"`
 	Outcome              OutcomeSummary     `json:"outcome"`
 	JoinedTo             string             `json:"joined_to,omitempty"`
+	// Recipients are the organisations the change was passed on to, and with what result.
+	Recipients []RecipientSummary `json:"recipients"`
 }
 
 // RequesterStep is one step of the timeline, without who took it.
@@ -194,6 +196,12 @@ type RetainedSummary struct {
 	Until  time.Time `json:"until"`
 }
 
+// RecipientSummary is one organisation that had received the person's data and was told.
+type RecipientSummary struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
+
 // internalSteps are staff housekeeping that the requester's timeline leaves out.
 var internalSteps = []string{"note_added", "assigned", "deadline_alert", "store_retry_requested"}
 
@@ -204,8 +212,12 @@ func requesterView(st workflows.RequestState) RequesterView {
 		EmailVerified: st.EmailVerified, CodeAttemptsLeft: st.CodeAttemptsLeft,
 		IdentityRequirement: st.IdentityRequirement, IdentityVerified: st.IdentityVerified,
 		IdentityAttemptsLeft: st.IdentityAttempts, JoinedTo: st.JoinedTo,
-		Steps:   []RequesterStep{},
-		Outcome: OutcomeSummary{Found: []string{}, Changed: []string{}, Retained: []RetainedSummary{}},
+		Steps:      []RequesterStep{},
+		Outcome:    OutcomeSummary{Found: []string{}, Changed: []string{}, Retained: []RetainedSummary{}},
+		Recipients: []RecipientSummary{},
+	}
+	for _, r := range st.Recipients {
+		v.Recipients = append(v.Recipients, RecipientSummary{Name: r.Name, Status: r.Status})
 	}
 	for _, step := range st.Steps {
 		if !slices.Contains(internalSteps, step.Action) {

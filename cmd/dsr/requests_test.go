@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -138,6 +139,26 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 		}
 	})
 
+	// Intake never asks the stores, so its answer cannot tell whether an address is known.
+	t.Run("intake answers alike for known and unknown addresses", func(t *testing.T) {
+		shape := func(email string) (int, []string, string) {
+			var body map[string]any
+			code := call(t, http.MethodPost, bases[0]+"/api/v1/requests", "", map[string]any{"type": "restrict", "email": email,
+				"details": map[string]any{"limits": []string{"marketing_email"}}}, &body)
+			var keys []string
+			for k := range body {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			return code, keys, fmt.Sprint(body["status"])
+		}
+		c1, k1, s1 := shape(demo.DemoPeople()[5].Email)
+		c2, k2, s2 := shape("nobody-known@example.net")
+		if c1 != c2 || !slices.Equal(k1, k2) || s1 != s2 {
+			t.Errorf("known address: %d %v %s; unknown: %d %v %s", c1, k1, s1, c2, k2, s2)
+		}
+	})
+
 	t.Run("correction approved by an analyst", func(t *testing.T) {
 		var out syncBuffer
 		if err := run(t.Context(), []string{"token", "create", "--role", "analyst", "--name", "ana", "--database-url", dbURL}, &out, &out); err != nil {
@@ -165,6 +186,10 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 		view := waitStatus(t, bases[0], intake.ID, intake.StatusToken, "completed")
 		if len(view.Outcome.Changed) != 1 || view.Outcome.Changed[0] != "occupation" {
 			t.Errorf("changed %v, want occupation", view.Outcome.Changed)
+		}
+		// The demo store shares data with two affiliates: one by e-mail, one by webhook.
+		if len(view.Recipients) != 2 || view.Recipients[0].Status != "sent" {
+			t.Errorf("recipients told %+v, want both affiliates, the e-mail one sent", view.Recipients)
 		}
 	})
 
