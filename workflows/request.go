@@ -98,9 +98,9 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 	}
 	defer r.recordMu.Unlock()
 	r.seq++
-	from := r.state.Status
+	from, status := r.state.Status, r.state.Status
 	if to != nil {
-		r.state.Status = *to
+		status = *to
 		if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(string(*to))); err != nil {
 			return err
 		}
@@ -113,14 +113,17 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 		p.Status = to
 	}
 	now := workflow.Now(ctx)
-	r.state.Steps = append(r.state.Steps, Step{Seq: r.seq, Action: action, At: now, Actor: actor, Status: r.state.Status})
 	err := execute(ctx, a.RecordStep, activities.RecordStepInput{
 		RequestID: r.in.RequestID, Seq: r.seq, At: now, Action: action,
-		Actor: actor.Name, Role: actor.Role, From: from, To: r.state.Status, Details: details, Patch: p,
+		Actor: actor.Name, Role: actor.Role, From: from, To: status, Details: details, Patch: p,
 	}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", action, err)
 	}
+	// The state changes only once the row has, so a status shown to the requester is one
+	// the database already holds (the report, for one, is read from the row).
+	r.state.Status = status
+	r.state.Steps = append(r.state.Steps, Step{Seq: r.seq, Action: action, At: now, Actor: actor, Status: status})
 	return nil
 }
 

@@ -58,9 +58,14 @@ func waitStatus(t *testing.T, base, id, token string, want string) api.Requester
 	t.Helper()
 	var view api.RequesterView
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var raw json.RawMessage
+		code := call(t, http.MethodGet, base+"/api/v1/requests/"+id, token, nil, &raw)
+		if code != http.StatusOK {
+			t.Fatalf("status view: %d %s", code, raw)
+		}
 		view = api.RequesterView{}
-		if code := call(t, http.MethodGet, base+"/api/v1/requests/"+id, token, nil, &view); code != http.StatusOK {
-			t.Fatalf("status view: %d", code)
+		if err := json.Unmarshal(raw, &view); err != nil {
+			t.Fatal(err)
 		}
 		if string(view.Status) == want {
 			return view
@@ -83,8 +88,9 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 	if err := run(t.Context(), []string{"migrate", "--database-url", dbURL}, logs, logs); err != nil {
 		t.Fatal(err)
 	}
+	demoStore := testenv.PostgresURL(t) // one company system, shared by both workers
 	for range 2 {
-		start(t, s.workerArgs("--demo-store", testenv.PostgresURL(t))...)
+		start(t, s.workerArgs("--demo-store", demoStore)...)
 	}
 	var bases []string
 	for range 2 {
@@ -221,6 +227,66 @@ func TestRequestsRunEndToEndAcrossProcessesWithMailOverSMTP(t *testing.T) {
 		want := "suppressed\t" + strings.ToUpper(erin.Email) + "\nok\t" + bob.Email + "\ninvalid\tnot-an-address\n"
 		if out.String() != want {
 			t.Errorf("suppression check printed %q, want %q", out.String(), want)
+		}
+	})
+
+	// The issue's own check: a review of the demo person lists what is held, a suppression
+	// then leaves only the order under retention, and a new review shows exactly that.
+	t.Run("suppression leaves only what the law keeps", func(t *testing.T) {
+		ada := demo.DemoPeople()[6]
+		var out syncBuffer
+		if err := run(t.Context(), []string{"token", "create", "--role", "analyst", "--name", "ida", "--database-url", dbURL}, &out, &out); err != nil {
+			t.Fatalf("token create: %v\n%s", err, out.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		analystToken := lines[len(lines)-1]
+		// After the suppression her data points are erased, so an analyst verifies her.
+		byAnalyst := false
+		runRequest := func(typ string, details map[string]any) (api.IntakeAnswer, api.RequesterView) {
+			var intake api.IntakeAnswer
+			call(t, http.MethodPost, bases[1]+"/api/v1/requests", "", map[string]any{"type": typ, "email": ada.Email, "details": details}, &intake)
+			var code []string
+			for deadline := time.Now().Add(30 * time.Second); code == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				for _, m := range smtp.Messages() {
+					if slices.Contains(m.Rcpt, ada.Email) && strings.Contains(m.Text, intake.ID) {
+						code = codeInMail.FindStringSubmatch(m.Text)
+					}
+				}
+			}
+			if code == nil {
+				t.Fatalf("no code mailed for the %s request", typ)
+			}
+			call(t, http.MethodPost, bases[1]+"/api/v1/requests/"+intake.ID+"/verify", intake.StatusToken, map[string]string{"code": code[1]}, nil)
+			waitStatus(t, bases[1], intake.ID, intake.StatusToken, "awaiting_identity_verification")
+			var identity json.RawMessage
+			if byAnalyst {
+				if code := call(t, http.MethodPost, bases[0]+"/api/v1/admin/requests/"+intake.ID+"/verify-identity", analystToken,
+					map[string]string{"reason": "called her back"}, &identity); code != http.StatusOK {
+					t.Fatalf("analyst verification: %d %s", code, identity)
+				}
+			} else if code := call(t, http.MethodPost, bases[1]+"/api/v1/requests/"+intake.ID+"/identity", intake.StatusToken, map[string]any{"answers": ada.DataPoints}, &identity); code != http.StatusOK {
+				t.Fatalf("identity for the %s request: %d %s", typ, code, identity)
+			}
+			return intake, waitStatus(t, bases[1], intake.ID, intake.StatusToken, "completed")
+		}
+		_, before := runRequest("review", nil)
+		if !slices.Contains(before.Outcome.Found, "name") || !slices.Contains(before.Outcome.Found, "server_logs") {
+			t.Fatalf("first review found %v", before.Outcome.Found)
+		}
+		_, suppressed := runRequest("suppress", map[string]any{"scope": map[string]any{"all": true}})
+		if len(suppressed.Outcome.Retained) != 1 || !strings.Contains(suppressed.Outcome.Retained[0].What, "DEMO-70002") {
+			t.Fatalf("suppression kept %+v, want only order DEMO-70002", suppressed.Outcome.Retained)
+		}
+		byAnalyst = true
+		review, after := runRequest("review", nil)
+		if !slices.Equal(after.Outcome.Found, []string{"order_history", "payment_card_last4"}) {
+			t.Errorf("review after suppression found %v, want only the kept order's categories", after.Outcome.Found)
+		}
+		var report map[string]any
+		call(t, http.MethodGet, bases[0]+"/api/v1/requests/"+review.ID+"/report", review.StatusToken, nil, &report)
+		raw, _ := json.Marshal(report)
+		if !strings.Contains(string(raw), "DEMO-70002") || strings.Contains(string(raw), "DEMO-70001") || strings.Contains(string(raw), "St James") {
+			t.Errorf("report after suppression: %s", raw)
 		}
 	})
 

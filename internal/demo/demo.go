@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/connector"
 	"strings"
 	"time"
@@ -56,6 +57,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("demo store: %w", err)
 	}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Several workers may open the store at once; PostgreSQL's IF NOT EXISTS does not
+		// guard concurrent creation, so they take turns. SQLite's writers already do.
+		if db.Kind == config.Postgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7326158)").Error; err != nil {
+				return err
+			}
+		}
 		for _, stmt := range schema {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return err

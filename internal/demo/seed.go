@@ -47,7 +47,41 @@ var people = []seedPerson{
 		[]seedOrder{{"DEMO-50001", 30, 19900, "3737"}, {"DEMO-50002", 400, 1500, ""}}, []string{"/store", "/account/profile"}},
 	{6, "frank@example.com", "Frank Fischer", "Hauptstrasse 1, Berlin", "10115", "+49 30 1234 5678", "Herr", "Accountant", "Fischer GmbH", "ffischer", false, false,
 		[]seedOrder{{"DEMO-60001", 3650, 999, "6011"}, {"DEMO-60002", 2000, 3499, "6011"}}, nil},
+	// The documented demo person: one order past the retention period, one inside it.
+	{7, "ada.lovelace@example.com", "Ada Lovelace", "12 St James's Square, London", "SW1Y 4JH", "+44 20 7946 0815", "Countess", "Mathematician", "Analytical Engines Ltd", "ada_l", true, true,
+		[]seedOrder{{"DEMO-70001", 3000, 1843, "1815"}, {"DEMO-70002", 200, 1852, "1815"}}, []string{"/store", "/forums/thread/1843", "/account/profile"}},
 }
+
+// syntheticPeople are the demo store's crowd: deterministic, so every fresh data directory
+// gets the same people, and numerous enough that lookups behave like a real customer base.
+func syntheticPeople(n int) []seedPerson {
+	first := []string{"Noor", "Liam", "Mei", "Tomás", "Aisha", "Jonas", "Priya", "Kofi", "Elena", "Ravi", "Sofia", "Yuki"}
+	last := []string{"Okafor", "Lindqvist", "Tanaka", "García", "Haddad", "Novak", "Iyer", "Mensah", "Rossi", "Kowalski"}
+	jobs := []string{"Nurse", "Designer", "Pilot", "Chef", "Analyst", "Librarian", "Plumber", "Student"}
+	out := make([]seedPerson, n)
+	for i := range n {
+		id := 100 + i
+		p := seedPerson{
+			id:      id,
+			email:   fmt.Sprintf("person%03d@example.org", i+1),
+			name:    first[i%len(first)] + " " + last[(i/len(first))%len(last)],
+			address: fmt.Sprintf("%d Example Street, Springfield", 1+i%97), postalCode: fmt.Sprintf("EX%02d %dAB", i%50, i%9),
+			phone: fmt.Sprintf("+1 202 555 01%02d", i%100), occupation: jobs[i%len(jobs)], user: fmt.Sprintf("user%03d", i+1),
+			marketing: i%3 != 0, affiliates: i%4 == 0,
+		}
+		for j := range i % 3 {
+			p.orders = append(p.orders, seedOrder{fmt.Sprintf("SYN-%03d-%d", i+1, j+1), (i*37 + j*900) % 4000, int64(500 + i*13%9000), fmt.Sprintf("%04d", (i*7919)%10000)})
+		}
+		if i%2 == 0 {
+			p.logPaths = []string{"/store", "/account"}
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// SyntheticPeople is how many synthetic people the demo store holds besides DemoPeople.
+const SyntheticPeople = 300
 
 // DemoPeople returns the demo people with the data points that verify them.
 func DemoPeople() []DemoPerson {
@@ -68,7 +102,7 @@ func (s *Store) Seed(ctx context.Context) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		logID := 0
-		for _, p := range people {
+		for _, p := range append(append([]seedPerson{}, people...), syntheticPeople(SyntheticPeople)...) {
 			err := tx.Exec(`INSERT INTO customers (id, email, name, postal_address, postal_code, phone, title, occupation,
 				company, username, marketing_email_opt_in, share_with_affiliates, processing_restricted, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -87,7 +121,7 @@ func (s *Store) Seed(ctx context.Context) error {
 			for i, path := range p.logPaths {
 				logID++
 				if err := tx.Exec(`INSERT INTO web_logs (id, customer_email, ip, path, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-					logID, p.email, fmt.Sprintf("198.51.100.%d", 10*p.id+i), path, now.AddDate(0, 0, -7*(i+1))).Error; err != nil {
+					logID, p.email, fmt.Sprintf("198.51.100.%d", (10*p.id+i)%254+1), path, now.AddDate(0, 0, -7*(i+1))).Error; err != nil {
 					return err
 				}
 			}
