@@ -53,6 +53,21 @@ var routeAudience = map[string]audience{
 	"OPTIONS /codec/decode":                   anyone, // CORS preflight
 	"POST /api/v1/session":                    anyone, // the token is in the body
 	"DELETE /api/v1/session":                  anyone, // signs out whatever cookie it has
+	// Web pages: the requester's by the status-token cookie (or header), the dashboard's by
+	// the session cookie (or a bearer token), each answering with a page.
+	"GET /static/:name":                anyone,
+	"GET /":                            anyone,
+	"POST /":                           anyone,
+	"GET /requests/:id":                requester,
+	"GET /requests/:id/verify":         requester,
+	"POST /requests/:id/verify":        requester,
+	"POST /requests/:id/resend-code":   requester,
+	"POST /requests/:id/identity":      requester,
+	"GET /requests/:id/report":         requester,
+	"GET /admin":                       anyone,
+	"GET /admin/requests":              staff,
+	"GET /admin/requests/:id":          staff,
+	"POST /admin/requests/:id/:action": staff,
 }
 
 // allowed says what each caller gets from each audience: 0 for "let through", whatever the

@@ -60,6 +60,9 @@ func TestOpenAPIDocumentDescribesExactlyTheRoutes(t *testing.T) {
 	h := newHarness(t, true)
 	registered := map[string]bool{}
 	for _, r := range h.server.Routes() {
+		if api.IsPagePath(r.Path) {
+			continue // web pages answer HTML; the access matrix covers them
+		}
 		key := r.Method + " " + r.Path
 		registered[key] = true
 		if ops[key] == nil {

@@ -84,6 +84,11 @@ type Options struct {
 	// SecureCookies marks the session cookie Secure even when TLS ends before this server
 	// at a proxy that is not in TrustedProxies.
 	SecureCookies bool
+	// TemporalUIURL is the Temporal Web UI's base URL (scheme://host[:port]); when set, a
+	// request's dashboard page links to its workflow there. TemporalNamespace is the
+	// namespace in that link; empty means "default".
+	TemporalUIURL     string
+	TemporalNamespace string
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -193,6 +198,7 @@ func (s *Server) routes() {
 		s.echo.GET("/api/v1/dev/mail", s.devMailJSON)
 		s.echo.GET("/dev/mail", s.devMailPage)
 	}
+	s.webRoutes()
 }
 
 // Route is one method and path the server answers, with Echo's :name parameters.

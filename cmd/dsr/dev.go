@@ -104,7 +104,7 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 	// The embedded Web UI has no login, so dev lets it decode payloads from loopback.
-	opts.CodecTrustedOrigin = temporal.UIURL
+	opts.CodecTrustedOrigin, opts.TemporalUIURL = temporal.UIURL, temporal.UIURL
 	server := api.New(opts)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, ln, cfg.ShutdownTimeout) }()

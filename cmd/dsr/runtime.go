@@ -236,6 +236,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
 		Sessions: db, TrustedProxies: cfg.TrustedProxies,
+		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.Temporal.Namespace,
 		// Behind TLS the dashboard's session cookie must never travel in clear.
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 	}

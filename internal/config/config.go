@@ -65,6 +65,8 @@ type Config struct {
 	DataMap string
 	// CodecOrigins are the Temporal Web UI origins allowed to call the codec endpoint.
 	CodecOrigins []string
+	// TemporalUIURL is the Temporal Web UI staff pages link to.
+	TemporalUIURL string
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto.
 	TrustedProxies []netip.Prefix
 	// Codec encrypts every payload sent to Temporal; nil only in dev before its default.
@@ -272,6 +274,19 @@ var requestSettings = []Setting{
 				}
 				c.CodecOrigins = append(c.CodecOrigins, o)
 			}
+			return nil
+		}},
+	{Env: "DSR_TEMPORAL_UI_URL", Flag: "temporal-ui-url", Modes: []Mode{ModeAPI},
+		Help: "base URL of the Temporal Web UI, for links from the privacy team's pages; dev links to its own",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("want an http(s) URL, got %q", v)
+			}
+			c.TemporalUIURL = strings.TrimRight(v, "/")
 			return nil
 		}},
 	{Env: "DSR_TRUSTED_PROXIES", Flag: "trusted-proxies", Modes: httpModes,

@@ -1,0 +1,273 @@
+package api
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// webFiles are the pages' templates and static files, built into the binary so that no
+// build step or file on disk is needed to serve them.
+//
+//go:embed web
+var webFiles embed.FS
+
+// contentSecurityPolicy allows only this server's own scripts, styles and forms: no inline
+// script, no framing, no plug-ins.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// IsPagePath reports whether a path belongs to the web pages rather than to the JSON API,
+// which openapi.yaml describes.
+func IsPagePath(p string) bool {
+	return p == "/" || p == "/admin" || strings.HasPrefix(p, "/admin/") ||
+		strings.HasPrefix(p, "/requests/") || strings.HasPrefix(p, "/static/")
+}
+
+// webPages holds one template set per page, each the layout plus that page.
+var webPages = parsePages()
+
+var webFuncs = template.FuncMap{
+	"date":       func(t time.Time) string { return t.UTC().Format("2 January 2006") },
+	"datetime":   func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") },
+	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"statusText": statusText,
+	"actionText": actionText,
+	"typeText":   typeText,
+	"words":      func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"isTerminal": func(s domain.Status) bool { return s.Terminal() },
+	"derefTime":  func(t *time.Time) time.Time { return *t },
+	"inc":        func(i int) int { return i + 1 },
+	"action":     newActionForm,
+	"first": func(vs []string) string {
+		if len(vs) == 0 {
+			return ""
+		}
+		return vs[0]
+	},
+}
+
+func parsePages() map[string]*template.Template {
+	layout := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFiles, "web/templates/layout.html"))
+	names, err := fs.Glob(webFiles, "web/templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "layout.html" {
+			continue
+		}
+		pages[base] = template.Must(template.Must(layout.Clone()).ParseFS(webFiles, name))
+	}
+	return pages
+}
+
+// webPage is what the layout needs of every page.
+type webPage struct {
+	Title string
+	// Staff is the signed-in staff member's name on dashboard pages.
+	Staff string
+	// CSRF is the session's CSRF token, which every dashboard form carries.
+	CSRF string
+	// Refresh, when above zero, reloads the page after that many seconds.
+	Refresh int
+}
+
+// webHeaders sets the security headers of every page and static file.
+func webHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		return next(c)
+	}
+}
+
+// webRoutes registers the requester pages, the dashboard pages and their static files.
+func (s *Server) webRoutes() {
+	e := s.echo
+	e.GET("/static/:name", s.staticFile, webHeaders)
+	s.requesterPageRoutes()
+	s.adminPageRoutes()
+}
+
+func (s *Server) staticFile(c echo.Context) error {
+	name := c.Param("name")
+	raw, err := fs.ReadFile(webFiles, "web/static/"+name)
+	if err != nil || strings.Contains(name, "/") {
+		return s.renderError(c, fail(http.StatusNotFound, "there is no such file"))
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.Blob(http.StatusOK, mime.TypeByExtension(path.Ext(name)), raw)
+}
+
+// render writes a page. Personal pages must not be kept by shared caches.
+func (s *Server) render(c echo.Context, status int, page string, data any) error {
+	t, ok := webPages[page]
+	if !ok {
+		return internalError(fmt.Errorf("no page template %s", page))
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		return internalError(fmt.Errorf("render %s: %w", page, err))
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// errorPage is the page of an error answer.
+type errorPage struct {
+	webPage
+	Status  int
+	Message string
+}
+
+// renderError shows err as a page; like handleError it logs causes and never shows them.
+func (s *Server) renderError(c echo.Context, err error) error {
+	ae := asAPIError(err)
+	if ae.cause != nil || ae.status >= 500 {
+		s.log.Error("page failed", "method", c.Request().Method, "route", c.Path(), "status", ae.status, "error", err)
+	}
+	if ae.retryAfter != "" {
+		c.Response().Header().Set("Retry-After", ae.retryAfter)
+	}
+	return s.render(c, ae.status, "error.html", errorPage{
+		webPage: webPage{Title: http.StatusText(ae.status)}, Status: ae.status, Message: sentence(ae.message),
+	})
+}
+
+func asAPIError(err error) *apiError {
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &he):
+		return fail(he.Code, strings.ToLower(http.StatusText(he.Code)))
+	}
+	return internalError(err)
+}
+
+// sentence capitalises a message of the API for a page.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}
+
+var statusTexts = map[domain.Status]string{
+	domain.StatusReceived:                     "Received",
+	domain.StatusAwaitingEmailVerification:    "Waiting for you to confirm your e-mail address",
+	domain.StatusAwaitingIdentityVerification: "Waiting for us to confirm who you are",
+	domain.StatusPendingReview:                "Being reviewed by our privacy team",
+	domain.StatusInProgress:                   "In progress",
+	domain.StatusAwaitingManualTasks:          "In progress: waiting for a colleague to finish a step by hand",
+	domain.StatusNeedsAttention:               "In progress: one of our systems needs attention",
+	domain.StatusCompleted:                    "Completed",
+	domain.StatusDenied:                       "Denied",
+	domain.StatusCancelled:                    "Cancelled",
+	domain.StatusExpired:                      "Expired: the e-mail address was not confirmed in time",
+}
+
+func statusText(st domain.Status) string {
+	if t, ok := statusTexts[st]; ok {
+		return t
+	}
+	return sentence(strings.ReplaceAll(string(st), "_", " "))
+}
+
+var actionTexts = map[string]string{
+	"received":              "We received your request",
+	"code_sent":             "We sent a code to your e-mail address",
+	"email_verified":        "You confirmed your e-mail address",
+	"identity_verified":     "Your identity was confirmed",
+	"approved":              "Our privacy team approved the request",
+	"denied":                "The request was denied",
+	"extended":              "The deadline was extended",
+	"in_progress":           "We started working on your request",
+	"completed":             "Your request was completed",
+	"cancelled":             "The request was cancelled",
+	"expired":               "The request expired",
+	"recipients_notified":   "We told the organisations we had shared your data with",
+	"acknowledged":          "We acknowledged your request",
+	"identity_check_failed": "An identity check did not match",
+}
+
+func actionText(action string) string {
+	if t, ok := actionTexts[action]; ok {
+		return t
+	}
+	return sentence(strings.ReplaceAll(action, "_", " "))
+}
+
+var typeTexts = map[domain.RequestType]string{
+	domain.TypeReview:       "Review your personal data",
+	domain.TypeCorrect:      "Correct your personal data",
+	domain.TypeUpdate:       "Update your personal data",
+	domain.TypeSuppress:     "Suppress your personal data",
+	domain.TypeRestrict:     "Limit the use of your personal data",
+	domain.TypeChildErasure: "Erase a child's personal data",
+}
+
+func typeText(t domain.RequestType) string {
+	if s, ok := typeTexts[t]; ok {
+		return s
+	}
+	return string(t)
+}
+
+// daysLeft is the badge of a request's deadline. It is urgent when less than a quarter of
+// the time to answer is left, or the due date has passed.
+type daysLeft struct {
+	Text   string
+	Urgent bool
+}
+
+func deadlineBadge(received, due, now time.Time, status domain.Status) daysLeft {
+	if status.Terminal() {
+		return daysLeft{Text: "closed"}
+	}
+	total, left := due.Sub(received), due.Sub(now)
+	days := int(midnight(due).Sub(midnight(now)).Hours() / 24)
+	b := daysLeft{Urgent: left < total/4}
+	switch {
+	case left < 0:
+		b.Text = fmt.Sprintf("overdue by %d days", max(-days, 0))
+	case days == 1:
+		b.Text = "1 day left"
+	default:
+		b.Text = fmt.Sprintf("%d days left", days)
+	}
+	return b
+}
+
+// actionForm is one of a request page's action forms.
+type actionForm struct {
+	ID, Name, Label, Hint, CSRF string
+	Required                    bool
+}
+
+func newActionForm(p requestPageData, name, label, hint string, required bool) actionForm {
+	return actionForm{ID: p.Row.ID, Name: name, Label: label, Hint: hint, CSRF: p.CSRF, Required: required}
+}

@@ -1,0 +1,247 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+// The privacy team's pages. Signing in goes through POST /api/v1/session (from
+// static/admin.js, since it takes JSON only); every form then carries the session's CSRF
+// token, which requireRole's caller checks like on the API.
+
+func (s *Server) adminPageRoutes() {
+	e := s.echo
+	e.GET("/admin", s.signInPage, webHeaders)
+	staff := e.Group("/admin", webHeaders, s.requireStaffPage)
+	staff.GET("/requests", s.queuePage)
+	staff.GET("/requests/:id", s.requestPage)
+	staff.POST("/requests/:id/:action", s.requestActionForm)
+}
+
+// requireStaffPage admits analysts and admins as requireRole does, answering with pages.
+func (s *Server) requireStaffPage(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok, err := s.caller(c)
+		switch {
+		case errors.Is(err, errNoCaller):
+			return s.render(c, http.StatusUnauthorized, "signin.html", webPage{Title: "Sign in"})
+		case err != nil:
+			return s.renderError(c, err)
+		case !slices.Contains(staffRoles, tok.Role):
+			return s.renderError(c, fail(http.StatusForbidden, "only an analyst or admin may see the privacy team's pages"))
+		}
+		c.Set(ctxToken, tok)
+		return next(c)
+	}
+}
+
+// staffPage is the layout's part of a dashboard page.
+func (s *Server) staffPage(c echo.Context, title string) webPage {
+	p := webPage{Title: title, Staff: currentToken(c).Name}
+	if id := sessionID(c); id != "" && bearerToken(c) == "" {
+		p.CSRF = s.csrfToken(id)
+	}
+	return p
+}
+
+func (s *Server) signInPage(c echo.Context) error {
+	if s.opts.Sessions != nil {
+		if id := sessionID(c); id != "" {
+			if tok, err := s.sessionToken(c.Request().Context(), id); err == nil && slices.Contains(staffRoles, tok.Role) {
+				return c.Redirect(http.StatusSeeOther, "/admin/requests")
+			}
+		}
+	}
+	return s.render(c, http.StatusOK, "signin.html", webPage{Title: "Sign in"})
+}
+
+// queueRow is a request of the queue with its deadline badge.
+type queueRow struct {
+	RequestListItem
+	Badge daysLeft
+}
+
+type queuePageData struct {
+	webPage
+	Query    url.Values
+	Rows     []queueRow
+	Errors   map[string]string
+	CSVURL   string
+	NextURL  string
+	Statuses []domain.Status
+	Types    []domain.RequestType
+	Juris    []domain.Jurisdiction
+}
+
+func (p queuePageData) Selected(name, value string) bool {
+	return slices.Contains(p.Query[name], value)
+}
+
+var (
+	queueStatuses = []domain.Status{
+		domain.StatusReceived, domain.StatusAwaitingEmailVerification, domain.StatusAwaitingIdentityVerification,
+		domain.StatusPendingReview, domain.StatusInProgress, domain.StatusAwaitingManualTasks, domain.StatusNeedsAttention,
+		domain.StatusCompleted, domain.StatusDenied, domain.StatusCancelled, domain.StatusExpired,
+	}
+	queueTypes = []domain.RequestType{domain.TypeReview, domain.TypeCorrect, domain.TypeUpdate, domain.TypeSuppress, domain.TypeRestrict, domain.TypeChildErasure}
+	queueJuris = []domain.Jurisdiction{domain.JurisdictionGDPR, domain.JurisdictionCCPA, domain.JurisdictionDefault}
+)
+
+// queuePage lists requests with the filters of GET /api/v1/admin/requests, read by the same
+// code, so the filter form uses the API's parameter names.
+func (s *Server) queuePage(c echo.Context) error {
+	page := queuePageData{
+		webPage: s.staffPage(c, "Requests"), Query: c.QueryParams(), Errors: map[string]string{},
+		Statuses: queueStatuses, Types: queueTypes, Juris: queueJuris,
+	}
+	q, err := s.readListQuery(c)
+	if err != nil {
+		ae := asAPIError(err)
+		for name, msg := range ae.fields {
+			page.Errors[name] = sentence(msg)
+		}
+		if len(ae.fields) == 0 {
+			page.Errors["form"] = sentence(ae.message)
+		}
+		return s.render(c, ae.status, "queue.html", page)
+	}
+	rows, next, err := s.opts.Requests.ListRequests(c.Request().Context(), q.filter, q.order, q.after, q.limit)
+	if err != nil {
+		return s.renderError(c, unavailable(err))
+	}
+	now := s.opts.Now()
+	for _, r := range rows {
+		page.Rows = append(page.Rows, queueRow{RequestListItem: listItem(r, now), Badge: deadlineBadge(r.ReceivedAt, r.DueAt, now, r.Status)})
+	}
+	export := url.Values{}
+	for name, vs := range page.Query {
+		if name != "cursor" && name != "format" && name != "limit" {
+			export[name] = vs
+		}
+	}
+	export.Set("format", "csv")
+	page.CSVURL = "/api/v1/admin/requests?" + export.Encode()
+	if next != nil {
+		more := url.Values{}
+		for name, vs := range page.Query {
+			more[name] = vs
+		}
+		more.Set("cursor", encodeCursor(requestsCursor(q.order), *next))
+		page.NextURL = "/admin/requests?" + more.Encode()
+	}
+	return s.render(c, http.StatusOK, "queue.html", page)
+}
+
+// requestPageData is everything about one request, as the staff view answers it.
+type requestPageData struct {
+	webPage
+	Row         *requestdb.Request
+	Details     domain.Details
+	State       *workflows.RequestState
+	StateError  string
+	Audit       []requestdb.AuditEvent
+	Badge       daysLeft
+	FailedStore []string
+	TemporalURL string
+	Error       string
+	Done        string
+}
+
+// actionDone is what the page says after each action succeeded.
+var actionDone = map[string]string{
+	"approve": "Approved.", "deny": "Denied.", "verify-identity": "Identity verified.", "extend": "Deadline extended.",
+	"cancel": "Cancelled.", "retry": "Store retried.", "notes": "Note added.", "assign": "Assigned.",
+}
+
+func (s *Server) requestData(c echo.Context) (requestPageData, error) {
+	ctx := c.Request().Context()
+	row, err := s.findRequest(ctx, c.Param("id"))
+	if err != nil {
+		return requestPageData{}, err
+	}
+	events, err := s.opts.Requests.AuditEvents(ctx, row.ID)
+	if err != nil {
+		return requestPageData{}, unavailable(err)
+	}
+	p := requestPageData{
+		webPage: s.staffPage(c, "Request "+row.ID), Row: row, Audit: events,
+		Badge: deadlineBadge(row.ReceivedAt, row.DueAt, s.opts.Now(), row.Status),
+		Done:  actionDone[c.QueryParam("done")],
+	}
+	if row.Details != "" {
+		if err := json.Unmarshal([]byte(row.Details), &p.Details); err != nil {
+			s.log.Warn("request details unreadable", "request_id", row.ID, "error", err)
+		}
+	}
+	if s.opts.TemporalUIURL != "" {
+		ns := s.opts.TemporalNamespace
+		if ns == "" {
+			ns = "default"
+		}
+		p.TemporalURL = strings.TrimRight(s.opts.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(ns) +
+			"/workflows/" + url.PathEscape(workflows.RequestID(row.ID))
+	}
+	st, err := s.state(ctx, row.ID)
+	if err != nil {
+		s.log.Warn("request state unavailable", "request_id", row.ID, "error", err)
+		p.StateError = "The workflow engine did not answer; the status and timeline below may lag behind."
+		return p, nil
+	}
+	p.State = &st
+	for _, o := range st.Stores {
+		if o.Error != "" && !o.Done {
+			p.FailedStore = append(p.FailedStore, o.Store)
+		}
+	}
+	return p, nil
+}
+
+func (s *Server) requestPage(c echo.Context) error {
+	p, err := s.requestData(c)
+	if err != nil {
+		return s.renderError(c, err)
+	}
+	return s.render(c, http.StatusOK, "request.html", p)
+}
+
+// requestActionForm applies one action through the same workflow update as POST
+// /api/v1/admin/requests/{id}/{action}; a refusal is shown on the request's page.
+func (s *Server) requestActionForm(c echo.Context) error {
+	action := c.Param("action")
+	update, ok := staffUpdates[action]
+	if !ok {
+		return s.renderError(c, fail(http.StatusNotFound, "no such action"))
+	}
+	ctx := c.Request().Context()
+	row, err := s.findRequest(ctx, c.Param("id"))
+	if err != nil {
+		return s.renderError(c, err)
+	}
+	body := workflows.StaffAction{
+		Actor: staffActor(c), Reason: strings.TrimSpace(c.FormValue("reason")), Text: strings.TrimSpace(c.FormValue("text")),
+		Assignee: strings.TrimSpace(c.FormValue("assignee")), Store: c.FormValue("store"),
+	}
+	if err := s.update(ctx, row.ID, update, nil, body); err != nil {
+		ae := asAPIError(err)
+		if ae.status >= 500 {
+			return s.renderError(c, err)
+		}
+		p, perr := s.requestData(c)
+		if perr != nil {
+			return s.renderError(c, perr)
+		}
+		p.Error = sentence(ae.message)
+		return s.render(c, ae.status, "request.html", p)
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/requests/"+row.ID+"?done="+url.QueryEscape(action))
+}

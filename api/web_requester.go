@@ -1,0 +1,453 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/workflows"
+)
+
+// The requester's pages. The status token is the requester's only key to a request, so the
+// form hands it to the browser in an HttpOnly cookie scoped to that request's pages
+// (/requests/{id}): scripts cannot read it, it never appears in a URL, a history or a
+// Referer header, and it is not sent anywhere else. SameSite=Lax keeps other sites from
+// posting to the request's forms with it, and each form also carries a token derived from
+// the status token.
+const (
+	statusCookie     = "dsr_status"
+	statusCookieLife = 400 * 24 * time.Hour
+	// changeRows is how many field/new-value rows the form offers for a correction.
+	changeRows = 3
+	// statusRefresh reloads a status page whose request is still moving on its own.
+	statusRefresh = 20
+)
+
+func (s *Server) requesterPageRoutes() {
+	e := s.echo
+	e.GET("/", s.requestFormPage, webHeaders)
+	e.POST("/", s.submitRequestForm, webHeaders)
+	mine := e.Group("/requests/:id", webHeaders, s.requireStatusCookie)
+	mine.GET("", s.statusPage)
+	mine.GET("/verify", s.verifyPage)
+	mine.POST("/verify", s.submitCodeForm)
+	mine.POST("/resend-code", s.resendCodeForm)
+	mine.POST("/identity", s.submitIdentityForm)
+	mine.GET("/report", s.reportDownload)
+}
+
+// requestChoice is one kind of request as the form offers it, in the privacy policy's words.
+type requestChoice struct {
+	Type    domain.RequestType
+	Label   string
+	Does    string
+	MayKeep string
+}
+
+var requestChoices = []requestChoice{
+	{domain.TypeReview, "Review the personal data you hold about me",
+		"We send you a copy of what each of our systems holds about you.",
+		"Before we send anything we check that you are you, with two details we already know, such as your postal code."},
+	{domain.TypeCorrect, "Correct personal data that is wrong",
+		"Tell us which details are wrong and what they should be. Our privacy team checks each correction before we make it.",
+		"Records we must keep unchanged by law, such as issued invoices, stay as they are; we tell you which."},
+	{domain.TypeUpdate, "Update personal data that has changed",
+		"Tell us what has changed, such as a new postal address. Our privacy team checks the change before we make it.",
+		"Records we must keep unchanged by law, such as issued invoices, stay as they are; we tell you which."},
+	{domain.TypeSuppress, "Suppress my personal data",
+		"We stop using and hide everything we hold about you, or only the kinds of data you choose.",
+		"What the law makes us keep, such as orders kept for tax law, is kept until its period ends; we tell you what, why and until when."},
+	{domain.TypeRestrict, "Limit how you use my personal data",
+		"Stop marketing e-mail, stop sharing your data with our affiliates, or both.",
+		"We keep your address on a suppression list so that we never e-mail you marketing again."},
+}
+
+// limitChoices are the limits a restriction may name.
+var limitChoices = []struct {
+	Limit domain.RestrictLimit
+	Label string
+}{
+	{domain.LimitMarketingEmail, "Stop sending me marketing e-mail"},
+	{domain.LimitAffiliateSharing, "Stop sharing my personal data with your affiliates"},
+	{domain.LimitAllProcessing, "Stop all other use of my personal data while a dispute about it is settled"},
+}
+
+var jurisdictionChoices = []struct {
+	Value domain.Jurisdiction
+	Label string
+}{
+	{domain.JurisdictionDefault, "Somewhere else, or I am not sure"},
+	{domain.JurisdictionGDPR, "The European Union, the EEA or the United Kingdom (GDPR)"},
+	{domain.JurisdictionCCPA, "California (CCPA)"},
+}
+
+// changeRow is one field/new-value row of the form, with its problems.
+type changeRow struct {
+	Index      int
+	Field      string
+	Value      string
+	FieldError string
+	ValueError string
+}
+
+// requestFormPage is the request form, with what was submitted and what is wrong with it.
+type requestFormPage struct {
+	webPage
+	GPC            bool
+	Choices        []requestChoice
+	Limits         any
+	Jurisdictions  any
+	Correctable    []string
+	Categories     []string
+	Values         url.Values
+	Rows           []changeRow
+	Errors         map[string]string
+	IdempotencyKey string
+}
+
+func (p requestFormPage) Checked(name, value string) bool {
+	for _, v := range p.Values[name] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) newRequestForm(c echo.Context, values url.Values) requestFormPage {
+	p := requestFormPage{
+		webPage: webPage{Title: "Ask about your personal data"},
+		GPC:     c.Request().Header.Get(headerGPC) == "1",
+		Choices: requestChoices, Limits: limitChoices, Jurisdictions: jurisdictionChoices,
+		Values: values, Errors: map[string]string{}, IdempotencyKey: uuid.NewString(),
+	}
+	for _, cat := range domain.DefaultCategories() {
+		p.Categories = append(p.Categories, cat.Name)
+		if cat.Correctable {
+			p.Correctable = append(p.Correctable, cat.Name)
+		}
+	}
+	fields, newValues := values["change_field"], values["change_value"]
+	for i := range changeRows {
+		row := changeRow{Index: i}
+		if i < len(fields) {
+			row.Field = fields[i]
+		}
+		if i < len(newValues) {
+			row.Value = newValues[i]
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return p
+}
+
+func (s *Server) requestFormPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, "request_form.html", s.newRequestForm(c, url.Values{"jurisdiction": {string(domain.JurisdictionDefault)}}))
+}
+
+// webIntake turns the form into the API's IntakeForm, taking only the details of the chosen
+// type, and says which form row each change came from.
+func webIntake(values url.Values) (IntakeForm, []int) {
+	form := IntakeForm{Type: values.Get("type"), Email: values.Get("email"), Jurisdiction: values.Get("jurisdiction")}
+	var rows []int
+	switch domain.RequestType(form.Type) {
+	case domain.TypeCorrect, domain.TypeUpdate:
+		fields, newValues := values["change_field"], values["change_value"]
+		for i := range min(len(fields), len(newValues), changeRows) {
+			if strings.TrimSpace(fields[i]) == "" && strings.TrimSpace(newValues[i]) == "" {
+				continue
+			}
+			form.Details.Changes = append(form.Details.Changes, domain.FieldChange{Field: fields[i], Value: newValues[i]})
+			rows = append(rows, i)
+		}
+	case domain.TypeSuppress:
+		switch values.Get("scope") {
+		case "all":
+			form.Details.Scope = &domain.SuppressScope{All: true}
+		case "categories":
+			form.Details.Scope = &domain.SuppressScope{Categories: values["category"]}
+		}
+	case domain.TypeRestrict:
+		for _, l := range values["limit"] {
+			form.Details.Limits = append(form.Details.Limits, domain.RestrictLimit(l))
+		}
+	}
+	return form, rows
+}
+
+var changePath = regexp.MustCompile(`^details\.changes\[(\d+)\]\.(field|value)$`)
+
+// placeErrors puts each of the API's field problems beside the input it belongs to.
+func (p *requestFormPage) placeErrors(fields map[string]string, rows []int) {
+	for path, msg := range fields {
+		msg = sentence(msg)
+		if m := changePath.FindStringSubmatch(path); m != nil {
+			i, _ := strconv.Atoi(m[1]) // the pattern admits only digits
+			if i < len(rows) {
+				if m[2] == "field" {
+					p.Rows[rows[i]].FieldError = msg
+				} else {
+					p.Rows[rows[i]].ValueError = msg
+				}
+				continue
+			}
+		}
+		switch {
+		case strings.HasPrefix(path, "details.changes"):
+			p.Errors["changes"] = msg
+		case strings.HasPrefix(path, "details.scope"):
+			p.Errors["scope"] = msg
+		case strings.HasPrefix(path, "details.limits"):
+			p.Errors["limits"] = msg
+		case path == "type" || path == "email" || path == "jurisdiction":
+			p.Errors[path] = msg
+		default:
+			p.Errors["form"] = msg
+		}
+	}
+}
+
+// submitRequestForm opens a request as POST /api/v1/requests does, with the same
+// validation, rate limits, GPC handling and idempotency, then shows the verification page.
+func (s *Server) submitRequestForm(c echo.Context) error {
+	r := c.Request()
+	if err := r.ParseForm(); err != nil {
+		return s.renderError(c, readError(err))
+	}
+	values := r.PostForm
+	page := s.newRequestForm(c, values)
+	if err := s.limitIntakeByIP(c); err != nil {
+		return s.renderError(c, err)
+	}
+	form, rows := webIntake(values)
+	in, err := validateIntake(form, nil, false)
+	if err == nil {
+		err = s.limitIntakeByAddress(in)
+	}
+	if err != nil {
+		ae := asAPIError(err)
+		if ae.status != http.StatusUnprocessableEntity && ae.status != http.StatusForbidden && ae.status != http.StatusTooManyRequests {
+			return s.renderError(c, err)
+		}
+		page.placeErrors(ae.fields, rows)
+		if len(ae.fields) == 0 {
+			page.Errors["form"] = sentence(ae.message)
+		}
+		return s.render(c, ae.status, "request_form.html", page)
+	}
+	o := opening{gpc: page.GPC}
+	if o.gpc {
+		in.honourGPC()
+	}
+	answer, _, err := s.openOnce(r.Context(), []string{values.Get("idempotency_key")}, in, o)
+	if err != nil {
+		ae := asAPIError(err)
+		if ae.status >= 500 {
+			return s.renderError(c, err)
+		}
+		page.Errors["form"] = sentence(ae.message)
+		return s.render(c, ae.status, "request_form.html", page)
+	}
+	s.setStatusCookie(c, answer.ID, answer.StatusToken)
+	return c.Redirect(http.StatusSeeOther, "/requests/"+answer.ID+"/verify")
+}
+
+func (s *Server) setStatusCookie(c echo.Context, id, token string) {
+	c.SetCookie(&http.Cookie{
+		Name: statusCookie, Value: token, Path: "/requests/" + id, MaxAge: int(statusCookieLife / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.overTLS(c.Request()),
+	})
+}
+
+// ctxStatusToken is where requireStatusCookie leaves the token it admitted.
+const ctxStatusToken = "dsr.status_token"
+
+// requireStatusCookie admits the holder of the request's status token, from the cookie the
+// form set or, for programs, an Authorization header. A form posted with the cookie must
+// also carry the token derived from it.
+func (s *Server) requireStatusCookie(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, byCookie := bearerToken(c), false
+		if token == "" {
+			if cookie, err := c.Cookie(statusCookie); err == nil {
+				token, byCookie = cookie.Value, true
+			}
+		}
+		row, err := s.requestForToken(c.Request().Context(), c.Param("id"), token)
+		if err != nil {
+			return s.render(c, http.StatusUnauthorized, "no_access.html", webPage{Title: "We cannot show this request"})
+		}
+		if c.Request().Method == http.MethodPost {
+			if err := s.limit(s.limiters.verifyIP, s.clientKey(c.Request())); err != nil {
+				return s.renderError(c, err)
+			}
+			if byCookie && !hmac.Equal([]byte(c.FormValue("form_token")), []byte(s.requesterFormToken(token))) {
+				return s.renderError(c, fail(http.StatusForbidden, "this form has expired; open the page again and resubmit"))
+			}
+			if err := s.limit(s.limiters.verifyRequest, row.ID); err != nil {
+				return s.renderError(c, err)
+			}
+		}
+		c.Set(ctxRequest, row)
+		c.Set(ctxStatusToken, token)
+		return next(c)
+	}
+}
+
+// requesterFormToken is the requester's forms' CSRF token, bound to the status token.
+func (s *Server) requesterFormToken(statusToken string) string {
+	m := hmac.New(sha256.New, s.opts.Secret.Derive("requester-form"))
+	m.Write([]byte(statusToken))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// verifyPageData is the page that takes the mailed code.
+type verifyPageData struct {
+	webPage
+	ID        string
+	FormToken string
+	Error     string
+	Notice    string
+	Identity  bool
+}
+
+func (s *Server) verifyData(c echo.Context) verifyPageData {
+	return verifyPageData{
+		webPage: webPage{Title: "Confirm your e-mail address"}, ID: currentRequest(c).ID,
+		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
+	}
+}
+
+func (s *Server) verifyPage(c echo.Context) error {
+	if currentRequest(c).Status != domain.StatusAwaitingEmailVerification && currentRequest(c).Status != domain.StatusReceived {
+		return c.Redirect(http.StatusSeeOther, "/requests/"+currentRequest(c).ID)
+	}
+	return s.render(c, http.StatusOK, "verify.html", s.verifyData(c))
+}
+
+var codeResults = map[domain.CheckResult]string{
+	domain.CheckWrongCode: "That code is not right.",
+	domain.CheckExpired:   "That code has expired. Ask for a new one below.",
+	domain.CheckLocked:    "That code cannot be used any more. Ask for a new one below.",
+}
+
+func (s *Server) submitCodeForm(c echo.Context) error {
+	row := currentRequest(c)
+	page := s.verifyData(c)
+	var out workflows.VerifyEmailResult
+	code := strings.TrimSpace(c.FormValue("code"))
+	if err := s.update(c.Request().Context(), row.ID, workflows.UpdateVerifyEmail, &out, workflows.VerifyEmailInput{Code: code}); err != nil {
+		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
+	}
+	if out.Result == domain.CheckConfirmed {
+		return c.Redirect(http.StatusSeeOther, "/requests/"+row.ID)
+	}
+	page.Error = codeResults[out.Result]
+	if out.Result == domain.CheckWrongCode {
+		page.Error += fmt.Sprintf(" You have %d tries left.", out.AttemptsLeft)
+	}
+	return s.render(c, http.StatusUnprocessableEntity, "verify.html", page)
+}
+
+func (s *Server) resendCodeForm(c echo.Context) error {
+	page := s.verifyData(c)
+	var out workflows.ResendCodeResult
+	if err := s.update(c.Request().Context(), currentRequest(c).ID, workflows.UpdateResendCode, &out); err != nil {
+		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
+	}
+	page.Notice = "We sent a new code. It works until " + out.ExpiresAt.UTC().Format("15:04 MST") + "."
+	return s.render(c, http.StatusOK, "verify.html", page)
+}
+
+// pageRefusal shows a refusal by the workflow, whose message is written for people, on the
+// page itself; failures of the machinery get the error page.
+func (s *Server) pageRefusal(c echo.Context, err error, page string, slot *string, data any) error {
+	ae := asAPIError(err)
+	if ae.status >= 500 || ae.status == http.StatusTooManyRequests {
+		return s.renderError(c, err)
+	}
+	*slot = sentence(ae.message)
+	return s.render(c, ae.status, page, data)
+}
+
+// statusPageData is the requester's view of a request, as the API's status answers it.
+type statusPageData struct {
+	webPage
+	View      RequesterView
+	Row       *requestdb.Request
+	Live      bool
+	FormToken string
+	Error     string
+	Notice    string
+}
+
+func (s *Server) statusData(c echo.Context) statusPageData {
+	row := currentRequest(c)
+	p := statusPageData{
+		webPage: webPage{Title: "Your request"}, Row: row,
+		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
+	}
+	st, err := s.state(c.Request().Context(), row.ID)
+	if err != nil {
+		s.log.Warn("request state unavailable", "request_id", row.ID, "error", err)
+		p.View = RequesterView{ID: row.ID, Type: row.Type, Status: row.Status, StatusReason: row.StatusReason, ReceivedAt: row.ReceivedAt, DueDate: row.DueAt}
+		p.Error = "We cannot show the progress of your request right now; please try again shortly."
+		return p
+	}
+	p.Live = true
+	p.View = requesterView(st)
+	if !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {
+		p.Refresh = statusRefresh
+	}
+	return p
+}
+
+func (s *Server) statusPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, "status.html", s.statusData(c))
+}
+
+// identityPoints are the data points the identity form asks for.
+var identityPoints = []string{"postal_code", "phone_last4", "order_number"}
+
+func (s *Server) submitIdentityForm(c echo.Context) error {
+	answers := map[string]string{}
+	for _, name := range identityPoints {
+		if v := strings.TrimSpace(c.FormValue(name)); v != "" {
+			answers[name] = v
+		}
+	}
+	var out workflows.SubmitIdentityResult
+	err := s.update(c.Request().Context(), currentRequest(c).ID, workflows.UpdateSubmitIdentity, &out, workflows.SubmitIdentityInput{Answers: answers})
+	if err != nil {
+		page := s.statusData(c)
+		return s.pageRefusal(c, err, "status.html", &page.Error, &page)
+	}
+	if out.Verified {
+		return c.Redirect(http.StatusSeeOther, "/requests/"+currentRequest(c).ID)
+	}
+	page := s.statusData(c)
+	page.Error = fmt.Sprintf("Those details do not match our records. You have %d tries left.", out.AttemptsLeft)
+	return s.render(c, http.StatusUnprocessableEntity, "status.html", page)
+}
+
+// reportDownload serves the API's report as a file to save.
+func (s *Server) reportDownload(c echo.Context) error {
+	row := currentRequest(c)
+	if row.Status != domain.StatusCompleted {
+		return s.renderError(c, errNotCompleted)
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="dsr-report-`+row.ID+`.json"`)
+	return s.requesterReport(c)
+}
