@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/workflows"
 )
@@ -61,28 +60,7 @@ type StaffView struct {
 }
 
 // StaffRequest is the request row without the hash of the requester's status token.
-type StaffRequest struct {
-	ID              string              `json:"id"`
-	Type            domain.RequestType  `json:"type"`
-	Jurisdiction    domain.Jurisdiction `json:"jurisdiction"`
-	Status          domain.Status       `json:"status"`
-	Email           string              `json:"email"`
-	EmailHash       string              `json:"email_hash"`
-	Details         json.RawMessage     `json:"details"`
-	ReceivedAt      time.Time           `json:"received_at"`
-	DueAt           time.Time           `json:"due_at"`
-	OriginalDueAt   time.Time           `json:"original_due_at"`
-	AcknowledgeBy   *time.Time          `json:"acknowledge_by,omitempty"`
-	ExtendedAt      *time.Time          `json:"extended_at,omitempty"`
-	ExtensionReason string              `json:"extension_reason,omitempty"`
-	Assignee        string              `json:"assignee,omitempty"`
-	OpenedBy        string              `json:"opened_by,omitempty"`
-	StatusReason    string              `json:"status_reason,omitempty"`
-	Outcome         json.RawMessage     `json:"outcome"`
-	JoinedTo        string              `json:"joined_to,omitempty"`
-	UpdatedAt       time.Time           `json:"updated_at"`
-	CompletedAt     *time.Time          `json:"completed_at,omitempty"`
-}
+type StaffRequest = requestdb.Record
 
 // AuditEntry is one recorded step.
 type AuditEntry struct {
@@ -99,28 +77,11 @@ type AuditEntry struct {
 func auditEntry(e requestdb.AuditEvent) AuditEntry {
 	return AuditEntry{
 		Seq: e.Seq, At: e.At, Actor: e.Actor, Role: e.Role, Action: e.Action,
-		FromStatus: e.FromStatus, ToStatus: e.ToStatus, Details: rawJSON(e.Details),
+		FromStatus: e.FromStatus, ToStatus: e.ToStatus, Details: requestdb.RawJSON(e.Details),
 	}
 }
 
-func staffRequestView(r *requestdb.Request) StaffRequest {
-	return StaffRequest{
-		ID: r.ID, Type: r.Type, Jurisdiction: r.Jurisdiction, Status: r.Status,
-		Email: r.Email, EmailHash: r.EmailHash, Details: rawJSON(r.Details),
-		ReceivedAt: r.ReceivedAt, DueAt: r.DueAt, OriginalDueAt: r.OriginalDueAt,
-		AcknowledgeBy: r.AcknowledgeBy, ExtendedAt: r.ExtendedAt, ExtensionReason: r.ExtensionReason,
-		Assignee: r.Assignee, OpenedBy: r.OpenedBy, StatusReason: r.StatusReason,
-		Outcome: rawJSON(r.Outcome), JoinedTo: r.JoinedTo, UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt,
-	}
-}
-
-// rawJSON passes stored JSON text through, or null when there is none.
-func rawJSON(s string) json.RawMessage {
-	if s == "" || !json.Valid([]byte(s)) {
-		return json.RawMessage("null")
-	}
-	return json.RawMessage(s)
-}
+func staffRequestView(r *requestdb.Request) StaffRequest { return r.Record() }
 
 func (s *Server) staffRequest(c echo.Context) error {
 	ctx := c.Request().Context()

@@ -47,7 +47,7 @@ func taskView(t requestdb.Task) TaskView {
 	return TaskView{
 		ID: t.ID, RequestID: t.RequestID, Store: t.Store, Operation: t.Operation, Instructions: t.Instructions,
 		Status: t.Status, DueAt: t.DueAt, CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt,
-		CompletedBy: t.CompletedBy, Note: t.Note, Result: rawJSON(t.Result),
+		CompletedBy: t.CompletedBy, Note: t.Note, Result: requestdb.RawJSON(t.Result),
 	}
 }
 

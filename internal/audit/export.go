@@ -172,42 +172,16 @@ func chainEvidence(ctx context.Context, repo *requestdb.Repo, requestID string) 
 	return out, nil
 }
 
-// requestRecord is request.json: the request row without the status token's hash.
+// requestRecord is request.json: the request as auditors see it, and which personal data
+// was left out.
 type requestRecord struct {
-	ID              string              `json:"id"`
-	Type            domain.RequestType  `json:"type"`
-	Jurisdiction    domain.Jurisdiction `json:"jurisdiction"`
-	Status          domain.Status       `json:"status"`
-	Email           string              `json:"email,omitempty"`
-	EmailHash       string              `json:"email_hash"`
-	Details         json.RawMessage     `json:"details"`
-	ReceivedAt      time.Time           `json:"received_at"`
-	DueAt           time.Time           `json:"due_at"`
-	OriginalDueAt   time.Time           `json:"original_due_at"`
-	AcknowledgeBy   *time.Time          `json:"acknowledge_by,omitempty"`
-	ExtendedAt      *time.Time          `json:"extended_at,omitempty"`
-	ExtensionReason string              `json:"extension_reason,omitempty"`
-	Assignee        string              `json:"assignee,omitempty"`
-	OpenedBy        string              `json:"opened_by,omitempty"`
-	StatusReason    string              `json:"status_reason,omitempty"`
-	Outcome         json.RawMessage     `json:"outcome"`
-	JoinedTo        string              `json:"joined_to,omitempty"`
-	StepSeq         int64               `json:"step_seq"`
-	UpdatedAt       time.Time           `json:"updated_at"`
-	CompletedAt     *time.Time          `json:"completed_at,omitempty"`
+	requestdb.Record
 	// Withheld names the personal data left out of this record.
 	Withheld []string `json:"withheld,omitempty"`
 }
 
 func requestRecordOf(r *requestdb.Request, opts ExportOptions) requestRecord {
-	rec := requestRecord{
-		ID: r.ID, Type: r.Type, Jurisdiction: r.Jurisdiction, Status: r.Status, Email: r.Email,
-		EmailHash: r.EmailHash, Details: rawJSON(r.Details), ReceivedAt: r.ReceivedAt, DueAt: r.DueAt,
-		OriginalDueAt: r.OriginalDueAt, AcknowledgeBy: r.AcknowledgeBy, ExtendedAt: r.ExtendedAt,
-		ExtensionReason: r.ExtensionReason, Assignee: r.Assignee, OpenedBy: r.OpenedBy,
-		StatusReason: r.StatusReason, Outcome: rawJSON(r.Outcome), JoinedTo: r.JoinedTo,
-		StepSeq: r.StepSeq, UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt,
-	}
+	rec := requestRecord{Record: r.Record()}
 	if opts.IncludePII {
 		return rec
 	}
@@ -246,14 +220,6 @@ func redactDetails(raw string) (json.RawMessage, []string) {
 		return json.RawMessage("null"), []string{"details"}
 	}
 	return b, withheld
-}
-
-// rawJSON passes stored JSON text through, or null when there is none or it is not JSON.
-func rawJSON(s string) json.RawMessage {
-	if s == "" || !json.Valid([]byte(s)) {
-		return json.RawMessage("null")
-	}
-	return json.RawMessage(s)
 }
 
 func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.Result {
