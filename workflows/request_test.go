@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ func (o *outcome) Complete(res any, err error) { o.result, o.err, o.done = res, 
 // harness runs the request workflow with its activities replaced by fakes that record
 // what the workflow asked for.
 type harness struct {
+	mu         sync.Mutex
 	t          *testing.T
 	env        *testsuite.TestWorkflowEnvironment
 	in         workflows.RequestInput
@@ -125,6 +127,9 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 	})
 	h.env.OnActivity(a.ListStores, mock.Anything).Return(func(context.Context) ([]string, error) { return h.stores, nil })
 	h.env.OnActivity(a.RunStore, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoreInput) (activities.RunStoreResult, error) {
+		// Stores run in parallel, so their fakes share the harness under a lock.
+		h.mu.Lock()
+		defer h.mu.Unlock()
 		h.storeRuns = append(h.storeRuns, in.Store)
 		if h.later[in.Store] {
 			return activities.RunStoreResult{Pending: true}, nil
