@@ -32,20 +32,9 @@ func (s *Server) workflowHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
-	defer cancel()
-	iter := s.opts.Temporal.GetWorkflowHistory(ctx, workflows.RequestID(row.ID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	history := &historypb.History{}
-	for iter.HasNext() {
-		event, err := iter.Next()
-		var notFound *serviceerror.NotFound
-		switch {
-		case errors.As(err, &notFound):
-			return fail(http.StatusNotFound, "the workflow engine no longer holds this request's history")
-		case err != nil:
-			return unavailable(fmt.Errorf("history of request %s: %w", row.ID, err))
-		}
-		history.Events = append(history.Events, event)
+	history, err := s.readHistory(ctx, row.ID)
+	if err != nil {
+		return err
 	}
 	raw, err := protojson.Marshal(history)
 	if err != nil {
@@ -53,6 +42,27 @@ func (s *Server) workflowHistory(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSONBlob(http.StatusOK, raw)
+}
+
+// readHistory reads the whole history of a request's workflow, for the history route and
+// the auditor's page.
+func (s *Server) readHistory(ctx context.Context, requestID string) (*historypb.History, error) {
+	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
+	iter := s.opts.Temporal.GetWorkflowHistory(ctx, workflows.RequestID(requestID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	history := &historypb.History{}
+	for iter.HasNext() {
+		event, err := iter.Next()
+		var notFound *serviceerror.NotFound
+		switch {
+		case errors.As(err, &notFound):
+			return nil, fail(http.StatusNotFound, "the workflow engine no longer holds this request's history")
+		case err != nil:
+			return nil, unavailable(fmt.Errorf("history of request %s: %w", requestID, err))
+		}
+		history.Events = append(history.Events, event)
+	}
+	return history, nil
 }
 
 // evidence answers with the request's signed evidence bundle (see package audit): a zip of

@@ -68,6 +68,13 @@ var routeAudience = map[string]audience{
 	"GET /admin/requests":              staff,
 	"GET /admin/requests/:id":          staff,
 	"POST /admin/requests/:id/:action": staff,
+	"GET /audit":                       auditors,
+	"GET /admin/tasks":                 staff,
+	"POST /admin/tasks/complete":       staff,
+	"GET /admin/metrics":               staff,
+	"POST /admin/requests/bulk":        staff,
+	"GET /admin/staff-request":         staff,
+	"POST /admin/staff-request":        staff,
 }
 
 // allowed says what each caller gets from each audience: 0 for "let through", whatever the

@@ -61,7 +61,20 @@ func (s *Server) metrics(c echo.Context) error {
 			return errUnknownParameter
 		}
 	}
-	to, from := s.opts.Now().UTC(), time.Time{}
+	from, to, err := s.metricsPeriod(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.opts.Requests.RequestMetrics(c.Request().Context(), from, to)
+	if err != nil {
+		return unavailable(err)
+	}
+	return c.JSON(http.StatusOK, metricsReport(from, to, m))
+}
+
+// metricsPeriod reads from and to, for the API and the metrics page.
+func (s *Server) metricsPeriod(c echo.Context) (from, to time.Time, err error) {
+	to = s.opts.Now().UTC()
 	fields := map[string]string{}
 	for name, dst := range map[string]*time.Time{"from": &from, "to": &to} {
 		if v := c.QueryParam(name); v != "" {
@@ -79,13 +92,9 @@ func (s *Server) metrics(c echo.Context) error {
 		fields["from"] = "must be before to, and at most five years before it"
 	}
 	if len(fields) > 0 {
-		return invalidFields(fields)
+		return time.Time{}, time.Time{}, invalidFields(fields)
 	}
-	m, err := s.opts.Requests.RequestMetrics(c.Request().Context(), from, to)
-	if err != nil {
-		return unavailable(err)
-	}
-	return c.JSON(http.StatusOK, metricsReport(from, to, m))
+	return from, to, nil
 }
 
 func metricsReport(from, to time.Time, m requestdb.Metrics) MetricsReport {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,40 +121,47 @@ func (s *Server) completeTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	task, err := s.findTask(c)
+	id, err := url.PathUnescape(c.Param("id"))
+	if err != nil {
+		return errNoTask
+	}
+	done, err := s.finishTask(c.Request().Context(), id, result, body.Note, staffActor(c))
 	if err != nil {
 		return err
-	}
-	if task.Status == requestdb.TaskDone {
-		return errTaskDone
-	}
-	actor := staffActor(c)
-	result.Store = task.Store
-	in := workflows.StoreResultInput{Store: task.Store, Result: result, Actor: actor}
-	if err := s.update(ctx, task.RequestID, workflows.UpdateStoreResult, nil, in); err != nil {
-		return err
-	}
-	done, err := s.opts.Requests.CompleteTask(ctx, task.ID, result, body.Note, actor.Name)
-	switch {
-	case errors.Is(err, requestdb.ErrConflict):
-		return errTaskDone
-	case errors.Is(err, requestdb.ErrNotFound):
-		return errNoTask
-	case err != nil:
-		return unavailable(err)
 	}
 	return c.JSON(http.StatusOK, taskView(*done))
 }
 
-// findTask returns the task of the path's ID, "request-id:store", percent-encoded where
-// the store's name needs it.
-func (s *Server) findTask(c echo.Context) (*requestdb.Task, error) {
-	id, err := url.PathUnescape(c.Param("id"))
+// finishTask hands a task's result to its request's workflow and then closes the task, for
+// the API and the tasks page.
+func (s *Server) finishTask(ctx context.Context, id string, result connector.Result, note string, actor workflows.Actor) (*requestdb.Task, error) {
+	task, err := s.findTask(ctx, id)
 	if err != nil {
-		return nil, errNoTask
+		return nil, err
 	}
-	task, err := s.opts.Requests.GetTask(c.Request().Context(), id)
+	if task.Status == requestdb.TaskDone {
+		return nil, errTaskDone
+	}
+	result.Store = task.Store
+	in := workflows.StoreResultInput{Store: task.Store, Result: result, Actor: actor}
+	if err := s.update(ctx, task.RequestID, workflows.UpdateStoreResult, nil, in); err != nil {
+		return nil, err
+	}
+	done, err := s.opts.Requests.CompleteTask(ctx, task.ID, result, note, actor.Name)
+	switch {
+	case errors.Is(err, requestdb.ErrConflict):
+		return nil, errTaskDone
+	case errors.Is(err, requestdb.ErrNotFound):
+		return nil, errNoTask
+	case err != nil:
+		return nil, unavailable(err)
+	}
+	return done, nil
+}
+
+// findTask returns the task of an ID, "request-id:store".
+func (s *Server) findTask(ctx context.Context, id string) (*requestdb.Task, error) {
+	task, err := s.opts.Requests.GetTask(ctx, id)
 	switch {
 	case errors.Is(err, requestdb.ErrNotFound):
 		return nil, errNoTask

@@ -10,11 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 )
 
@@ -32,7 +34,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // IsPagePath reports whether a path belongs to the web pages rather than to the JSON API,
 // which openapi.yaml describes.
 func IsPagePath(p string) bool {
-	return p == "/" || p == "/admin" || strings.HasPrefix(p, "/admin/") ||
+	return p == "/" || p == "/admin" || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
 		strings.HasPrefix(p, "/requests/") || strings.HasPrefix(p, "/static/")
 }
 
@@ -50,6 +52,8 @@ var webFuncs = template.FuncMap{
 	"isTerminal": func(s domain.Status) bool { return s.Terminal() },
 	"derefTime":  func(t *time.Time) time.Time { return *t },
 	"inc":        func(i int) int { return i + 1 },
+	"isStaff":    func(r auth.Role) bool { return slices.Contains(staffRoles, r) },
+	"isAuditor":  func(r auth.Role) bool { return slices.Contains(auditorRoles, r) },
 	"action":     newActionForm,
 	"first": func(vs []string) string {
 		if len(vs) == 0 {
@@ -79,8 +83,10 @@ func parsePages() map[string]*template.Template {
 // webPage is what the layout needs of every page.
 type webPage struct {
 	Title string
-	// Staff is the signed-in staff member's name on dashboard pages.
+	// Staff is the signed-in staff member's name on dashboard pages, Role their role, which
+	// decides the links the navigation offers.
 	Staff string
+	Role  auth.Role
 	// CSRF is the session's CSRF token, which every dashboard form carries.
 	CSRF string
 	// Refresh, when above zero, reloads the page after that many seconds.
@@ -105,6 +111,7 @@ func (s *Server) webRoutes() {
 	e.GET("/static/:name", s.staticFile, webHeaders)
 	s.requesterPageRoutes()
 	s.adminPageRoutes()
+	s.auditPageRoutes()
 }
 
 func (s *Server) staticFile(c echo.Context) error {

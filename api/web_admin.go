@@ -26,6 +26,7 @@ func (s *Server) adminPageRoutes() {
 	staff.GET("/requests", s.queuePage)
 	staff.GET("/requests/:id", s.requestPage)
 	staff.POST("/requests/:id/:action", s.requestActionForm)
+	s.dashboardPageRoutes(staff)
 }
 
 // requireStaffPage admits analysts and admins as requireRole does, answering with pages.
@@ -47,7 +48,7 @@ func (s *Server) requireStaffPage(next echo.HandlerFunc) echo.HandlerFunc {
 
 // staffPage is the layout's part of a dashboard page.
 func (s *Server) staffPage(c echo.Context, title string) webPage {
-	p := webPage{Title: title, Staff: currentToken(c).Name}
+	p := webPage{Title: title, Staff: currentToken(c).Name, Role: currentToken(c).Role}
 	if id := sessionID(c); id != "" && bearerToken(c) == "" {
 		p.CSRF = s.csrfToken(id)
 	}
@@ -57,8 +58,12 @@ func (s *Server) staffPage(c echo.Context, title string) webPage {
 func (s *Server) signInPage(c echo.Context) error {
 	if s.opts.Sessions != nil {
 		if id := sessionID(c); id != "" {
-			if tok, err := s.sessionToken(c.Request().Context(), id); err == nil && slices.Contains(staffRoles, tok.Role) {
+			tok, err := s.sessionToken(c.Request().Context(), id)
+			switch {
+			case err == nil && slices.Contains(staffRoles, tok.Role):
 				return c.Redirect(http.StatusSeeOther, "/admin/requests")
+			case err == nil && slices.Contains(auditorRoles, tok.Role):
+				return c.Redirect(http.StatusSeeOther, "/audit")
 			}
 		}
 	}
@@ -161,6 +166,7 @@ type requestPageData struct {
 var actionDone = map[string]string{
 	"approve": "Approved.", "deny": "Denied.", "verify-identity": "Identity verified.", "extend": "Deadline extended.",
 	"cancel": "Cancelled.", "retry": "Store retried.", "notes": "Note added.", "assign": "Assigned.",
+	"opened": "Request opened. A second member of the privacy team must approve it.",
 }
 
 func (s *Server) requestData(c echo.Context) (requestPageData, error) {

@@ -39,7 +39,7 @@ func (s *Server) requesterPageRoutes() {
 	e := s.echo
 	e.GET("/", s.requestFormPage, webHeaders)
 	e.POST("/", s.submitRequestForm, webHeaders)
-	mine := e.Group("/requests/:id", webHeaders, s.requireStatusCookie)
+	mine := e.Group("/requests/:id", webHeaders, s.acceptLinkKey, s.requireStatusCookie)
 	mine.GET("", s.statusPage)
 	mine.GET("/verify", s.verifyPage)
 	mine.POST("/verify", s.submitCodeForm)
@@ -275,7 +275,8 @@ func (s *Server) setStatusCookie(c echo.Context, id, token string) {
 const ctxStatusToken = "dsr.status_token"
 
 // requireStatusCookie admits the holder of the request's status token, from the cookie the
-// form set or, for programs, an Authorization header. A form posted with the cookie must
+// form set or, for programs, an Authorization header, or the holder of the request's link
+// key in the cookie a mailed link set. A form posted with the cookie must
 // also carry the token derived from it.
 func (s *Server) requireStatusCookie(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -286,6 +287,10 @@ func (s *Server) requireStatusCookie(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		row, err := s.requestForToken(c.Request().Context(), c.Param("id"), token)
+		if err != nil && byCookie && s.validLinkKey(c.Param("id"), token) {
+			// The cookie holds a mailed link's key rather than the status token.
+			row, err = s.findRequest(c.Request().Context(), c.Param("id"))
+		}
 		if err != nil {
 			return s.render(c, http.StatusUnauthorized, "no_access.html", webPage{Title: "We cannot show this request"})
 		}

@@ -27,7 +27,8 @@ function signIn(form) {
       answer = null;
     }
     if (answer && answer.ok) {
-      window.location.assign("/admin/requests");
+      const session = await answer.json().catch(() => null);
+      window.location.assign(session && session.role === "auditor" ? "/audit" : "/admin/requests");
       return;
     }
     let message = "We could not reach the server; try again.";

@@ -1,0 +1,175 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// signInBrowser signs the browser in to the dashboard and waits for sel on the page it
+// lands on.
+func signInBrowser(t *testing.T, s *stack, ctx context.Context, token string, sel chromedp.CSS) {
+	t.Helper()
+	browse(t, ctx,
+		chromedp.Navigate(s.base+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token),
+		chromedp.Click(chromedp.CSS("#sign-in-submit")),
+		chromedp.WaitVisible(sel),
+	)
+}
+
+// statusLinkIn is the status page link of a request in its acknowledgement mail.
+func (s *stack) statusLinkIn(to, id string) string {
+	s.t.Helper()
+	link := regexp.MustCompile(`http://x/requests/` + regexp.QuoteMeta(id) + `\?k=[A-Za-z0-9_-]+`)
+	var found string
+	s.eventually("the acknowledgement mail to "+to, func() (bool, string) {
+		var msgs []api.DevMail
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/dev/mail?to="+url.QueryEscape(to), "", "", &msgs)
+		for _, m := range msgs {
+			if l := link.FindString(m.Text); l != "" {
+				found = strings.Replace(l, "http://x", s.base, 1)
+				return true, ""
+			}
+		}
+		return false, "no mail with a status link yet"
+	})
+	return found
+}
+
+func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
+	s := startStack(t)
+
+	t.Run("a person asks for a review through the form, an analyst verifies them, and the report downloads", func(t *testing.T) {
+		s.t = t
+		person := newBrowser(t, true)
+		browse(t, person,
+			chromedp.Navigate(s.base+"/"),
+			chromedp.WaitVisible(chromedp.CSS("#type-review")),
+			chromedp.Click(chromedp.CSS("#type-review")),
+			chromedp.SendKeys(chromedp.CSS("#email"), "rhea@example.com"),
+			chromedp.Click(chromedp.CSS("#submit")),
+			chromedp.WaitVisible(chromedp.CSS("#code")),
+		)
+		m := verifyPath.FindStringSubmatch(browserValue(t, person, chromedp.Location()))
+		if m == nil {
+			t.Fatal("after the form the browser is not on the verification page")
+		}
+		id := m[1]
+		analyst := s.token("vera", auth.RoleAnalyst)
+		s.eventually("the workflow to hold the code", func() (bool, string) {
+			var view api.StaffView
+			s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+id, "", analyst, &view)
+			return view.State != nil && view.State.CodeAttemptsLeft > 0, string(view.Request.Status)
+		})
+		browse(t, person,
+			chromedp.SendKeys(chromedp.CSS("#code"), s.code("rhea@example.com")),
+			chromedp.Click(chromedp.CSS("#verify-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#status")),
+		)
+		s.awaitStaffStatus(id, analyst, domain.StatusAwaitingIdentityVerification)
+
+		staff := newBrowser(t, false)
+		signInBrowser(t, s, staff, analyst, "#queue")
+		browse(t, staff,
+			chromedp.Navigate(s.base+"/admin/requests/"+id),
+			chromedp.WaitVisible(chromedp.CSS("#verify-identity-form")),
+			chromedp.SendKeys(chromedp.CSS("#verify-identity-reason"), "passport seen on a video call"),
+			chromedp.Click(chromedp.CSS("#verify-identity-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#flash")),
+		)
+		awaitPage(t, s, person, "#status", domain.StatusCompleted)
+		screenshot(t, person, "status-review-completed")
+		download := browserValue(t, person, chromedp.Evaluate[string](
+			`fetch(document.querySelector("#report").href).then(r => r.status + " " + r.headers.get("content-disposition"))`, chromedp.EvalAwaitPromise))
+		if !strings.HasPrefix(download, "200 attachment") || !strings.Contains(download, id) {
+			t.Errorf("report download = %q, want 200 as an attachment named after the request", download)
+		}
+
+		// The mailed link opens the status page in a browser that never saw the form, and
+		// leaves no key in the address bar.
+		other := newBrowser(t, true)
+		browse(t, other, chromedp.Navigate(s.statusLinkIn("rhea@example.com", id)), chromedp.WaitVisible(chromedp.CSS("#status")))
+		if loc := browserValue(t, other, chromedp.Location()); loc != s.base+"/requests/"+id {
+			t.Errorf("after the mailed link the browser is at %s, want the address without the key", loc)
+		}
+
+		t.Run("an auditor reads its history and downloads the evidence bundle", func(t *testing.T) {
+			s.t = t
+			auditor := newBrowser(t, false)
+			signInBrowser(t, s, auditor, s.token("ann", auth.RoleAuditor), "#audit-search")
+			browse(t, auditor,
+				chromedp.SendKeys(chromedp.CSS("#audit-request"), id),
+				chromedp.Click(chromedp.CSS("#audit-submit")),
+				chromedp.WaitVisible(chromedp.CSS("#history")),
+			)
+			screenshot(t, auditor, "audit")
+			history := browserValue(t, auditor, chromedp.Text(chromedp.CSS("#history")))
+			for _, want := range []string{"Workflow execution started", "Your identity was confirmed", "audit log"} {
+				if !strings.Contains(history, want) {
+					t.Errorf("history lacks %q:\n%s", want, history)
+				}
+			}
+			bundle := browserValue(t, auditor, chromedp.Evaluate[string](
+				`fetch(document.querySelector("#evidence-link").href).then(r => r.status + " " + r.headers.get("content-type"))`, chromedp.EvalAwaitPromise))
+			if bundle != "200 application/zip" {
+				t.Errorf("evidence download = %q, want 200 application/zip", bundle)
+			}
+		})
+	})
+
+	t.Run("a staff request needs a second staff member's approval", func(t *testing.T) {
+		s.t = t
+		carol := s.token("carol", auth.RoleAnalyst)
+		opener := newBrowser(t, false)
+		signInBrowser(t, s, opener, carol, "#queue")
+		browse(t, opener,
+			chromedp.Navigate(s.base+"/admin/staff-request"),
+			chromedp.WaitVisible(chromedp.CSS("#sr-email")),
+			chromedp.SendKeys(chromedp.CSS("#sr-email"), "kid@example.com"),
+			chromedp.SendKeys(chromedp.CSS("#sr-reason"), "Mother's letter; her ID was checked"),
+			chromedp.Click(chromedp.CSS("#staff-request-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#flash")),
+		)
+		screenshot(t, opener, "staff-request")
+		loc, err := url.Parse(browserValue(t, opener, chromedp.Location()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := strings.TrimPrefix(loc.Path, "/admin/requests/")
+		s.awaitStaffStatus(id, carol, domain.StatusPendingReview)
+		browse(t, opener,
+			chromedp.Navigate(s.base+"/admin/requests/"+id),
+			chromedp.WaitVisible(chromedp.CSS("#approve-form")),
+			chromedp.SendKeys(chromedp.CSS("#approve-reason"), "looks right"),
+			chromedp.Click(chromedp.CSS("#approve-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#action-error")),
+		)
+		screenshot(t, opener, "admin-self-approval-refused")
+		second := newBrowser(t, false)
+		signInBrowser(t, s, second, s.token("dana", auth.RoleAdmin), "#queue")
+		browse(t, second,
+			chromedp.Navigate(s.base+"/admin/requests/"+id),
+			chromedp.WaitVisible(chromedp.CSS("#approve-form")),
+			chromedp.Click(chromedp.CSS("#approve-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#flash")),
+		)
+		if view := s.awaitStaffStatus(id, carol, domain.StatusCompleted); view.State.ApprovedBy != "dana" {
+			t.Errorf("approved by %q, want dana", view.State.ApprovedBy)
+		}
+		browse(t, second, chromedp.Navigate(s.base+"/admin/metrics"), chromedp.WaitVisible(chromedp.CSS("#metrics")))
+		screenshot(t, second, "admin-metrics")
+		browse(t, second, chromedp.Navigate(s.base+"/admin/tasks"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		screenshot(t, second, "admin-tasks")
+	})
+}
