@@ -155,6 +155,7 @@ type requestPageData struct {
 	State       *workflows.RequestState
 	StateError  string
 	Audit       []requestdb.AuditEvent
+	Tasks       []requestdb.Task
 	Badge       daysLeft
 	FailedStore []string
 	TemporalURL string
@@ -179,8 +180,12 @@ func (s *Server) requestData(c echo.Context) (requestPageData, error) {
 	if err != nil {
 		return requestPageData{}, unavailable(err)
 	}
+	tasks, err := s.opts.Requests.TasksOf(ctx, row.ID)
+	if err != nil {
+		return requestPageData{}, unavailable(err)
+	}
 	p := requestPageData{
-		webPage: s.staffPage(c, "Request "+row.ID), Row: row, Audit: events,
+		webPage: s.staffPage(c, "Request "+row.ID), Row: row, Audit: events, Tasks: tasks,
 		Badge: deadlineBadge(row.ReceivedAt, row.DueAt, s.opts.Now(), row.Status),
 		Done:  actionDone[c.QueryParam("done")],
 	}

@@ -45,6 +45,9 @@ func TestTasksPageCompletesATaskThroughItsForm(t *testing.T) {
 	if a := d.post("/admin/tasks/complete", form, true); a.code != http.StatusConflict || !strings.Contains(a.body, `id="task-error"`) {
 		t.Errorf("completing it again = %d, want 409 shown on the page", a.code)
 	}
+	if p := d.send(http.MethodGet, "/admin/requests/"+req.ID, "", ""); !strings.Contains(p.body, `id="request-tasks"`) || !strings.Contains(p.body, "done by carol") {
+		t.Errorf("request page = %d, want its task listed as done by carol", p.code)
+	}
 }
 
 func TestMetricsPageShowsCountsAndOverdueRequests(t *testing.T) {

@@ -99,3 +99,12 @@ func (r *Repo) CompleteTask(ctx context.Context, id string, result connector.Res
 	}
 	return r.GetTask(ctx, id)
 }
+
+// TasksOf lists the tasks of one request, by store.
+func (r *Repo) TasksOf(ctx context.Context, requestID string) ([]Task, error) {
+	var out []Task
+	if err := r.db.WithContext(ctx).Where("request_id = ?", requestID).Order("store").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("tasks of request %s: %w", requestID, err)
+	}
+	return out, nil
+}
