@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/activities"
-	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -39,11 +38,11 @@ func TestMailedStatusLinksCarryTheRequestsLinkKey(t *testing.T) {
 	if err != nil || len(mails) != 1 {
 		t.Fatalf("mails = %d, %v; want 1", len(mails), err)
 	}
-	want := "https://dsr.example/requests/r1?k=" + api.StatusLinkKey(secret, "r1")
+	want := "https://dsr.example/requests/r1?k=" + secret.StatusLinkKey("r1")
 	if !strings.Contains(mails[0].Text, want) {
 		t.Errorf("acknowledgement lacks %s:\n%s", want, mails[0].Text)
 	}
-	if other := api.StatusLinkKey(secret, "r2"); strings.Contains(mails[0].Text, other) {
+	if other := secret.StatusLinkKey("r2"); strings.Contains(mails[0].Text, other) {
 		t.Error("the link carries another request's key")
 	}
 }

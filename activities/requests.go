@@ -2,9 +2,6 @@ package activities
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,13 +111,10 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 }
 
 // withLinks adds the links a notice carries; they depend on where dsr is served, which the
-// workflow does not know. The link carries the request's link key (api.StatusLinkKey), so
+// workflow does not know. The link carries the request's link key (keys.Secret.StatusLinkKey), so
 // that it opens the status page in any browser, not only the one that sent the request.
 func (a *Activities) withLinks(requestID string, data any) any {
-	m := hmac.New(sha256.New, a.Secret.Derive("status-link"))
-	m.Write([]byte("status-link:" + requestID))
-	status := strings.TrimRight(a.PublicURL, "/") + "/requests/" + requestID +
-		"?k=" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	status := strings.TrimRight(a.PublicURL, "/") + "/requests/" + requestID + "?k=" + a.Secret.StatusLinkKey(requestID)
 	switch d := data.(type) {
 	case mail.Acknowledgement:
 		d.StatusURL = status

@@ -2,36 +2,20 @@ package api
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/dsr-project/dsr/internal/keys"
 )
 
 // The mails link to the status page, but the status cookie lives only in the browser that
 // filled in the form. So each mailed link carries a link key, ?k=, bound to its request: the
 // page trades it for the same HttpOnly cookie, scoped to the request, and redirects to the
 // address without it, so the key stays out of the address bar and the history.
-const (
-	linkKeyParam   = "k"
-	linkKeyPurpose = "status-link"
-)
-
-// StatusLinkKey is the key a mailed link to request requestID carries: an HMAC of
-// "status-link:"+requestID under a key derived from the server secret. The mail activity
-// computes the same value.
-func StatusLinkKey(secret keys.Secret, requestID string) string {
-	m := hmac.New(sha256.New, secret.Derive(linkKeyPurpose))
-	m.Write([]byte("status-link:" + requestID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
+const linkKeyParam = "k"
 
 // validLinkKey reports, in constant time, whether key is the link key of request id.
 func (s *Server) validLinkKey(id, key string) bool {
-	return key != "" && hmac.Equal([]byte(key), []byte(StatusLinkKey(s.opts.Secret, id)))
+	return key != "" && hmac.Equal([]byte(key), []byte(s.opts.Secret.StatusLinkKey(id)))
 }
 
 // acceptLinkKey turns a mailed link's key into the status cookie, then sends the browser to

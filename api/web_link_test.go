@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/dsr-project/dsr/api"
 )
 
 func statusCookieOf(header http.Header) *http.Cookie {
@@ -20,7 +18,7 @@ func statusCookieOf(header http.Header) *http.Cookie {
 func TestMailedLinkKeyOpensTheStatusPageInAnyBrowser(t *testing.T) {
 	h := newHarness(t, false)
 	req := h.open()
-	key := api.StatusLinkKey(testSecret, req.ID)
+	key := testSecret.StatusLinkKey(req.ID)
 	a := h.do(http.MethodGet, "/requests/"+req.ID+"?k="+key, "", "", "")
 	if a.code != http.StatusSeeOther || a.header.Get("Location") != "/requests/"+req.ID {
 		t.Fatalf("mailed link = %d to %q, want 303 to the address without the key", a.code, a.header.Get("Location"))
@@ -38,7 +36,7 @@ func TestMailedLinkKeyOpensTheStatusPageInAnyBrowser(t *testing.T) {
 func TestLinkKeyOfOneRequestOpensNoOther(t *testing.T) {
 	h := newHarness(t, false)
 	first, second := h.open(), h.open()
-	key := api.StatusLinkKey(testSecret, first.ID)
+	key := testSecret.StatusLinkKey(first.ID)
 	if a := h.do(http.MethodGet, "/requests/"+second.ID+"?k="+key, "", "", ""); a.code != http.StatusUnauthorized || statusCookieOf(a.header) != nil {
 		t.Errorf("another request's key in the link = %d, want 401 and no cookie", a.code)
 	}
@@ -54,7 +52,7 @@ func TestLinkKeyOfOneRequestOpensNoOther(t *testing.T) {
 func TestLinkKeyIsNoBearerTokenForTheAPI(t *testing.T) {
 	h := newHarness(t, false)
 	req := h.open()
-	if a := h.do(http.MethodGet, "/api/v1/requests/"+req.ID, "", "", api.StatusLinkKey(testSecret, req.ID)); a.code != http.StatusUnauthorized {
+	if a := h.do(http.MethodGet, "/api/v1/requests/"+req.ID, "", "", testSecret.StatusLinkKey(req.ID)); a.code != http.StatusUnauthorized {
 		t.Errorf("API status with the link key = %d, want 401", a.code)
 	}
 }

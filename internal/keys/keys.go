@@ -97,6 +97,14 @@ func (s Secret) CodeSalt(requestID string, n int) []byte {
 	return s.mac("code-salt", requestID, strconv.Itoa(n))[:16]
 }
 
+// StatusLinkKey is the key a mailed link to a request's status page carries, so the link
+// opens that one request in any browser. The mail activity makes it and the page checks it.
+func (s Secret) StatusLinkKey(requestID string) string {
+	m := hmac.New(sha256.New, s.Derive("status-link"))
+	m.Write([]byte("status-link:" + requestID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
 // Derive returns a key for one purpose, so that one secret serves several uses without a
 // hash made for one being valid for another.
 func (s Secret) Derive(purpose string) []byte { return s.mac("derive", purpose) }
