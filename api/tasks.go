@@ -30,26 +30,12 @@ type TaskList struct {
 // TaskView is a task as staff see it; Result is what the staff member who completed it
 // reported, null while it is open.
 type TaskView struct {
-	ID           string          `json:"id"`
-	RequestID    string          `json:"request_id"`
-	Store        string          `json:"store"`
-	Operation    string          `json:"operation"`
-	Instructions string          `json:"instructions"`
-	Status       string          `json:"status"`
-	DueAt        time.Time       `json:"due_at"`
-	CreatedAt    time.Time       `json:"created_at"`
-	CompletedAt  *time.Time      `json:"completed_at,omitempty"`
-	CompletedBy  string          `json:"completed_by,omitempty"`
-	Note         string          `json:"note,omitempty"`
-	Result       json.RawMessage `json:"result"`
+	requestdb.Task
+	Result json.RawMessage `json:"result"`
 }
 
 func taskView(t requestdb.Task) TaskView {
-	return TaskView{
-		ID: t.ID, RequestID: t.RequestID, Store: t.Store, Operation: t.Operation, Instructions: t.Instructions,
-		Status: t.Status, DueAt: t.DueAt, CreatedAt: t.CreatedAt, CompletedAt: t.CompletedAt,
-		CompletedBy: t.CompletedBy, Note: t.Note, Result: requestdb.RawJSON(t.Result),
-	}
+	return TaskView{Task: t, Result: requestdb.RawJSON(t.Result)}
 }
 
 func (s *Server) listTasks(c echo.Context) error {
