@@ -52,6 +52,16 @@ type Result struct {
 	Notes    []string       `json:"notes,omitempty"`
 	NotFound bool           `json:"not_found,omitempty"`
 	Export   map[string]any `json:"export,omitempty"`
+	// Before holds the values a correction replaced. Like Export it never leaves the
+	// application database, where it is kept encrypted as audit evidence.
+	Before []PriorValue `json:"before,omitempty"`
+}
+
+// PriorValue is one field's value in one table before a correction changed it.
+type PriorValue struct {
+	Table string `json:"table"`
+	Field string `json:"field"`
+	Value any    `json:"value"`
 }
 
 // Connector runs operations against one system. Apply must be idempotent per request: a

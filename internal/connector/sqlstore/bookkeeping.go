@@ -13,7 +13,8 @@ import (
 
 // The bookkeeping table holds one row per (store, request, operation) applied in the
 // store's database, written in the same transaction as the changes, so that a retry finds
-// the first result instead of changing anything again. It holds no exported data.
+// the first result instead of changing anything again. It holds no exported data, and a
+// correction's old values only sealed (see bookkept).
 const maxKeyLength = 128
 
 func (p plan) createBookkeeping(table string) string {
@@ -108,8 +109,7 @@ func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email s
 		if err != nil {
 			return connector.Result{}, fmt.Errorf("read applied operation: %w", sanitise(err))
 		}
-		var r connector.Result
-		return r, json.Unmarshal([]byte(stored), &r)
+		return c.openBookkept(stored, requestID, operation)
 	}
 	h, err := c.load(ctx, tx, email, true, nil)
 	if err != nil {
@@ -124,7 +124,11 @@ func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email s
 	if err != nil {
 		return connector.Result{}, err
 	}
-	if _, err := tx.ExecContext(ctx, c.plan.recordResult(table), string(b), c.store.Name, requestID, operation); err != nil {
+	kept, err := c.sealBookkept(r, requestID, operation)
+	if err != nil {
+		return connector.Result{}, err
+	}
+	if _, err := tx.ExecContext(ctx, c.plan.recordResult(table), kept, c.store.Name, requestID, operation); err != nil {
 		return connector.Result{}, fmt.Errorf("record applied operation: %w", sanitise(err))
 	}
 	if err := tx.Commit(); err != nil {
@@ -132,4 +136,50 @@ func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email s
 	}
 	var out connector.Result
 	return out, json.Unmarshal(b, &out)
+}
+
+// bookkept is a result as the bookkeeping table holds it: old values of a correction are
+// sealed with the key ring, bound to the store, request and operation, because the whole
+// point of a correction is that the old value no longer sits in the store in clear.
+type bookkept struct {
+	connector.Result
+	BeforeKey    string `json:"before_key,omitempty"`
+	BeforeSealed []byte `json:"before_sealed,omitempty"`
+}
+
+func (c *Connector) sealingAD(requestID, operation string) []byte {
+	return []byte(c.store.Name + "\x00" + requestID + "\x00" + operation)
+}
+
+func (c *Connector) sealBookkept(r connector.Result, requestID, operation string) (string, error) {
+	k := bookkept{Result: r}
+	k.Before = nil
+	if len(r.Before) > 0 && c.sealing != nil {
+		plain, err := json.Marshal(r.Before)
+		if err != nil {
+			return "", err
+		}
+		if k.BeforeKey, k.BeforeSealed, err = c.sealing.Seal(plain, c.sealingAD(requestID, operation)); err != nil {
+			return "", fmt.Errorf("seal old values: %w", err)
+		}
+	}
+	b, err := json.Marshal(k)
+	return string(b), err
+}
+
+func (c *Connector) openBookkept(stored, requestID, operation string) (connector.Result, error) {
+	var k bookkept
+	if err := json.Unmarshal([]byte(stored), &k); err != nil {
+		return connector.Result{}, fmt.Errorf("read applied operation: %w", err)
+	}
+	if len(k.BeforeSealed) > 0 && c.sealing != nil {
+		plain, err := c.sealing.Open(k.BeforeKey, k.BeforeSealed, c.sealingAD(requestID, operation))
+		if err != nil {
+			return connector.Result{}, fmt.Errorf("open old values: %w", err)
+		}
+		if err := json.Unmarshal(plain, &k.Before); err != nil {
+			return connector.Result{}, fmt.Errorf("open old values: %w", err)
+		}
+	}
+	return k.Result, nil
 }

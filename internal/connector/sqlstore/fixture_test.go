@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -246,6 +248,15 @@ type shop struct {
 
 var hashKey = []byte("test hash key, 32 bytes long!!!!")
 
+// sealing is the key ring that seals a correction's old values in the bookkeeping table.
+var sealing = func() *codec.Keyring {
+	ring, err := codec.ParseKeyring("test:" + base64.StdEncoding.EncodeToString([]byte("test sealing key, 32 bytes long!")))
+	if err != nil {
+		panic(err)
+	}
+	return ring
+}()
+
 // eachShop runs f against a freshly seeded shop on every engine.
 func eachShop(t *testing.T, f func(t *testing.T, s shop)) {
 	for _, e := range engines(t) {
@@ -260,7 +271,8 @@ func eachShop(t *testing.T, f func(t *testing.T, s shop)) {
 			}
 			seedShop(t, db, e.conn.Driver)
 			store := shopStore(t, e.conn)
-			c, sdb, err := sqlstore.Open(ctx, store, sqlstore.WithClock(func() time.Time { return now }), sqlstore.WithHashKey(hashKey))
+			c, sdb, err := sqlstore.Open(ctx, store, sqlstore.WithClock(func() time.Time { return now }), sqlstore.WithHashKey(hashKey),
+				sqlstore.WithSealing(sealing))
 			if err != nil {
 				t.Fatal(err)
 			}

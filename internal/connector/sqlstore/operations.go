@@ -89,7 +89,7 @@ func (p plan) export(h holding) map[string]any {
 // Fields this store does not hold are left to other stores; a name that is no category,
 // or an empty value (erasing is a suppression), wraps domain.ErrInvalid. Rows under legal
 // hold are not changed and are reported as retained. Changed lists the fields whose value
-// differed.
+// differed, Before their old values, which dsr keeps only as sealed audit evidence.
 func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
 	if len(changes) == 0 {
 		return nil, fmt.Errorf("no changes: %w", domain.ErrInvalid)
@@ -117,9 +117,11 @@ func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
 			for j, row := range rows {
 				var sets []assignment
 				var fields []string
+				var before []connector.PriorValue
 				for _, cr := range t.Correct {
 					if v, ok := want[cr.Field]; ok && !equal(row[t.pos[cr.Column]], v) {
 						sets, fields = append(sets, assignment{cr.Column, v}), append(fields, cr.Field)
+						before = append(before, connector.PriorValue{Table: t.Name, Field: cr.Field, Value: row[t.pos[cr.Column]]})
 					}
 				}
 				switch {
@@ -133,6 +135,7 @@ func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
 					for _, f := range fields {
 						changed[f] = true
 					}
+					r.Before = append(r.Before, before...)
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -25,6 +26,7 @@ type Connector struct {
 	plan    plan
 	now     func() time.Time
 	hashKey []byte
+	sealing *codec.Keyring
 
 	mu          sync.Mutex
 	bookkeeping bool // the bookkeeping table is known to exist
@@ -39,6 +41,11 @@ func WithClock(now func() time.Time) Option { return func(c *Connector) { c.now 
 // WithHashKey sets the key of the hash suppress strategy (HMAC-SHA256), which a store
 // using that strategy needs: an unkeyed hash of an address is undone by guessing.
 func WithHashKey(key []byte) Option { return func(c *Connector) { c.hashKey = key } }
+
+// WithSealing sets the key ring that seals a correction's old values in the bookkeeping
+// table, so that a retry can still report them while the store never keeps them in clear.
+// Without it a retry reports the correction without its old values.
+func WithSealing(ring *codec.Keyring) Option { return func(c *Connector) { c.sealing = ring } }
 
 // New returns the connector of a sql store from a validated data map, using db. When the
 // store declares identity data points, the connector is also a connector.IdentityChecker.

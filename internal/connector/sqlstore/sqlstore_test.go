@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +121,20 @@ func TestCorrectChangesOnlyFieldsThatDiffer(t *testing.T) {
 		same(t, "changed", r.Changed, []string{"name"})
 		same(t, "name", s.value(t, "SELECT full_name FROM customers WHERE id = 1"), "Ada King")
 		same(t, "phone", s.value(t, "SELECT phone FROM customers WHERE id = 1"), "+44 20 7946 0001")
+	})
+}
+
+func TestCorrectReportsTheValuesItReplaced(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		oldName := s.value(t, "SELECT full_name FROM customers WHERE id = 1")
+		o := op("req-1", domain.TypeCorrect, "ada@example.com", domain.Details{Changes: []domain.FieldChange{
+			{Field: "name", Value: "Ada King"}, {Field: "phone", Value: "+44 20 7946 0001"}}})
+		r := s.apply(t, o)
+		same(t, "before", r.Before, []connector.PriorValue{{Table: "customers", Field: "name", Value: oldName}})
+		// A retry returns the recorded result, old values included, and changes nothing.
+		same(t, "before on retry", s.apply(t, o).Before, r.Before)
+		// The store's bookkeeping keeps the old value only sealed.
+		same(t, "old value in clear", s.count(t, "SELECT COUNT(*) FROM dsr_applied_operations WHERE result LIKE ?", "%"+fmt.Sprintf("%s", oldName)+"%"), 0)
 	})
 }
 
