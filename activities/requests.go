@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,6 +99,9 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	n := in.Notice
 	n.To, n.Organization = req.Email, a.Organization
 	n.Data = a.withLinks(n.RequestID, n.Data)
+	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Data); err != nil {
+		return err
+	}
 	msg, err := mail.Render(n)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("render notice", "RenderFailed", err)
@@ -113,8 +118,10 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 // withLinks adds the links a notice carries; they depend on where dsr is served, which the
 // workflow does not know. The link carries the request's link key (keys.Secret.StatusLinkKey), so
 // that it opens the status page in any browser, not only the one that sent the request.
+// A review's completion links to the report itself, by a link that expires.
 func (a *Activities) withLinks(requestID string, data any) any {
-	status := strings.TrimRight(a.PublicURL, "/") + "/requests/" + requestID + "?k=" + a.Secret.StatusLinkKey(requestID)
+	base := strings.TrimRight(a.PublicURL, "/")
+	status := base + "/requests/" + requestID + "?k=" + a.Secret.StatusLinkKey(requestID)
 	switch d := data.(type) {
 	case mail.Acknowledgement:
 		d.StatusURL = status
@@ -124,9 +131,48 @@ func (a *Activities) withLinks(requestID string, data any) any {
 		return d
 	case mail.Completion:
 		d.ReportURL = status
+		if d.RequestType == string(domain.TypeReview) {
+			d.ReportURL = a.reportLink(base, requestID)
+		}
 		return d
 	}
 	return data
+}
+
+// reportLink is the signed link to a request's HTML report, valid for ReportLinkTTL.
+func (a *Activities) reportLink(base, requestID string) string {
+	ttl := a.ReportLinkTTL
+	if ttl <= 0 {
+		ttl = DefaultReportLinkTTL
+	}
+	expires := time.Now().Add(ttl).Truncate(time.Second)
+	q := url.Values{"format": {"html"}, "expires": {strconv.FormatInt(expires.Unix(), 10)},
+		"signature": {a.Secret.ReportLinkSignature(requestID, expires)}}
+	return base + "/api/v1/requests/" + requestID + "/report?" + q.Encode()
+}
+
+// withRecipientAnswers replaces the names of the recipients a completion lists by the name
+// and what each answered, as recorded when they were told.
+func (a *Activities) withRecipientAnswers(ctx context.Context, requestID string, data any) (any, error) {
+	d, ok := data.(mail.Completion)
+	if !ok || len(d.RecipientsTold) == 0 {
+		return data, nil
+	}
+	recs, err := a.Requests.RecipientNotices(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	told := make([]string, len(d.RecipientsTold))
+	for i, name := range d.RecipientsTold {
+		told[i] = name
+		for _, rec := range recs {
+			if rec.Recipient == name {
+				told[i] = name + " (" + rec.Channel + ": " + recipientStatus(rec) + ")"
+			}
+		}
+	}
+	d.RecipientsTold = told
+	return d, nil
 }
 
 // AlertTeamInput names a request that has used 75% of its time.
@@ -266,13 +312,13 @@ func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreRe
 }
 
 // keepStoreResult saves a system's full result for the report and returns it without the
-// exported data.
+// exported data and a correction's old values, which must never enter workflow history.
 func (a *Activities) keepStoreResult(ctx context.Context, requestID, store string, res connector.Result) (RunStoreResult, error) {
 	res.Store = store
 	if err := a.Requests.SaveStoreResult(ctx, requestID, store, res); err != nil {
 		return RunStoreResult{}, err
 	}
-	res.Export = nil
+	res.Export, res.Before = nil, nil
 	return RunStoreResult{Result: res}, nil
 }
 

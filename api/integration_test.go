@@ -59,7 +59,8 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	}
 
 	db := testenv.OpenMigrated(t, testenv.PostgresURL(t))
-	requests, mailbox := requestdb.New(db), requestdb.NewDevMailbox(db)
+	// Store results are sealed, as the worker and the API seal them.
+	requests, mailbox := requestdb.New(db).WithResultKeys(newCodecRing(t)), requestdb.NewDevMailbox(db)
 	const taskQueue = "dsr-api-test"
 	s := &stack{t: t, tokens: auth.New(db), requests: requests}
 	acts := &activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, PublicURL: "http://x"}

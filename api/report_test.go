@@ -35,8 +35,18 @@ func (h *harness) seedWithToken(status domain.Status, token string) string {
 	return row.ID
 }
 
+// newReportHarness is a harness whose repository seals and opens store results, as the
+// server's does in production.
+func newReportHarness(t *testing.T) *harness {
+	t.Helper()
+	ring := newCodecRing(t)
+	h := newHarness(t, false, func(o *api.Options) { o.Requests = o.Requests.WithResultKeys(ring) })
+	h.requests = h.requests.WithResultKeys(ring)
+	return h
+}
+
 func TestReportOfACompletedReviewShowsOnlyTheLast4OfCards(t *testing.T) {
-	h := newHarness(t, false)
+	h := newReportHarness(t)
 	id := h.seedWithToken(domain.StatusCompleted, "tok")
 	ctx := context.Background()
 	err := h.requests.SaveStoreResult(ctx, id, "store", connector.Result{
@@ -75,7 +85,7 @@ func TestReportOfACompletedReviewShowsOnlyTheLast4OfCards(t *testing.T) {
 }
 
 func TestReportWaitsForCompletion(t *testing.T) {
-	h := newHarness(t, false)
+	h := newReportHarness(t)
 	for _, status := range []domain.Status{domain.StatusInProgress, domain.StatusDenied} {
 		id := h.seedWithToken(status, "tok-"+string(status))
 		a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "tok-"+string(status))

@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -247,35 +246,6 @@ func (s *Server) requesterStatus(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, requesterView(st))
-}
-
-// Report is the requester's copy of what each of the company's systems found, changed and
-// kept, with a review's exported data. Card numbers show only their last 4 digits.
-type Report struct {
-	RequestID   string             `json:"request_id"`
-	Type        domain.RequestType `json:"type"`
-	CompletedAt *time.Time         `json:"completed_at"`
-	Stores      []connector.Result `json:"stores"`
-}
-
-var errNotCompleted = failCode(http.StatusConflict, codeNotCompleted, "the report is ready once the request is completed")
-
-func (s *Server) requesterReport(c echo.Context) error {
-	row := currentRequest(c)
-	if row.Status != domain.StatusCompleted {
-		return errNotCompleted
-	}
-	results, err := s.opts.Requests.StoreResults(c.Request().Context(), row.ID)
-	if err != nil {
-		return unavailable(err)
-	}
-	for i := range results {
-		if results[i].Export != nil {
-			results[i].Export = maskCardNumbers(results[i].Export).(map[string]any)
-		}
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Stores: results})
 }
 
 // maskCardNumbers replaces every value of an export that looks like a payment card number

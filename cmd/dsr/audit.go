@@ -133,7 +133,7 @@ func runAuditExport(cmd *cobra.Command, _ []string) error {
 	if cfg.Codec != nil {
 		payloads = codec.New(cfg.Codec)
 	}
-	deps := audit.ExportDeps{Requests: requestdb.New(db), History: audit.TemporalHistory(c, payloads), Signer: signer}
+	deps := audit.ExportDeps{Requests: requestdb.New(db).WithResultKeys(cfg.Codec), History: audit.TemporalHistory(c, payloads), Signer: signer}
 	bundle, err := audit.Export(ctx, deps, requestID, audit.ExportOptions{IncludePII: includePII})
 	if err != nil {
 		return err

@@ -3,10 +3,12 @@ package audit_test
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
@@ -29,6 +31,7 @@ const (
 	address     = "pat.person@example.com"
 	newAddress  = "1 Hidden Lane"
 	reviewValue = "Pat Person"
+	oldAddress  = "9 Former Road"
 )
 
 var day = time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC)
@@ -38,7 +41,11 @@ var day = time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC)
 // a retention exception, and one notice.
 func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 	t.Helper()
-	ctx, repo := context.Background(), requestdb.New(db)
+	ring, err := codec.ParseKeyring("k1:" + base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, repo := context.Background(), requestdb.New(db).WithResultKeys(ring)
 	for _, id := range []string{"r1", "r2"} {
 		err := repo.CreateRequest(ctx, &requestdb.Request{
 			ID: id, Type: domain.TypeCorrect, Jurisdiction: domain.JurisdictionGDPR, Status: domain.StatusReceived,
@@ -69,6 +76,7 @@ func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 	result := connector.Result{
 		Store: "crm", Found: []string{"name"}, Export: map[string]any{"name": reviewValue},
 		Retained: []connector.Retention{{What: "invoices", Reason: "tax law", Until: day.AddDate(7, 0, 0)}},
+		Before:   []connector.PriorValue{{Table: "customers", Field: "postal_address", Value: oldAddress}},
 	}
 	if err := repo.SaveStoreResult(ctx, "r1", "crm", result); err != nil {
 		t.Fatal(err)

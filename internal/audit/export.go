@@ -222,11 +222,19 @@ func redactDetails(raw string) (json.RawMessage, []string) {
 	return b, withheld
 }
 
+// storeResultsOf is store_results.json: each system's result, opened from its sealed row.
+// A correction's old values are there only in a bundle that may hold personal data.
 func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.Result {
 	out := make([]connector.Result, len(results))
 	for i, r := range results {
 		if !opts.IncludePII {
 			r.Export = nil
+			// Which fields a correction replaced is evidence; their old values are not.
+			before := make([]connector.PriorValue, len(r.Before))
+			for j, b := range r.Before {
+				before[j] = connector.PriorValue{Table: b.Table, Field: b.Field, Value: withheldValue}
+			}
+			r.Before = before
 		}
 		out[i] = r
 	}

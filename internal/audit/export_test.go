@@ -112,7 +112,7 @@ func TestBundleWithholdsPersonalDataUnlessAsked(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		repo, key := seed(t, db), newKey(t)
 		plain := export(t, repo, key, "r1", audit.ExportOptions{})
-		for _, secret := range []string{address, newAddress, reviewValue, "token-hash-of-r1"} {
+		for _, secret := range []string{address, newAddress, reviewValue, oldAddress, "token-hash-of-r1"} {
 			if bytes.Contains(plain, []byte(secret)) {
 				t.Errorf("bundle holds %q", secret)
 			}
@@ -120,8 +120,11 @@ func TestBundleWithholdsPersonalDataUnlessAsked(t *testing.T) {
 		if req := string(unzip(t, plain)["request.json"]); !strings.Contains(req, `"field": "postal_address"`) || !strings.Contains(req, `"withheld"`) {
 			t.Errorf("request.json = %s, want the changed field named and its value withheld", req)
 		}
+		if res := string(unzip(t, plain)["store_results.json"]); !strings.Contains(res, `"field": "postal_address"`) || !strings.Contains(res, `"(withheld)"`) {
+			t.Errorf("store_results.json = %s, want the corrected field named and its old value withheld", res)
+		}
 		full := export(t, repo, key, "r1", audit.ExportOptions{IncludePII: true})
-		for _, want := range []string{address, newAddress, reviewValue} {
+		for _, want := range []string{address, newAddress, reviewValue, oldAddress} {
 			if !bytes.Contains(full, []byte(want)) {
 				t.Errorf("bundle with personal data lacks %q", want)
 			}

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
 )
@@ -27,6 +28,8 @@ var (
 // Repo reads and writes requests and their records. It is safe for concurrent use.
 type Repo struct {
 	db *database.DB
+	// resultKeys seal store results; see WithResultKeys.
+	resultKeys *codec.Keyring
 }
 
 // New returns a Repo on a migrated database.

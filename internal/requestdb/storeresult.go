@@ -2,35 +2,90 @@ package requestdb
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm/clause"
 
+	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/connector"
 )
+
+// ErrNoResultKeys is what saving a store result returns on a Repo made without
+// WithResultKeys: results hold personal data and are never written in clear.
+var ErrNoResultKeys = errors.New("no key ring to seal store results with")
 
 type storeResult struct {
 	RequestID  string `gorm:"primaryKey"`
 	Store      string `gorm:"primaryKey"`
-	Result     string
+	Result     string // base64 of the sealed JSON; JSON in clear when KeyID is empty
+	KeyID      string
 	RecordedAt time.Time
 }
 
 func (storeResult) TableName() string { return "store_results" }
 
-// SaveStoreResult keeps one system's result for a request. A rerun of the system (a staff
-// retry) replaces the earlier result.
-func (r *Repo) SaveStoreResult(ctx context.Context, requestID, store string, res connector.Result) error {
+// WithResultKeys returns a Repo that seals store results with ring: the current key seals,
+// every key opens, so the codec keys rotate as they do for Temporal's payloads.
+func (r *Repo) WithResultKeys(ring *codec.Keyring) *Repo {
+	out := *r
+	out.resultKeys = ring
+	return &out
+}
+
+// resultAD binds a sealed result to its row, so a ciphertext copied to another request or
+// store fails to open.
+func resultAD(requestID, store string) []byte {
+	return []byte("store-result\x00" + requestID + "\x00" + store)
+}
+
+func (r *Repo) sealResult(requestID, store string, res connector.Result) (storeResult, error) {
 	raw, err := json.Marshal(res)
 	if err != nil {
-		return fmt.Errorf("encode result of %s: %w", store, err)
+		return storeResult{}, fmt.Errorf("encode result of %s: %w", store, err)
 	}
-	row := storeResult{RequestID: requestID, Store: store, Result: string(raw), RecordedAt: utc(time.Now())}
+	if r.resultKeys == nil {
+		return storeResult{}, fmt.Errorf("save result of %s for request %s: %w", store, requestID, ErrNoResultKeys)
+	}
+	keyID, sealed, err := r.resultKeys.Seal(raw, resultAD(requestID, store))
+	if err != nil {
+		return storeResult{}, fmt.Errorf("seal result of %s for request %s: %w", store, requestID, err)
+	}
+	return storeResult{RequestID: requestID, Store: store, Result: base64.StdEncoding.EncodeToString(sealed), KeyID: keyID}, nil
+}
+
+func (r *Repo) openResult(row storeResult) (connector.Result, error) {
+	raw := []byte(row.Result)
+	if row.KeyID != "" {
+		sealed, err := base64.StdEncoding.DecodeString(row.Result)
+		if err != nil {
+			return connector.Result{}, fmt.Errorf("result of %s for request %s is not base64", row.Store, row.RequestID)
+		}
+		if raw, err = r.resultKeys.Open(row.KeyID, sealed, resultAD(row.RequestID, row.Store)); err != nil {
+			return connector.Result{}, fmt.Errorf("open result of %s for request %s: %w", row.Store, row.RequestID, err)
+		}
+	}
+	var out connector.Result
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return connector.Result{}, fmt.Errorf("decode result of %s for request %s: %w", row.Store, row.RequestID, err)
+	}
+	return out, nil
+}
+
+// SaveStoreResult keeps one system's result for a request, sealed. A rerun of the system
+// (a staff retry) replaces the earlier result.
+func (r *Repo) SaveStoreResult(ctx context.Context, requestID, store string, res connector.Result) error {
+	row, err := r.sealResult(requestID, store, res)
+	if err != nil {
+		return err
+	}
+	row.RecordedAt = utc(time.Now())
 	err = r.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "request_id"}, {Name: "store"}},
-		DoUpdates: clause.AssignmentColumns([]string{"result", "recorded_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"result", "key_id", "recorded_at"}),
 	}).Create(&row).Error
 	if err != nil {
 		return fmt.Errorf("save result of %s for request %s: %w", store, requestID, err)
@@ -38,7 +93,8 @@ func (r *Repo) SaveStoreResult(ctx context.Context, requestID, store string, res
 	return nil
 }
 
-// StoreResults returns every system's result for a request, by store name.
+// StoreResults returns every system's result for a request, by store name, opened. Rows
+// written in clear before results were sealed read as they are.
 func (r *Repo) StoreResults(ctx context.Context, requestID string) ([]connector.Result, error) {
 	var rows []storeResult
 	if err := r.db.WithContext(ctx).Where("request_id = ?", requestID).Order("store").Find(&rows).Error; err != nil {
@@ -46,9 +102,40 @@ func (r *Repo) StoreResults(ctx context.Context, requestID string) ([]connector.
 	}
 	out := make([]connector.Result, len(rows))
 	for i, row := range rows {
-		if err := json.Unmarshal([]byte(row.Result), &out[i]); err != nil {
-			return nil, fmt.Errorf("decode result of %s for request %s: %w", row.Store, requestID, err)
+		res, err := r.openResult(row)
+		if err != nil {
+			return nil, err
 		}
+		out[i] = res
 	}
 	return out, nil
+}
+
+// SealStoreResults seals the results written in clear before sealing existed and returns
+// how many it sealed. Each row is sealed only if it is still in clear, so processes may
+// run it at the same time.
+func (r *Repo) SealStoreResults(ctx context.Context) (int, error) {
+	var rows []storeResult
+	if err := r.db.WithContext(ctx).Where("key_id = ''").Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("find store results in clear: %w", err)
+	}
+	sealed := 0
+	for _, row := range rows {
+		res, err := r.openResult(row)
+		if err != nil {
+			return sealed, err
+		}
+		next, err := r.sealResult(row.RequestID, row.Store, res)
+		if err != nil {
+			return sealed, err
+		}
+		done := r.db.WithContext(ctx).Model(&storeResult{}).
+			Where("request_id = ? AND store = ? AND key_id = ''", row.RequestID, row.Store).
+			Updates(map[string]any{"result": next.Result, "key_id": next.KeyID})
+		if done.Error != nil {
+			return sealed, fmt.Errorf("seal result of %s for request %s: %w", row.Store, row.RequestID, done.Error)
+		}
+		sealed += int(done.RowsAffected)
+	}
+	return sealed, nil
 }
