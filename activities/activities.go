@@ -3,6 +3,9 @@
 package activities
 
 import (
+	"net/http"
+	"time"
+
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -10,6 +13,10 @@ import (
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
+
+// DefaultReportLinkTTL is how long the link a review's completion mail carries opens the
+// report without the status token.
+const DefaultReportLinkTTL = 7 * 24 * time.Hour
 
 // Activities holds the dependencies of all activities. Workflows reference its methods
 // through a nil pointer; the worker registers one real instance.
@@ -26,6 +33,14 @@ type Activities struct {
 	Identity connector.IdentityChecker
 	// PublicURL is where requesters reach dsr's pages, for links in mail.
 	PublicURL string
+	// ReportLinkTTL is how long a mailed report link works; zero means DefaultReportLinkTTL.
+	ReportLinkTTL time.Duration
+	// LookupEnv reads the secrets that sign webhook recipients' notices; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// HTTPClient posts webhook recipients' notices; nil means a client of the webhook
+	// package's own.
+	HTTPClient *http.Client
 	// Organization signs the mail.
 	Organization string
 	// TeamEmail receives internal alerts; empty means alerts are only logged.

@@ -3,10 +3,13 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
@@ -49,7 +52,7 @@ func (a *Activities) NotifyRecipients(ctx context.Context, in NotifyRecipientsIn
 				continue
 			}
 			seen[r.Name] = true
-			notice, err := a.notifyRecipient(ctx, req, r, change)
+			notice, err := a.notifyRecipient(ctx, req, details, r, change)
 			if err != nil {
 				return nil, err
 			}
@@ -59,36 +62,98 @@ func (a *Activities) NotifyRecipients(ctx context.Context, in NotifyRecipientsIn
 	return out, nil
 }
 
-func (a *Activities) notifyRecipient(ctx context.Context, req *requestdb.Request, r datamap.Recipient, change string) (RecipientNotice, error) {
-	if r.Email == "" {
-		// Webhook recipients need the signed protocol; until it is configured they are
-		// listed for staff to contact.
-		return RecipientNotice{Name: r.Name, Channel: "webhook", Status: "not sent: webhook notices are not configured"}, nil
-	}
-	key := fmt.Sprintf("%s:recipient:%s", req.ID, r.Name)
-	sent, err := a.Requests.MailSent(ctx, key)
+func (a *Activities) notifyRecipient(ctx context.Context, req *requestdb.Request, details domain.Details, r datamap.Recipient, change string) (RecipientNotice, error) {
+	rec, err := a.Requests.RecipientNotice(ctx, req.ID, r.Name)
 	if err != nil {
 		return RecipientNotice{}, err
 	}
-	notice := RecipientNotice{Name: r.Name, Channel: "email", Status: "sent"}
-	if sent {
-		return notice, nil
+	if rec != nil {
+		return RecipientNotice{Name: r.Name, Channel: rec.Channel, Status: recipientStatus(*rec)}, nil
+	}
+	respondBy := time.Now().UTC().AddDate(0, 0, recipientAnswerDays).Truncate(time.Second)
+	var out requestdb.RecipientNoticeRecord
+	switch {
+	case r.Email != "":
+		out, err = a.mailRecipient(ctx, req, r, change, respondBy)
+	case r.KeyID == "":
+		// Without a signing key a webhook notice cannot be authenticated; staff contact
+		// the recipient themselves.
+		return RecipientNotice{Name: r.Name, Channel: "webhook", Status: "not sent: the data map gives no key to sign webhook notices"}, nil
+	default:
+		out, err = a.postRecipient(ctx, req, details, r, change, respondBy)
+	}
+	if err != nil {
+		return RecipientNotice{}, err
+	}
+	out.RequestID, out.Recipient, out.SentAt = req.ID, r.Name, time.Now().UTC()
+	if err := a.Requests.RecordRecipientNotice(ctx, out); err != nil {
+		return RecipientNotice{}, err
+	}
+	return RecipientNotice{Name: r.Name, Channel: out.Channel, Status: recipientStatus(out)}, nil
+}
+
+// recipientStatus is a recorded notice as the status view and the completion mail show it.
+func recipientStatus(rec requestdb.RecipientNoticeRecord) string {
+	if rec.Answer == "" {
+		return rec.Status
+	}
+	return rec.Status + ": " + rec.Answer
+}
+
+// mailRecipient mails the notice once: the mail log's key guards a retry that runs after
+// the mail went out but before the notice was recorded.
+func (a *Activities) mailRecipient(ctx context.Context, req *requestdb.Request, r datamap.Recipient, change string, respondBy time.Time) (requestdb.RecipientNoticeRecord, error) {
+	out := requestdb.RecipientNoticeRecord{Channel: "email", Status: "sent"}
+	key := fmt.Sprintf("%s:recipient:%s", req.ID, r.Name)
+	sent, err := a.Requests.MailSent(ctx, key)
+	if err != nil || sent {
+		return out, err
 	}
 	msg, err := mail.Render(mail.Notice{
 		Kind: mail.KindRecipientNotice, To: r.Email, RequestID: req.ID, Organization: a.Organization,
-		Data: mail.RecipientNotice{Change: change, SubjectRef: req.Email, RespondBy: time.Now().UTC().AddDate(0, 0, recipientAnswerDays)},
+		Data: mail.RecipientNotice{Change: change, SubjectRef: req.Email, RespondBy: respondBy},
 	})
 	if err != nil {
-		return RecipientNotice{}, err
+		return out, err
 	}
 	if err := a.Mail.Send(ctx, msg); err != nil {
 		if mail.IsPermanent(err) {
-			notice.Status = "failed: " + err.Error()
-			return notice, nil
+			out.Status = "failed: " + err.Error()
+			return out, nil
 		}
-		return RecipientNotice{}, err
+		return out, err
 	}
-	return notice, a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: req.ID, Kind: string(mail.KindRecipientNotice), SentAt: time.Now().UTC()})
+	return out, a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: req.ID, Kind: string(mail.KindRecipientNotice), SentAt: time.Now().UTC()})
+}
+
+// postRecipient posts the signed notice (PROTOCOL.md, "Recipient notices"). A retry after
+// a crash between the answer and its record posts again with the same idempotency key,
+// which the recipient honours, so it acts once.
+func (a *Activities) postRecipient(ctx context.Context, req *requestdb.Request, details domain.Details, r datamap.Recipient, change string, respondBy time.Time) (requestdb.RecipientNoticeRecord, error) {
+	out := requestdb.RecipientNoticeRecord{Channel: "webhook"}
+	lookup := a.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	secret, ok := lookup(r.SecretEnv)
+	if !ok || len(secret) < webhook.MinSecretBytes {
+		out.Status = fmt.Sprintf("not sent: environment variable %s (the recipient's secret_env) is not set or shorter than %d bytes", r.SecretEnv, webhook.MinSecretBytes)
+		return out, nil
+	}
+	hook := webhook.New(r.Name, webhook.Config{URL: r.Webhook, KeyID: r.KeyID, Secret: []byte(secret), Client: a.HTTPClient})
+	receipt, err := hook.Notify(ctx, webhook.RecipientNotice{
+		RequestID: req.ID, Operation: req.Type, Email: req.Email, Details: details, Change: change, RespondBy: respondBy,
+	})
+	switch {
+	case errors.Is(err, webhook.ErrPermanent):
+		out.Status = "failed"
+		out.Answer = err.Error()
+		return out, nil
+	case err != nil:
+		return out, err
+	}
+	out.Status, out.Answer = "sent", receipt.String()
+	return out, nil
 }
 
 // describeChange says in plain words what the recipient should do.

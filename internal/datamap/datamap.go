@@ -266,10 +266,14 @@ var relations = []Relation{Affiliate, ServiceProvider, ThirdParty}
 // Recipient is someone a store's data is shared with, who is told of corrections,
 // suppressions and restrictions (GDPR Art. 19) through a webhook or by e-mail.
 type Recipient struct {
-	Store      string
-	Name       string
-	Relation   Relation
-	Webhook    string
+	Store    string
+	Name     string
+	Relation Relation
+	Webhook  string
+	// KeyID and SecretEnv sign webhook notices: the key's ID and the environment variable
+	// holding its secret. A webhook recipient without them is listed but not sent to.
+	KeyID      string
+	SecretEnv  string
 	Email      string
 	Categories []string // what they receive; empty means everything the store holds
 	Line       int

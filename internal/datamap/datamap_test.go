@@ -102,6 +102,14 @@ func TestRecipientsAreListedPerStore(t *testing.T) {
 	same(t, "affiliates", len(crm.RecipientsOf(datamap.Affiliate)), 1)
 }
 
+func TestAWebhookRecipientNamesTheKeyItsNoticesAreSignedWith(t *testing.T) {
+	m := parse(t, variant(t, "webhook: https://mailer.example/dsr\n", "webhook: https://mailer.example/dsr\n        key_id: mailer-2026\n        secret_env: MAILER_NOTICE_KEY\n"))
+	r := m.Recipients()[1]
+	if r.Name != "Mailer Inc" || r.KeyID != "mailer-2026" || r.SecretEnv != "MAILER_NOTICE_KEY" {
+		t.Errorf("recipient = %+v", r)
+	}
+}
+
 // variant returns the valid map with old replaced by new; old must occur exactly once.
 func variant(t *testing.T, edits ...string) []byte {
 	t.Helper()
@@ -175,6 +183,12 @@ func TestEachMistakeIsReportedWithFileAndLine(t *testing.T) {
 			`valid.yaml:16: store "crm": recipient "Example Affiliate Ltd": unknown relation "friend", want affiliate, service_provider or third_party`},
 		{"recipient webhook that is no URL", []string{"webhook: https://mailer.example/dsr", "webhook: mailer.example"},
 			`valid.yaml:20: store "crm": recipient "Mailer Inc": webhook: want an absolute http or https URL`},
+		{"recipient key without its secret", []string{"webhook: https://mailer.example/dsr\n", "webhook: https://mailer.example/dsr\n        key_id: k1\n"},
+			`valid.yaml:18: store "crm": recipient "Mailer Inc": give key_id and secret_env together: webhook notices are signed with that key`},
+		{"recipient secret_env that is no variable", []string{"webhook: https://mailer.example/dsr\n", "webhook: https://mailer.example/dsr\n        key_id: k1\n        secret_env: mailer-key\n"},
+			`valid.yaml:22: store "crm": recipient "Mailer Inc": secret_env: "mailer-key" is not an environment variable name`},
+		{"recipient key without a webhook", []string{"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        key_id: k1\n        secret_env: AFFILIATE_KEY\n"},
+			`valid.yaml:15: store "crm": recipient "Example Affiliate Ltd": key_id and secret_env sign webhook notices; give a webhook too`},
 		{"store named twice", []string{"- name: paper-archive", "- name: crm"},
 			`valid.yaml:85: store "crm" appears twice`},
 		{"http store without URL", []string{"      url: https://newsletter.example/dsr\n", ""},

@@ -491,9 +491,9 @@ func isWebURL(s string) bool {
 func (p *parser) parseRecipients(store object, storeName string) []Recipient {
 	var out []Recipient
 	for i, n := range store.list("recipients") {
-		o := p.object(n, store.where+": "+named("recipient", peek(n, "name"), i), "name", "relation", "webhook", "email", "categories")
+		o := p.object(n, store.where+": "+named("recipient", peek(n, "name"), i), "name", "relation", "webhook", "key_id", "secret_env", "email", "categories")
 		r := Recipient{Store: storeName, Name: o.str("name", true), Webhook: o.str("webhook", false),
-			Email: o.str("email", false), Line: n.Line}
+			KeyID: o.str("key_id", false), SecretEnv: o.str("secret_env", false), Email: o.str("email", false), Line: n.Line}
 		switch rel := Relation(o.str("relation", true)); {
 		case slices.Contains(relations, rel):
 			r.Relation = rel
@@ -505,6 +505,14 @@ func (p *parser) parseRecipients(store object, storeName string) []Recipient {
 		}
 		if r.Webhook != "" && !isWebURL(r.Webhook) {
 			o.fail("webhook", "webhook: want an absolute http or https URL")
+		}
+		switch {
+		case (r.KeyID == "") != (r.SecretEnv == ""):
+			p.fail(o.blame, o.where, "give key_id and secret_env together: webhook notices are signed with that key")
+		case r.KeyID != "" && r.Webhook == "":
+			p.fail(o.blame, o.where, "key_id and secret_env sign webhook notices; give a webhook too")
+		case r.SecretEnv != "" && !envVariable.MatchString(r.SecretEnv):
+			o.fail("secret_env", "secret_env: %q is not an environment variable name", r.SecretEnv)
 		}
 		if r.Email != "" {
 			if a, err := mail.ParseAddress(r.Email); err != nil || a.Address != r.Email {

@@ -174,6 +174,11 @@ func (c *Connector) post(ctx context.Context, req Request) (*http.Response, erro
 	if err != nil {
 		return nil, err
 	}
+	return c.send(ctx, body)
+}
+
+// send signs and posts a JSON body to the service's URL.
+func (c *Connector) send(ctx context.Context, body []byte) (*http.Response, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w: %w", err, ErrPermanent)
@@ -255,7 +260,7 @@ func unwrapURL(err error) error {
 	return err
 }
 
-func jsonBody(req Request) ([]byte, error) {
+func jsonBody(req any) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w: %w", err, ErrPermanent)
