@@ -1,133 +1,225 @@
-// Package demo is the "company customer database" that `dsr dev` ships: a separate database
-// standing in for one of the company's internal systems, seeded with demo people, and a
-// hand-written connector that runs privacy requests against it with real SQL. It serves
-// until stores are described in a data map with generic SQL connectors.
+// Package demo is the company that `dsr dev` ships: seven SQL databases standing in for
+// its systems (newsletter, web store, account portal, community, promotions, e-mail a
+// friend, web server logs), a support-desk service that answers the webhook protocol, and
+// a paper archive worked by hand, all described in the embedded data map and seeded with
+// the demo people of the README and a few hundred synthetic ones. The generic connectors
+// run requests against them, exactly as against a real company's systems.
 package demo
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
+	_ "embed"
 	"fmt"
-	"github.com/dsr-project/dsr/internal/config"
-	"github.com/dsr-project/dsr/internal/connector"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
-	"time"
 
-	"gorm.io/gorm"
-
-	"github.com/dsr-project/dsr/internal/database"
-	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/connector/sqlstore"
+	"github.com/dsr-project/dsr/internal/datamap"
 )
 
-// StoreName names this store in every Result.
-const StoreName = "demo-customers"
+//go:embed datamap.yaml
+var dataMapYAML []byte
 
-// schema is plain SQL that PostgreSQL and SQLite both accept. IDs are given explicitly by
-// Seed, which avoids the engines' different auto-increment syntax. TIMESTAMP (not
-// TIMESTAMPTZ) is the type SQLite's driver reads back as time.Time; every time written is UTC.
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY,
-		email TEXT NOT NULL UNIQUE CHECK (email = lower(email)),
-		name TEXT, postal_address TEXT, postal_code TEXT, phone TEXT, title TEXT, occupation TEXT, company TEXT, username TEXT,
-		marketing_email_opt_in BOOLEAN NOT NULL DEFAULT FALSE, share_with_affiliates BOOLEAN NOT NULL DEFAULT FALSE,
-		processing_restricted BOOLEAN NOT NULL DEFAULT FALSE, created_at TIMESTAMP NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS orders (order_number TEXT PRIMARY KEY, customer_email TEXT NOT NULL,
-		ordered_at TIMESTAMP NOT NULL, total_cents BIGINT NOT NULL, card_last4 TEXT)`,
-	`CREATE INDEX IF NOT EXISTS orders_customer_email ON orders (customer_email)`,
-	`CREATE TABLE IF NOT EXISTS web_logs (id INTEGER PRIMARY KEY, customer_email TEXT NOT NULL,
-		ip TEXT NOT NULL, path TEXT NOT NULL, at TIMESTAMP NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS web_logs_customer_email ON web_logs (customer_email)`,
-	`CREATE TABLE IF NOT EXISTS suppression_list (email_hash TEXT PRIMARY KEY, suppressed_at TIMESTAMP NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS applied_operations (request_id TEXT NOT NULL, operation TEXT NOT NULL,
-		result TEXT NOT NULL, applied_at TIMESTAMP NOT NULL, PRIMARY KEY (request_id, operation))`,
+// Store names of the data map that tests and the README refer to.
+const (
+	SupportDeskStore  = "support-desk"
+	PaperArchiveStore = "paper-archive"
+)
+
+// DataMap returns the demo data map as written, with the connections of its file.
+func DataMap() (*datamap.Map, error) {
+	return datamap.Parse("internal/demo/datamap.yaml", dataMapYAML)
 }
 
-// Store is the demo customer database.
-type Store struct {
-	db *database.DB
+// Target is where the demo databases live: a directory holding one SQLite file per store,
+// or a PostgreSQL database holding one schema per store.
+type Target struct {
+	kind config.DatabaseKind
+	// dsn is the directory (SQLite) or the URL (PostgreSQL) the target was given.
+	dsn string
 }
 
-// Open connects to the demo database at url ("sqlite:PATH" or "postgres://…") and creates
-// its tables if they are missing.
-func Open(ctx context.Context, url string) (*Store, error) {
-	db, err := database.Open(ctx, url)
+// ParseTarget reads a DSR_DEMO_STORE value: "sqlite:DIRECTORY" or "postgres://…". On
+// PostgreSQL each store's schema is named after the URL's search_path (or "demo") and the
+// store, so that several demo companies can share a database.
+func ParseTarget(raw string) (Target, error) {
+	db, err := config.ParseDatabaseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("demo store: %w", err)
+		return Target{}, fmt.Errorf("demo stores: %w", err)
 	}
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// Several workers may open the store at once; PostgreSQL's IF NOT EXISTS does not
-		// guard concurrent creation, so they take turns. SQLite's writers already do.
-		if db.Kind == config.Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(7326158)").Error; err != nil {
-				return err
-			}
+	if db.Kind != config.Postgres && db.Kind != config.SQLite {
+		return Target{}, fmt.Errorf("demo stores: unsupported database %s", db.Kind)
+	}
+	return Target{kind: db.Kind, dsn: db.DSN}, nil
+}
+
+// Connection returns how to reach one store's database.
+func (t Target) Connection(store string) datamap.Connection {
+	if t.kind == config.SQLite {
+		return datamap.Connection{Driver: datamap.SQLite, DSN: filepath.Join(t.dsn, store+".db")}
+	}
+	u, _ := url.Parse(t.dsn) // ParseDatabaseURL accepted it
+	q := u.Query()
+	q.Set("search_path", t.Schema(store))
+	u.RawQuery = q.Encode()
+	return datamap.Connection{Driver: datamap.Postgres, DSN: u.String()}
+}
+
+// Schema is the PostgreSQL schema of a store.
+func (t Target) Schema(store string) string {
+	prefix := "demo"
+	if u, err := url.Parse(t.dsn); err == nil && u.Query().Get("search_path") != "" {
+		prefix = strings.Split(u.Query().Get("search_path"), ",")[0]
+	}
+	return prefix + "_" + strings.ReplaceAll(store, "-", "_")
+}
+
+// Schemas lists the PostgreSQL schemas of every store, for a test to drop.
+func (t Target) Schemas() []string {
+	var out []string
+	for _, s := range storeSchemas {
+		out = append(out, t.Schema(s.store))
+	}
+	return out
+}
+
+// Setup creates every demo database that is missing and seeds it once, then returns the
+// data map with each sql store's connection pointing at its database. Seeding happens
+// only in a fresh database: a restart leaves suppressed people suppressed. Several
+// processes may set up at once; they take turns.
+func Setup(ctx context.Context, raw string) (*datamap.Map, error) {
+	t, err := ParseTarget(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.prepare(ctx); err != nil {
+		return nil, err
+	}
+	for _, s := range storeSchemas {
+		if err := t.createAndSeed(ctx, s); err != nil {
+			return nil, fmt.Errorf("demo store %s: %w", s.store, err)
 		}
-		for _, stmt := range schema {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return err
+	}
+	m, err := DataMap()
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range m.Stores {
+		if s.Kind == datamap.KindSQL {
+			m.Stores[i].Connection = t.Connection(s.Name)
+		}
+	}
+	return m, nil
+}
+
+// prepare makes the SQLite directory or the PostgreSQL schemas.
+func (t Target) prepare(ctx context.Context) error {
+	if t.kind == config.SQLite {
+		if err := os.MkdirAll(t.dsn, 0o700); err != nil {
+			return fmt.Errorf("demo stores: %w", err)
+		}
+		return nil
+	}
+	db, err := sqlstore.OpenDB(ctx, datamap.Connection{Driver: datamap.Postgres, DSN: t.dsn})
+	if err != nil {
+		return fmt.Errorf("demo stores: %w", err)
+	}
+	defer db.Close()
+	return inTx(ctx, db, func(tx *sql.Tx) error {
+		// CREATE SCHEMA IF NOT EXISTS still fails when two sessions race; take turns.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7326159)"); err != nil {
+			return err
+		}
+		for _, schema := range t.Schemas() {
+			if _, err := tx.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+schema); err != nil {
+				return fmt.Errorf("demo stores: create schema: %w", err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("demo store: create schema: %w", err)
-	}
-	return &Store{db: db}, nil
 }
 
-// Close releases the connection pool.
-func (s *Store) Close() { s.db.Close() }
-
-// Result is what one operation did in this store. It is stored as JSON and every call
-// returns the decoded JSON, so that a first run and a retry return identical values; Export
-// therefore holds JSON values (map[string]any, []any, float64, string, bool).
-type Result = connector.Result
-
-// Retention is a record kept despite a suppression, with its legal ground and end date.
-type Retention = connector.Retention
-
-// operation is the body of one request's change, run inside the request's transaction.
-type operation func(tx *gorm.DB, email string, now time.Time) (Result, error)
-
-// apply runs op once per (requestID, name): in one transaction it returns the stored Result
-// if the operation was applied before, else applies it and stores its Result. Two racing
-// runs cannot both commit, because the second insert of the key fails and rolls back.
-func (s *Store) apply(ctx context.Context, requestID string, name domain.RequestType, email string, op operation) (Result, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if requestID == "" || email == "" {
-		return Result{}, fmt.Errorf("demo store %s: request ID and e-mail address are required: %w", name, domain.ErrInvalid)
-	}
-	var out Result
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var stored string
-		err := tx.Raw(`SELECT result FROM applied_operations WHERE request_id = ? AND operation = ?`, requestID, string(name)).Row().Scan(&stored)
-		if err == nil {
-			return json.Unmarshal([]byte(stored), &out)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		now := time.Now().UTC().Truncate(time.Second)
-		r, err := op(tx, email, now)
-		if err != nil {
-			return err
-		}
-		r.Store = StoreName
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		if err := tx.Exec(`INSERT INTO applied_operations (request_id, operation, result, applied_at) VALUES (?, ?, ?, ?)`,
-			requestID, string(name), string(b), now).Error; err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &out)
-	})
+// createAndSeed creates a store's tables and, when its seed marker is missing, fills them,
+// in one transaction.
+func (t Target) createAndSeed(ctx context.Context, s storeSchema) error {
+	db, err := sqlstore.OpenDB(ctx, t.Connection(s.store))
 	if err != nil {
-		return Result{}, fmt.Errorf("demo store %s: %w", name, err)
+		return err
 	}
-	return out, nil
+	defer db.Close()
+	return inTx(ctx, db, func(tx *sql.Tx) error {
+		if t.kind == config.Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7326158)"); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range append(s.tables, seedMarker) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("create tables: %w", err)
+			}
+		}
+		var seeded int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM demo_seeded").Scan(&seeded); err != nil {
+			return err
+		}
+		if seeded > 0 {
+			return nil
+		}
+		w := &writer{ctx: ctx, tx: tx, postgres: t.kind == config.Postgres}
+		s.seed(w, allPeople(), seedClock())
+		w.exec("INSERT INTO demo_seeded (seeded_at) VALUES (?)", seedClock())
+		if w.err != nil {
+			return fmt.Errorf("seed: %w", w.err)
+		}
+		return nil
+	})
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// writer runs the seed's inserts, keeping the first error so that the seed reads as a list.
+type writer struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	postgres bool
+	err      error
+}
+
+func (w *writer) exec(query string, args ...any) {
+	if w.err != nil {
+		return
+	}
+	if w.postgres {
+		query = rebind(query)
+	}
+	_, w.err = w.tx.ExecContext(w.ctx, query, args...)
+}
+
+// rebind turns ? placeholders into PostgreSQL's $1, $2…
+func rebind(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

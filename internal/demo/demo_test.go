@@ -2,16 +2,22 @@ package demo_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
+	"database/sql"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dsr-project/dsr/internal/database"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/connector/sqlstore"
+	"github.com/dsr-project/dsr/internal/connector/webhook"
+	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/testenv"
@@ -19,281 +25,239 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var (
-	ctx = context.Background()
-	key = []byte("test suppression key, 32 bytes!!")
-)
+var ctx = context.Background()
 
-// each runs f on both engines against a freshly seeded store and a second connection to
-// the same database, through which the test inspects the rows.
-func each(t *testing.T, f func(t *testing.T, s *demo.Store, db *database.DB)) {
-	for _, target := range testenv.Databases(t) {
-		t.Run(target.Name, func(t *testing.T) {
-			s, err := demo.Open(ctx, target.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(s.Close)
-			if err := s.Seed(ctx); err != nil {
-				t.Fatal(err)
-			}
-			db, err := database.Open(ctx, target.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(db.Close)
-			f(t, s, db)
-		})
+// targets returns a fresh demo target on each engine: a directory of SQLite files, and a
+// PostgreSQL database whose per-store schemas are dropped when the test ends.
+func targets(t *testing.T) map[string]string {
+	t.Helper()
+	pg := testenv.PostgresURL(t)
+	target, err := demo.ParseTarget(pg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, pg)
+		if err != nil {
+			t.Errorf("drop demo schemas: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, schema := range target.Schemas() {
+			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+				t.Errorf("drop demo schemas: %v", err)
+			}
+		}
+	})
+	return map[string]string{"postgres": pg, "sqlite": "sqlite:" + t.TempDir()}
 }
 
-// dump returns every row of every table, so that two states of the database compare equal.
-func dump(t *testing.T, db *database.DB) map[string][]map[string]any {
+func open(t *testing.T, c datamap.Connection) *sql.DB {
 	t.Helper()
-	out := map[string][]map[string]any{}
-	for table, order := range map[string]string{"customers": "id", "orders": "order_number", "web_logs": "id",
-		"suppression_list": "email_hash", "applied_operations": "request_id, operation"} {
-		var rows []map[string]any
-		if err := db.Raw(`SELECT * FROM ` + table + ` ORDER BY ` + order).Scan(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
-		out[table] = rows
+	db, err := sqlstore.OpenDB(ctx, c)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// rows counts the rows of every table of every demo database.
+func rows(t *testing.T, target string) map[string]int {
+	t.Helper()
+	m, err := demo.DataMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := demo.ParseTarget(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	count := func(db *sql.DB, store, table string) {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatalf("%s.%s: %v", store, table, err)
+		}
+		out[store+"."+table] = n
+	}
+	for _, s := range m.Stores {
+		if s.Kind != datamap.KindSQL {
+			continue
+		}
+		db := open(t, tg.Connection(s.Name))
+		for _, table := range s.Tables {
+			count(db, s.Name, table.Name)
+		}
+	}
+	count(open(t, tg.Connection(demo.SupportDeskStore)), demo.SupportDeskStore, "tickets")
 	return out
 }
 
-func count(t *testing.T, db *database.DB, query string, args ...any) int {
+func setup(t *testing.T, target string) *datamap.Map {
 	t.Helper()
-	var n int
-	if err := db.Raw(query, args...).Row().Scan(&n); err != nil {
+	m, err := demo.Setup(ctx, target)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return m
 }
 
-func customer(t *testing.T, db *database.DB, email string) map[string]any {
-	t.Helper()
-	for _, row := range dump(t, db)["customers"] {
-		if row["email"] == email {
-			return row
-		}
-	}
-	return nil
-}
-
-func must(t *testing.T) func(demo.Result, error) demo.Result {
-	return func(r demo.Result, err error) demo.Result {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-}
-
-func same(t *testing.T, what string, got, want any) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s: got %v, want %v", what, got, want)
-	}
-}
-
-func TestSeedTwiceLeavesTheSameRows(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		before := dump(t, db)
-		if err := s.Seed(ctx); err != nil {
-			t.Fatal(err)
-		}
-		same(t, "rows after second seed", dump(t, db), before)
-		same(t, "customers", len(before["customers"]), len(demo.DemoPeople())+demo.SyntheticPeople)
-	})
-}
-
-func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		cases := []struct {
-			email   string
-			answers map[string]string
-			want    int
-		}{
-			{"alice@example.com", map[string]string{"postal_code": " bs1-4dj ", "phone_last4": "0123", "order_number": "demo 10002"}, 3},
-			{" Alice@Example.COM", map[string]string{"postal_code": "BS14DJ", "phone_last4": "9999", "favourite_colour": "blue"}, 1},
-			{"alice@example.com", map[string]string{"postal_code": "", "phone_last4": "", "order_number": "DEMO-20001"}, 0},
-			{"dave@example.com", map[string]string{"postal_code": "LS1 1AA", "phone_last4": "0456", "order_number": "x"}, 2},
-			{"nobody@example.com", map[string]string{"postal_code": "BS1 4DJ"}, 0},
-		}
-		for _, c := range cases {
-			got, err := s.MatchDataPoints(ctx, c.email, c.answers)
-			if err != nil || got != c.want {
-				t.Errorf("%v: got %d, %v; want %d", c.answers, got, err, c.want)
-			}
-		}
-		for _, p := range demo.DemoPeople() {
-			got, err := s.MatchDataPoints(ctx, p.Email, p.DataPoints)
-			if err != nil || got != len(p.DataPoints) {
-				t.Errorf("%s's own data points: got %d, %v; want %d", p.Name, got, err, len(p.DataPoints))
-			}
-		}
-	})
-}
-
-func TestReviewExportsWhatIsHeld(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		r := must(t)(s.Review(ctx, "req-1", " ALICE@example.com "))
-		same(t, "found", r.Found, []string{"name", "postal_address", "phone", "title", "occupation", "company",
-			"username", "order_history", "payment_card_last4", "server_logs"})
-		same(t, "store", r.Store, demo.StoreName)
-		c := r.Export["customer"].(map[string]any)
-		same(t, "name", c["name"], "Alice Archer")
-		same(t, "postal code", c["postal_code"], "BS1 4DJ")
-		orders := r.Export["orders"].([]any)
-		same(t, "orders", len(orders), 2)
-		same(t, "card", orders[0].(map[string]any)["card_last4"], "4242")
-		same(t, "web logs", len(r.Export["web_logs"].([]any)), 2)
-
-		r = must(t)(s.Review(ctx, "req-2", "dave@example.com"))
-		same(t, "dave found", r.Found, []string{"name", "postal_address", "phone", "occupation", "username", "server_logs"})
-	})
-}
-
-func TestCorrectChangesExactlyTheNamedColumns(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		before := customer(t, db, "alice@example.com")
-		r := must(t)(s.Correct(ctx, "req-1", "alice@example.com", []domain.FieldChange{
-			{Field: "name", Value: "Alice Archer-Smith"}, {Field: "company", Value: "Archer Vets"}, {Field: "title", Value: "Dr"}}))
-		same(t, "changed", r.Changed, []string{"name", "company"})
-		after := customer(t, db, "alice@example.com")
-		before["name"], before["company"] = "Alice Archer-Smith", "Archer Vets"
-		same(t, "row", after, before)
-	})
-}
-
-func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		const typed = "secret@example.org"
-		before := dump(t, db)
-		for name, err := range map[string]error{
-			"correct unknown field":     errOf(s.Correct(ctx, "req-1", "alice@example.com", []domain.FieldChange{{Field: typed, Value: "x"}})),
-			"suppress unknown category": errOf(s.Suppress(ctx, "req-1", "alice@example.com", domain.SuppressScope{Categories: []string{typed}}, nil)),
-			"suppress all without key":  errOf(s.Suppress(ctx, "req-1", "alice@example.com", domain.SuppressScope{All: true}, nil)),
-			"restrict unknown limit":    errOf(s.Restrict(ctx, "req-1", "alice@example.com", []domain.RestrictLimit{typed})),
-		} {
-			if !errors.Is(err, domain.ErrInvalid) || strings.Contains(err.Error(), typed) {
-				t.Errorf("%s: got %v, want ErrInvalid without the input", name, err)
-			}
-		}
-		same(t, "rows", dump(t, db), before)
-	})
-}
-
-func errOf(_ demo.Result, err error) error { return err }
-
-func TestSuppressAllDeletesRetainsRecentOrdersAndListsTheHash(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		var orderedAt time.Time
-		if err := db.Raw(`SELECT ordered_at FROM orders WHERE order_number = 'DEMO-10002'`).Row().Scan(&orderedAt); err != nil {
-			t.Fatal(err)
-		}
-		r := must(t)(s.Suppress(ctx, "req-1", "alice@example.com", domain.SuppressScope{All: true}, key))
-		same(t, "changed", r.Changed, []string{"name", "postal_address", "phone", "title", "occupation", "company",
-			"username", "order_history", "payment_card_last4", "server_logs"})
-		if len(r.Retained) != 1 || !strings.Contains(r.Retained[0].What, "DEMO-10002") ||
-			r.Retained[0].Reason != demo.OrderRetentionReason || !r.Retained[0].Until.Equal(orderedAt.AddDate(7, 0, 0)) {
-			t.Errorf("retained: got %+v, want DEMO-10002 until %v", r.Retained, orderedAt.AddDate(7, 0, 0))
-		}
-		same(t, "customers", count(t, db, `SELECT COUNT(*) FROM customers WHERE email = 'alice@example.com'`), 0)
-		same(t, "web logs", count(t, db, `SELECT COUNT(*) FROM web_logs WHERE customer_email = 'alice@example.com'`), 0)
-		same(t, "old order", count(t, db, `SELECT COUNT(*) FROM orders WHERE order_number = 'DEMO-10001'`), 0)
-		same(t, "recent order", count(t, db, `SELECT COUNT(*) FROM orders WHERE order_number = 'DEMO-10002'`), 1)
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte("alice@example.com"))
-		same(t, "suppression list", count(t, db, `SELECT COUNT(*) FROM suppression_list WHERE email_hash = ?`, hex.EncodeToString(mac.Sum(nil))), 1)
-		same(t, "other people", count(t, db, `SELECT COUNT(*) FROM customers`), len(demo.DemoPeople())-1+demo.SyntheticPeople)
-
-		r = must(t)(s.Review(ctx, "req-2", "alice@example.com"))
-		same(t, "review after suppress", r.Found, []string{"order_history", "payment_card_last4"})
-	})
-}
-
-func TestSuppressCategoriesNullsColumnsAndKeepsFlags(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		r := must(t)(s.Suppress(ctx, "req-1", "bob@example.com",
-			domain.SuppressScope{Categories: []string{"server_logs", "phone", "postal_address", "cookies"}}, nil))
-		same(t, "changed", r.Changed, []string{"postal_address", "phone", "server_logs"})
-		row := customer(t, db, "bob@example.com")
-		for _, col := range []string{"phone", "postal_address", "postal_code"} {
-			same(t, col, row[col], nil)
-		}
-		same(t, "name", row["name"], "Bob Baker")
-		if row["marketing_email_opt_in"] != true && row["marketing_email_opt_in"] != int64(1) {
-			t.Errorf("marketing flag: got %v, want true", row["marketing_email_opt_in"])
-		}
-		same(t, "web logs", count(t, db, `SELECT COUNT(*) FROM web_logs WHERE customer_email = 'bob@example.com'`), 0)
-		same(t, "orders", count(t, db, `SELECT COUNT(*) FROM orders WHERE customer_email = 'bob@example.com'`), 1)
-		same(t, "suppression list", count(t, db, `SELECT COUNT(*) FROM suppression_list`), 0)
-	})
-}
-
-func TestRestrictSetsFlagsAndNamesAffiliates(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		all := []domain.RestrictLimit{domain.LimitMarketingEmail, domain.LimitAffiliateSharing, domain.LimitAllProcessing}
-		r := must(t)(s.Restrict(ctx, "req-1", "erin@example.com", all))
-		same(t, "changed", r.Changed, []string{"marketing_email", "affiliate_sharing", "all_processing"})
-		if notes := strings.Join(r.Notes, " "); !strings.Contains(notes, "Smith Micro Software UK Limited") || !strings.Contains(notes, "Smith Micro Software AS") {
-			t.Errorf("notes: got %q, want both affiliates", notes)
-		}
-		same(t, "flags", count(t, db, `SELECT COUNT(*) FROM customers WHERE email = 'erin@example.com'
-			AND NOT marketing_email_opt_in AND NOT share_with_affiliates AND processing_restricted`), 1)
-
-		r = must(t)(s.Restrict(ctx, "req-2", "bob@example.com", []domain.RestrictLimit{domain.LimitAffiliateSharing}))
-		if len(r.Changed) != 0 || len(r.Notes) != 0 {
-			t.Errorf("bob never shared: got %+v, want no change and no notes", r)
-		}
-	})
-}
-
-func TestEveryOperationRunTwiceAppliesOnce(t *testing.T) {
-	ops := map[string]func(*demo.Store) (demo.Result, error){
-		"review": func(s *demo.Store) (demo.Result, error) { return s.Review(ctx, "req-1", "alice@example.com") },
-		"correct": func(s *demo.Store) (demo.Result, error) {
-			return s.Correct(ctx, "req-1", "alice@example.com", []domain.FieldChange{{Field: "phone", Value: "+44 117 496 0999"}})
-		},
-		"suppress": func(s *demo.Store) (demo.Result, error) {
-			return s.Suppress(ctx, "req-1", "alice@example.com", domain.SuppressScope{All: true}, key)
-		},
-		"restrict": func(s *demo.Store) (demo.Result, error) {
-			return s.Restrict(ctx, "req-1", "alice@example.com", []domain.RestrictLimit{domain.LimitAffiliateSharing})
-		},
-	}
-	for name, op := range ops {
-		t.Run(name, func(t *testing.T) {
-			each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-				first := must(t)(op(s))
-				// After a suppression this restores Alice's rows: the retry must still not touch them.
-				if err := s.Seed(ctx); err != nil {
-					t.Fatal(err)
+func TestSetupSeedsEveryStoreOnceAndARestartChangesNothing(t *testing.T) {
+	for engine, target := range targets(t) {
+		t.Run(engine, func(t *testing.T) {
+			setup(t, target)
+			first := rows(t, target)
+			for table, n := range first {
+				if n == 0 {
+					t.Errorf("%s is empty after seeding", table)
 				}
-				restored := dump(t, db)
-				same(t, "retry result", must(t)(op(s)), first)
-				same(t, "rows after retry", dump(t, db), restored)
-			})
+			}
+			if got, want := first["accounts.profiles"], len(demo.DemoPeople())+demo.SyntheticPeople; got != want {
+				t.Errorf("accounts.profiles holds %d people, want %d", got, want)
+			}
+			// A restart after a suppression must not bring the person back.
+			db := open(t, mustTarget(t, target).Connection("accounts"))
+			if _, err := db.ExecContext(ctx, "DELETE FROM profiles WHERE id = 7"); err != nil {
+				t.Fatal(err)
+			}
+			setup(t, target)
+			second := rows(t, target)
+			first["accounts.profiles"]--
+			if !reflect.DeepEqual(second, first) {
+				t.Errorf("rows after a second setup:\n got %v\nwant %v", second, first)
+			}
 		})
 	}
 }
 
-func TestUnknownPersonIsNotFound(t *testing.T) {
-	each(t, func(t *testing.T, s *demo.Store, db *database.DB) {
-		const nobody = "nobody@example.com"
-		results := []demo.Result{
-			must(t)(s.Review(ctx, "req-1", nobody)),
-			must(t)(s.Correct(ctx, "req-1", nobody, []domain.FieldChange{{Field: "name", Value: "N"}})),
-			must(t)(s.Suppress(ctx, "req-1", nobody, domain.SuppressScope{Categories: []string{"name"}}, nil)),
-			must(t)(s.Restrict(ctx, "req-1", nobody, []domain.RestrictLimit{domain.LimitMarketingEmail})),
+func mustTarget(t *testing.T, raw string) demo.Target {
+	t.Helper()
+	tg, err := demo.ParseTarget(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func TestEveryStoreIsItsOwnDatabase(t *testing.T) {
+	target := "sqlite:" + t.TempDir()
+	setup(t, target)
+	// The web store's database knows nothing of the accounts' tables.
+	db := open(t, mustTarget(t, target).Connection("webstore"))
+	if _, err := db.ExecContext(ctx, "SELECT 1 FROM profiles"); err == nil {
+		t.Error("the webstore database has a profiles table")
+	}
+}
+
+// desk starts the support desk of a fresh SQLite demo and returns its URL.
+func desk(t *testing.T, secret []byte) (*demo.SupportDesk, string) {
+	t.Helper()
+	target := "sqlite:" + t.TempDir()
+	setup(t, target)
+	d, err := demo.OpenSupportDesk(ctx, target, "desk", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.RetryDelay = 20 * time.Millisecond
+	t.Cleanup(d.Close)
+	url, err := d.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, url
+}
+
+var deskSecret = []byte("a support desk secret, 32 bytes!")
+
+func TestSupportDeskAnswersAReviewAtOnce(t *testing.T) {
+	_, url := desk(t, deskSecret)
+	c := webhook.New(demo.SupportDeskStore, webhook.Config{URL: url, KeyID: "desk", Secret: deskSecret})
+	r, err := c.Apply(ctx, connector.Operation{RequestID: "r1", Type: domain.TypeReview, Email: demo.Ada().Email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickets, _ := r.Export["tickets"].([]any)
+	if !reflect.DeepEqual(r.Found, []string{"name", "support_tickets"}) || len(tickets) != 1 {
+		t.Errorf("review of Ada: %+v", r)
+	}
+	r, err = c.Apply(ctx, connector.Operation{RequestID: "r2", Type: domain.TypeReview, Email: "nobody@example.com"})
+	if err != nil || !r.NotFound {
+		t.Errorf("review of an unknown address: %+v, %v", r, err)
+	}
+}
+
+func TestSupportDeskRefusesARequestSignedWithAnotherKey(t *testing.T) {
+	_, url := desk(t, deskSecret)
+	c := webhook.New(demo.SupportDeskStore, webhook.Config{URL: url, KeyID: "desk", Secret: []byte("not the desk's secret, 32 bytes!")})
+	_, err := c.Apply(ctx, connector.Operation{RequestID: "r1", Type: domain.TypeReview, Email: demo.Ada().Email})
+	if !errors.Is(err, webhook.ErrPermanent) {
+		t.Errorf("err = %v, want a permanent refusal (401)", err)
+	}
+}
+
+// callbacks is dsr's side of the protocol: it verifies every callback and hands it on.
+func callbacks(t *testing.T, secret []byte) (string, chan webhook.Callback) {
+	got := make(chan webhook.Callback, 4)
+	keys := func(id string) ([]byte, bool) { return secret, id == "desk" }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cb, err := webhook.ParseCallback(r, keys, time.Now())
+		if err != nil {
+			t.Errorf("callback: %v", err)
+			http.Error(w, "bad callback", http.StatusUnauthorized)
+			return
 		}
-		for i, r := range results {
-			if !r.NotFound || len(r.Found) != 0 || len(r.Changed) != 0 {
-				t.Errorf("operation %d: got %+v, want NotFound", i, r)
-			}
-		}
-	})
+		got <- cb
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, got
+}
+
+func TestSupportDeskSuppressesOnceAndCallsBackWithTheResult(t *testing.T) {
+	_, url := desk(t, deskSecret)
+	base, got := callbacks(t, deskSecret)
+	c := webhook.New(demo.SupportDeskStore, webhook.Config{URL: url, KeyID: "desk", Secret: deskSecret,
+		CallbackURL: func(id string) string { return base + "/callbacks/" + id }})
+	op := connector.Operation{RequestID: "r1", Type: domain.TypeSuppress, Email: demo.Ada().Email,
+		Details: domain.Details{Scope: &domain.SuppressScope{All: true}}}
+	if _, err := c.Apply(ctx, op); !errors.Is(err, connector.ErrPending) {
+		t.Fatalf("first suppression: err = %v, want pending", err)
+	}
+	var cb webhook.Callback
+	select {
+	case cb = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no callback within 10s")
+	}
+	want := []string{"name", "support_tickets"}
+	if cb.RequestID != "r1" || cb.Operation != domain.TypeSuppress || !reflect.DeepEqual(cb.Result.Changed, want) {
+		t.Errorf("callback %+v, want r1 suppress changing %v", cb, want)
+	}
+	// A retry of the same operation gets the recorded result at once and changes nothing.
+	again, err := c.Apply(ctx, op)
+	if err != nil || !reflect.DeepEqual(again.Changed, want) {
+		t.Errorf("retried suppression: %+v, %v", again, err)
+	}
+	review, err := c.Apply(ctx, connector.Operation{RequestID: "r2", Type: domain.TypeReview, Email: demo.Ada().Email})
+	if err != nil || !review.NotFound {
+		t.Errorf("review after the suppression: %+v, %v", review, err)
+	}
+}
+
+func TestSupportDeskAnswersAtOnceWithoutACallbackURL(t *testing.T) {
+	_, url := desk(t, deskSecret)
+	c := webhook.New(demo.SupportDeskStore, webhook.Config{URL: url, KeyID: "desk", Secret: deskSecret})
+	r, err := c.Apply(ctx, connector.Operation{RequestID: "r1", Type: domain.TypeCorrect, Email: demo.Ada().Email,
+		Details: domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: "Augusta Ada King"}}}})
+	if err != nil || !reflect.DeepEqual(r.Changed, []string{"name"}) {
+		t.Fatalf("correction: %+v, %v", r, err)
+	}
+	review, err := c.Apply(ctx, connector.Operation{RequestID: "r2", Type: domain.TypeReview, Email: demo.Ada().Email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(review.Export["tickets"]); !strings.Contains(got, "Augusta Ada King") {
+		t.Errorf("tickets after the correction: %s", got)
+	}
 }

@@ -3,8 +3,11 @@ package sqlstore_test
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
@@ -14,179 +17,173 @@ import (
 	"github.com/dsr-project/dsr/internal/testenv"
 )
 
-// demoPair is two equally seeded demo stores: one run by the hand-written demo connector,
-// one by the generic connector built from internal/demo/datamap.yaml.
-type demoPair struct {
-	demo, generic       connector.Connector
-	demoDB, genericDB   *sql.DB
-	demoIDs, genericIDs connector.IdentityChecker
+// demoCompany is the demo's SQL stores, set up and seeded, each run by the generic
+// connector from internal/demo/datamap.yaml.
+type demoCompany struct {
+	stores map[string]connector.Connector
+	dbs    map[string]*sql.DB
+	driver datamap.Driver
 }
 
-func openDemo(t *testing.T, url string) (*demo.Store, *sql.DB) {
+func openDemoCompany(t *testing.T, target string) demoCompany {
 	t.Helper()
-	s, err := demo.Open(ctx, url)
+	m, err := demo.Setup(ctx, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
-	if err := s.Seed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := demo.Connection(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlstore.OpenDB(ctx, conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return s, db
-}
-
-func newDemoPair(t *testing.T, newURL func(testing.TB) string) demoPair {
-	demoStore, demoDB := openDemo(t, newURL(t))
-	url := newURL(t)
-	_, genericDB := openDemo(t, url)
-	// Seed dates orders from the clock; give both stores the very same dates.
-	rows, err := demoDB.QueryContext(ctx, "SELECT order_number, ordered_at FROM orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var number string
-		var at any
-		if err := rows.Scan(&number, &at); err != nil {
+	c := demoCompany{stores: map[string]connector.Connector{}, dbs: map[string]*sql.DB{}}
+	for _, s := range m.Stores {
+		if s.Kind != datamap.KindSQL {
+			continue
+		}
+		conn, db, err := sqlstore.Open(ctx, s, sqlstore.WithHashKey(hashKey))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := genericDB.ExecContext(ctx, rebind(driverOf(url), "UPDATE orders SET ordered_at = ? WHERE order_number = ?"), at, number); err != nil {
-			t.Fatal(err)
+		t.Cleanup(func() { db.Close() })
+		c.stores[s.Name], c.dbs[s.Name], c.driver = conn, db, s.Connection.Driver
+	}
+	return c
+}
+
+// demoTargets are a fresh demo on each engine; the PostgreSQL schemas go at the end.
+func demoTargets(t *testing.T) map[string]string {
+	pg := testenv.PostgresURL(t)
+	target, err := demo.ParseTarget(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, pg)
+		if err != nil {
+			t.Errorf("drop demo schemas: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, schema := range target.Schemas() {
+			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+				t.Errorf("drop demo schemas: %v", err)
+			}
+		}
+	})
+	return map[string]string{"postgres": pg, "sqlite": "sqlite:" + t.TempDir()}
+}
+
+// applyAll runs one operation in every store and returns the results by store.
+func (c demoCompany) applyAll(t *testing.T, o connector.Operation) map[string]connector.Result {
+	t.Helper()
+	out := map[string]connector.Result{}
+	for name, s := range c.stores {
+		out[name] = must(t)(s.Apply(ctx, o))
+	}
+	return out
+}
+
+func (c demoCompany) count(t *testing.T, store, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := c.dbs[store].QueryRowContext(ctx, rebind(c.driver, query), args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", store, err)
+	}
+	return n
+}
+
+func (c demoCompany) matches(t *testing.T, email string, answers map[string]string) int {
+	t.Helper()
+	best := 0
+	for _, s := range c.stores {
+		if ic, ok := s.(connector.IdentityChecker); ok {
+			n, err := ic.MatchDataPoints(ctx, email, answers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			best = max(best, n)
 		}
 	}
-
-	m, err := demo.DataMap()
-	if err != nil {
-		t.Fatalf("internal/demo/datamap.yaml: %v", err)
-	}
-	store, ok := m.Store(demo.StoreName)
-	if !ok {
-		t.Fatalf("datamap.yaml has no store %q", demo.StoreName)
-	}
-	if store.Connection, err = demo.Connection(url); err != nil {
-		t.Fatal(err)
-	}
-	generic, db, err := sqlstore.Open(ctx, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return demoPair{
-		demo:    demo.Connector{Store: demoStore, SuppressionKey: []byte("demo suppression key")},
-		generic: generic, demoDB: demoDB, genericDB: genericDB,
-		demoIDs: demoStore, genericIDs: generic.(connector.IdentityChecker),
-	}
+	return best
 }
 
-func driverOf(url string) datamap.Driver {
-	if strings.HasPrefix(url, "sqlite:") {
-		return datamap.SQLite
-	}
-	return datamap.Postgres
-}
-
-// outcome is what the two connectors must agree on; notes differ (the demo connector keeps
-// its own suppression list) and exports are shaped per table.
-func outcome(r connector.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "store=%s not_found=%v found=%v changed=%v", r.Store, r.NotFound, r.Found, r.Changed)
-	for _, k := range r.Retained {
-		fmt.Fprintf(&b, " retained={%s | %s | %s}", k.What, k.Reason, k.Until.UTC())
-	}
-	return b.String()
-}
-
-func TestGenericConnectorReplacesTheDemoConnector(t *testing.T) {
-	for name, newURL := range map[string]func(testing.TB) string{"postgres": testenv.PostgresURL, "sqlite": testenv.SQLiteURL} {
-		t.Run(name, func(t *testing.T) {
-			p := newDemoPair(t, newURL)
-			var ops []connector.Operation
-			add := func(t domain.RequestType, email string, d domain.Details) {
-				ops = append(ops, connector.Operation{RequestID: fmt.Sprintf("req-%d", len(ops)), Type: t, Email: email, Details: d})
+// The issue's check at the connector level: Ada is in every SQL store; a suppression of
+// everything leaves only the order tax law keeps, with its lines, and a new review shows
+// exactly that.
+func TestDemoPersonIsInEveryStoreAndASuppressionLeavesWhatTheLawKeeps(t *testing.T) {
+	ada := demo.Ada()
+	for engine, target := range demoTargets(t) {
+		t.Run(engine, func(t *testing.T) {
+			c := openDemoCompany(t, target)
+			if len(c.stores) != 7 {
+				t.Fatalf("%d sql stores, want 7", len(c.stores))
 			}
-			for _, person := range demo.DemoPeople() {
-				add(domain.TypeReview, person.Email, domain.Details{})
+			if n := c.matches(t, ada.Email, ada.DataPoints); n < 2 {
+				t.Errorf("Ada's data points match %d in the best store, want at least 2", n)
 			}
-			add(domain.TypeReview, "nobody@example.com", domain.Details{})
-			add(domain.TypeCorrect, "alice@example.com", domain.Details{Changes: []domain.FieldChange{
-				{Field: "name", Value: "Alice Archer-Smith"}, {Field: "company", Value: "Archer Vets"}, {Field: "title", Value: "Dr"}}})
-			add(domain.TypeUpdate, "dave@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "title", Value: "Mx"}}})
-			add(domain.TypeSuppress, "bob@example.com", suppress("server_logs", "phone", "postal_address", "cookies"))
-			add(domain.TypeSuppress, "alice@example.com", suppress())
-			add(domain.TypeSuppress, "frank@example.com", suppress())
-			add(domain.TypeChildErasure, "carol@example.com", domain.Details{Reason: "under 13"})
-			add(domain.TypeSuppress, "nobody@example.com", suppress())
-			add(domain.TypeRestrict, "erin@example.com", domain.Details{Limits: []domain.RestrictLimit{
-				domain.LimitMarketingEmail, domain.LimitAffiliateSharing, domain.LimitAllProcessing}})
-			add(domain.TypeRestrict, "bob@example.com", domain.Details{Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}})
-			add(domain.TypeRestrict, "nobody@example.com", domain.Details{Limits: []domain.RestrictLimit{domain.LimitMarketingEmail}})
-			for _, email := range []string{"alice@example.com", "bob@example.com", "frank@example.com", "carol@example.com"} {
-				add(domain.TypeReview, email, domain.Details{})
-			}
-
-			for _, o := range ops {
-				want := outcome(must(t)(p.demo.Apply(ctx, o)))
-				got := outcome(must(t)(p.generic.Apply(ctx, o)))
-				if got != want {
-					t.Errorf("%s %s:\n got %s\nwant %s", o.Type, o.Email, got, want)
+			for name, r := range c.applyAll(t, op("review-1", domain.TypeReview, ada.Email, domain.Details{})) {
+				if r.NotFound || len(r.Export) == 0 {
+					t.Errorf("review: %s holds nothing on Ada: %+v", name, r)
 				}
 			}
-			same(t, "rows left", demoRows(t, p.genericDB), demoRows(t, p.demoDB))
 
-			for _, person := range demo.DemoPeople() {
-				for _, answers := range []map[string]string{person.DataPoints, {"postal_code": " bs1-4dj ", "phone_last4": "0123", "order_number": "demo 10002"}} {
-					want, err := p.demoIDs.MatchDataPoints(ctx, person.Email, answers)
-					if err != nil {
-						t.Fatal(err)
-					}
-					got, err := p.genericIDs.MatchDataPoints(ctx, person.Email, answers)
-					if err != nil || got != want {
-						t.Errorf("%s data points %v: got %d, %v; want %d", person.Name, answers, got, err, want)
-					}
+			suppressed := c.applyAll(t, op("suppress-1", domain.TypeSuppress, ada.Email, suppress()))
+			for name, r := range suppressed {
+				if len(r.Changed) == 0 {
+					t.Errorf("suppression changed nothing in %s", name)
 				}
+				if name != "webstore" && len(r.Retained) > 0 {
+					t.Errorf("%s kept %+v", name, r.Retained)
+				}
+			}
+			kept := suppressed["webstore"].Retained
+			if len(kept) != 1 || !strings.Contains(kept[0].What, "DEMO-70002") || !strings.Contains(kept[0].Reason, "17(3)(b)") {
+				t.Errorf("webstore kept %+v, want order DEMO-70002 for tax law", kept)
+			}
+
+			after := c.applyAll(t, op("review-2", domain.TypeReview, ada.Email, domain.Details{}))
+			for name, r := range after {
+				if name != "webstore" && !r.NotFound {
+					t.Errorf("review after suppression: %s still holds %+v", name, r.Export)
+				}
+			}
+			orders := fmt.Sprint(after["webstore"].Export["orders"])
+			if !strings.Contains(orders, "DEMO-70002") || strings.Contains(orders, "DEMO-70001") {
+				t.Errorf("orders after suppression: %s", orders)
+			}
+			if lines, _ := after["webstore"].Export["order_lines"].([]any); len(lines) != 2 {
+				t.Errorf("order lines after suppression: %v, want the kept order's 2", lines)
+			}
+			// The community keeps her posts under a pseudonym: nothing in them names her.
+			if n := c.count(t, "community", "SELECT COUNT(*) FROM forum_posts WHERE body = ?", datamap.MaskValue); n != 2 {
+				t.Errorf("%d masked forum posts, want Ada's 2", n)
+			}
+			if n := c.count(t, "community", "SELECT COUNT(*) FROM marketplace_profiles WHERE id = 7 AND display_name <> 'ada_l' AND bio IS NULL"); n != 1 {
+				t.Error("Ada's marketplace profile is not pseudonymised")
+			}
+			// What is kept still proves who she is: the kept order and its billing postcode.
+			if n := c.matches(t, ada.Email, ada.DataPoints); n != 2 {
+				t.Errorf("after suppression Ada's data points match %d, want 2 (the kept order)", n)
 			}
 		})
 	}
 }
 
-// demoRows is the personal data left in a demo store, without the times that Seed takes
-// from the clock.
-func demoRows(t *testing.T, db *sql.DB) []string {
-	t.Helper()
-	var out []string
-	for _, q := range []string{
-		`SELECT email, name, postal_address, postal_code, phone, title, occupation, company, username,
-			marketing_email_opt_in, share_with_affiliates, processing_restricted FROM customers ORDER BY id`,
-		`SELECT order_number, customer_email, ordered_at, total_cents, card_last4 FROM orders ORDER BY order_number`,
-		`SELECT customer_email, ip, path FROM web_logs ORDER BY id`,
-	} {
-		rows, err := db.QueryContext(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, fmt.Sprint(vals...))
-		}
-		rows.Close()
+func TestAnOrderUnderChargebackDisputeOutlivesItsRetention(t *testing.T) {
+	c := openDemoCompany(t, "sqlite:"+t.TempDir())
+	r := must(t)(c.stores["webstore"].Apply(ctx, op("s1", domain.TypeSuppress, "carol@example.com", suppress())))
+	if len(r.Retained) != 1 || !strings.Contains(r.Retained[0].What, "DEMO-30001") || !strings.Contains(r.Retained[0].Reason, "chargeback") || !r.Retained[0].Until.IsZero() {
+		t.Errorf("kept %+v, want DEMO-30001 under legal hold with no end date", r.Retained)
 	}
-	return out
+}
+
+// The friend's address belongs to the friend: the sender's review does not show it, and
+// the friend finds it under their own address.
+func TestEmailAFriendShowsEachPartyOnlyTheirOwnData(t *testing.T) {
+	c := openDemoCompany(t, "sqlite:"+t.TempDir())
+	s := c.stores["email_a_friend"]
+	sender := must(t)(s.Apply(ctx, op("r1", domain.TypeReview, "dave@example.com", domain.Details{})))
+	if _, ok := sender.Export["referred_addresses"]; ok || sender.Export["referrals"] == nil {
+		t.Errorf("sender's review: %v", sender.Export)
+	}
+	friend := must(t)(s.Apply(ctx, op("r2", domain.TypeReview, "frank@example.com", domain.Details{})))
+	if !slices.Equal(friend.Found, []string{"email_address", "referrals"}) || friend.Export["referrals"] != nil {
+		t.Errorf("friend's review: found %v, export %v", friend.Found, friend.Export)
+	}
 }
