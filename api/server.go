@@ -89,6 +89,9 @@ type Options struct {
 	// namespace in that link; empty means "default".
 	TemporalUIURL     string
 	TemporalNamespace string
+	// Middleware wraps every route inside the recovery, such as telemetry's metrics and
+	// tracing (telemetry.HTTPMiddleware).
+	Middleware []echo.MiddlewareFunc
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -136,6 +139,7 @@ func New(opts Options) *Server {
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
+	e.Use(opts.Middleware...)
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true,
 		// Only the path is logged: query strings and bodies may carry personal data.
@@ -160,9 +164,10 @@ func (s *Server) routes() {
 
 	public := s.echo.Group("/api/v1/requests")
 	public.POST("", s.intake)
+	// The report also opens by the signed link a review's completion mail carries.
+	public.GET("/:id/report", s.requesterReport, s.limitVerifyByIP, s.requireReportAccess)
 	mine := public.Group("/:id", s.limitVerifyByIP, s.requireStatusToken)
 	mine.GET("", s.requesterStatus)
-	mine.GET("/report", s.requesterReport)
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
 	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
 	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)

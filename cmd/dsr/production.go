@@ -19,10 +19,11 @@ func apiCommand() *cobra.Command {
 		Long:  "api serves the HTTP API and web pages. Run as many as you need behind a load balancer; they share nothing but the database and Temporal.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, db, c, err := connect(cmd, config.ModeAPI)
+			cfg, log, db, c, tel, err := connectServing(cmd, config.ModeAPI)
 			if err != nil {
 				return err
 			}
+			defer stopTelemetry(tel, log)
 			defer db.Close()
 			defer c.Close()
 			ln, err := listen(cfg.HTTPAddr)
@@ -34,6 +35,7 @@ func apiCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			opts.Middleware = tel.HTTPMiddleware()
 			return api.New(opts).Serve(cmd.Context(), ln, cfg.ShutdownTimeout)
 		},
 	}
@@ -49,10 +51,11 @@ func workerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, log, db, c, err := connect(cmd, config.ModeWorker)
+			cfg, log, db, c, tel, err := connectServing(cmd, config.ModeWorker)
 			if err != nil {
 				return err
 			}
+			defer stopTelemetry(tel, log)
 			defer db.Close()
 			defer c.Close()
 			// Registering needs operator rights that Temporal Cloud keys may lack; there the
@@ -65,6 +68,7 @@ func workerCommand() *cobra.Command {
 				return err
 			}
 			defer closeStores()
+			instrumentActivities(acts, tel)
 			w, err := startWorker(c, acts, cfg)
 			if err != nil {
 				return err

@@ -15,19 +15,37 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/dsr-project/dsr/internal/config"
 )
 
+// DialOption adds to the client's options, such as its metrics and interceptors.
+type DialOption func(*client.Options)
+
+// WithMetrics reports the SDK's metrics (requests, workflow and activity tasks) to h.
+func WithMetrics(h client.MetricsHandler) DialOption {
+	return func(o *client.Options) { o.MetricsHandler = h }
+}
+
+// WithInterceptors adds interceptors to the client; those that are also worker
+// interceptors, such as the tracing one, apply to the workers it runs as well.
+func WithInterceptors(is ...interceptor.ClientInterceptor) DialOption {
+	return func(o *client.Options) { o.Interceptors = append(o.Interceptors, is...) }
+}
+
 // Dial connects to the Temporal frontend described by cfg. dc converts payloads; pass the
 // codec's converter so nothing reaches the engine in clear (nil uses Temporal's default).
-func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger, dc converter.DataConverter) (client.Client, error) {
+func Dial(ctx context.Context, cfg config.Temporal, log *slog.Logger, dc converter.DataConverter, extra ...DialOption) (client.Client, error) {
 	opts := client.Options{
 		HostPort:      cfg.Address,
 		Namespace:     cfg.Namespace,
 		Logger:        sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
 		DataConverter: dc,
+	}
+	for _, o := range extra {
+		o(&opts)
 	}
 	tlsConfig, err := clientTLS(cfg)
 	if err != nil {

@@ -1,0 +1,197 @@
+package telemetry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/mail/smtptest"
+	"github.com/dsr-project/dsr/internal/telemetry"
+)
+
+// flakyStore is a store whose answer each test chooses; it also checks identities, so the
+// wrapper must keep that ability.
+type flakyStore struct{ err error }
+
+func (s *flakyStore) Name() string { return "crm" }
+func (s *flakyStore) Apply(context.Context, connector.Operation) (connector.Result, error) {
+	return connector.Result{Store: "crm"}, s.err
+}
+func (s *flakyStore) MatchDataPoints(context.Context, string, map[string]string) (int, error) {
+	return 2, nil
+}
+
+func newTelemetry(t *testing.T) (*telemetry.Telemetry, *tracetest.InMemoryExporter) {
+	t.Helper()
+	spans := tracetest.NewInMemoryExporter()
+	tel, err := telemetry.New(t.Context(), telemetry.Options{Service: "test", SpanExporter: spans})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tel.Shutdown(context.Background()) })
+	return tel, spans
+}
+
+// metricsText scrapes the telemetry's own handler.
+func metricsText(t *testing.T, tel *telemetry.Telemetry) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	tel.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	b, err := io.ReadAll(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestStoreCallMetricsAndTracesPerStore(t *testing.T) {
+	tel, spans := newTelemetry(t)
+	inner := &flakyStore{}
+	store := tel.Store(inner)
+	if _, ok := store.(connector.IdentityChecker); !ok {
+		t.Fatal("the wrapped store lost its identity checks")
+	}
+	if _, ok := store.(connector.Purger); ok {
+		t.Fatal("the wrapped store gained purges it does not have")
+	}
+	ctx := t.Context()
+	store.Apply(ctx, connector.Operation{RequestID: "r1"})
+	inner.err = fmt.Errorf("webhook: %w", connector.ErrPending)
+	store.Apply(ctx, connector.Operation{RequestID: "r1"})
+	inner.err = errors.New("connection refused")
+	if _, err := store.Apply(ctx, connector.Operation{RequestID: "r1"}); err != inner.err {
+		t.Fatalf("err = %v, want the store's own", err)
+	}
+	if n, err := store.(connector.IdentityChecker).MatchDataPoints(ctx, "a@example.com", nil); n != 2 || err != nil {
+		t.Fatalf("MatchDataPoints = %d, %v", n, err)
+	}
+
+	text := metricsText(t, tel)
+	for _, want := range []string{
+		`dsr_store_call_duration_seconds_count{operation="apply",outcome="ok",store="crm"} 1`,
+		`dsr_store_call_duration_seconds_count{operation="apply",outcome="pending",store="crm"} 1`,
+		`dsr_store_call_duration_seconds_count{operation="apply",outcome="error",store="crm"} 1`,
+		`dsr_store_call_duration_seconds_count{operation="match_data_points",outcome="ok",store="crm"} 1`,
+		`dsr_store_call_errors_total{operation="apply",store="crm"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if err := tel.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := spans.GetSpans()
+	if len(got) != 4 || got[0].Name != "store.apply crm" || got[3].Name != "store.match_data_points crm" {
+		t.Fatalf("spans = %v", got)
+	}
+	for _, sp := range got {
+		for _, a := range sp.Attributes {
+			if strings.Contains(a.Value.Emit(), "@") || strings.Contains(a.Value.Emit(), "refused") {
+				t.Errorf("span %s carries %s=%s", sp.Name, a.Key, a.Value.Emit())
+			}
+		}
+	}
+}
+
+func TestMailMetricsCountSentAndFailed(t *testing.T) {
+	tel, _ := newTelemetry(t)
+	srv := smtptest.Start(t, smtptest.WithRejectRecipient("gone@example.com", 550))
+	smtp, err := mail.NewSMTPSender(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: "privacy@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := tel.Mail(smtp)
+	if err := sender.Send(t.Context(), mail.Message{To: "alice@example.com", Subject: "s", Text: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sender.Send(t.Context(), mail.Message{To: "gone@example.com", Subject: "s", Text: "t"}); !mail.IsPermanent(err) {
+		t.Fatalf("err = %v, want a permanent refusal", err)
+	}
+	text := metricsText(t, tel)
+	for _, want := range []string{"dsr_mail_sent_total 1", `dsr_mail_send_failures_total{reason="permanent"} 1`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "example.com") {
+		t.Error("an address reached the metrics")
+	}
+}
+
+func TestHTTPMetricsAndSpansUseTheRouteTemplate(t *testing.T) {
+	tel, spans := newTelemetry(t)
+	e := echo.New()
+	e.Use(tel.HTTPMiddleware()...)
+	e.GET("/api/v1/requests/:id", func(c echo.Context) error {
+		return echo.NewHTTPError(http.StatusNotFound, "no such request")
+	})
+	e.GET("/readyz", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	for _, path := range []string{"/api/v1/requests/secret-id-1", "/api/v1/requests/secret-id-2", "/readyz", "/no/such/path/token123"} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	text := metricsText(t, tel)
+	if !strings.Contains(text, `code="404",host="example.com",method="GET",url="/api/v1/requests/:id"} 2`) {
+		t.Errorf("no 404 count of 2 under the route template:\n%s", grep(text, "dsr_http_requests_total"))
+	}
+	for _, leak := range []string{"secret-id", "token123"} {
+		if strings.Contains(text, leak) {
+			t.Errorf("a raw path (%s) reached a label", leak)
+		}
+	}
+	if err := tel.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, sp := range spans.GetSpans() {
+		names = append(names, sp.Name)
+	}
+	if got := strings.Join(names, ","); got != "GET /api/v1/requests/:id,GET /api/v1/requests/:id,GET unmatched" {
+		t.Errorf("spans = %s, want two under the route template and one unmatched, none for the probe", got)
+	}
+}
+
+func TestNoTracingWithoutAnExporter(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	tel, err := telemetry.New(t.Context(), telemetry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tel.Tracing() {
+		t.Error("tracing is on with no exporter configured")
+	}
+	is, err := tel.TemporalInterceptors()
+	if err != nil || len(is) != 1 {
+		t.Errorf("interceptors = %d, %v; want only the step observer", len(is), err)
+	}
+}
+
+func TestMetricsNamesListOwnAndHTTPMetrics(t *testing.T) {
+	names := strings.Join(telemetry.MetricNames(), " ")
+	for _, want := range []string{"dsr_requests", "dsr_requests_overdue", "dsr_store_call_duration_seconds", "dsr_http_requests_total", "dsr_mail_send_failures_total"} {
+		if !strings.Contains(" "+names+" ", " "+want+" ") {
+			t.Errorf("MetricNames lacks %s: %s", want, names)
+		}
+	}
+}
+
+func grep(text, word string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
