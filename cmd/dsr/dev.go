@@ -69,7 +69,16 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 	defer temporal.Stop()
-	c, err := engine.Dial(ctx, config.Temporal{Address: temporal.Address, Namespace: cfg.Temporal.Namespace}, log, codec.DataConverter(cfg.Codec))
+	tel, err := startTelemetry(ctx, cfg, log, "dsr-dev")
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry(tel, log)
+	dialOpts, err := tel.DialOptions()
+	if err != nil {
+		return err
+	}
+	c, err := engine.Dial(ctx, config.Temporal{Address: temporal.Address, Namespace: cfg.Temporal.Namespace}, log, codec.DataConverter(cfg.Codec), dialOpts...)
 	if err != nil {
 		return err
 	}
@@ -83,12 +92,16 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 	defer db.Close()
+	if err := tel.ReadRequests(db, true); err != nil {
+		return err
+	}
 
 	acts, closeStores, err := newActivities(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
+	instrumentActivities(acts, tel)
 	w, err := startWorker(c, acts, cfg)
 	if err != nil {
 		return err
@@ -103,6 +116,7 @@ func runDev(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	opts.Middleware = tel.HTTPMiddleware()
 	// The embedded Web UI has no login, so dev lets it decode payloads from loopback.
 	opts.CodecTrustedOrigin, opts.TemporalUIURL = temporal.UIURL, temporal.UIURL
 	server := api.New(opts)
@@ -166,7 +180,8 @@ func devDefaults(cfg *config.Config, httpAddr string) error {
 		cfg.DatabaseURL = "sqlite:" + filepath.Join(cfg.DataDir, "dsr.db")
 	}
 	if cfg.DemoStore == "" {
-		cfg.DemoStore = "sqlite:" + filepath.Join(cfg.DataDir, "demo-store.db")
+		// One SQLite file per demo store, seeded on first use.
+		cfg.DemoStore = "sqlite:" + filepath.Join(cfg.DataDir, "demo")
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + httpAddr

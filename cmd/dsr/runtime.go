@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strconv"
@@ -83,8 +85,12 @@ func workerIdentity() string {
 // close releases the stores.
 func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (acts *activities.Activities, close func(), err error) {
 	acts = &activities.Activities{
-		DB: db, Requests: requestdb.New(db), Secret: cfg.Secret, PublicURL: cfg.PublicURL,
-		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+		DB: db, Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, PublicURL: cfg.PublicURL,
+		ReportLinkTTL: cfg.ReportLinkTTL, Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+	}
+	// Results kept in clear by an older release are sealed before any new one is read.
+	if _, err := acts.Requests.SealStoreResults(ctx); err != nil {
+		return nil, nil, err
 	}
 	if cfg.SMTP.Host != "" {
 		sender, err := mail.NewSMTPSender(cfg.SMTP)
@@ -112,9 +118,9 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	return acts, close, nil
 }
 
-// openStores opens the stores of the data map (SQL, webhook and manual) and, when set, the demo store (seeded with
-// demo people and described by its own embedded data map). All go through the generic SQL
-// connector.
+// openStores opens the stores of the data map (SQL, webhook and manual) and, when set, the
+// demo company's stores (seeded with demo people and described by its own embedded data
+// map), through the same generic connectors.
 func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (conns []connector.Connector, recipients map[string][]datamap.Recipient, close func(), err error) {
 	var closers []func()
 	recipients = map[string][]datamap.Recipient{}
@@ -123,7 +129,7 @@ func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (
 			c()
 		}
 	}
-	opts := []sqlstore.Option{sqlstore.WithHashKey(cfg.Secret.Derive("data-map-hash"))}
+	opts := []sqlstore.Option{sqlstore.WithHashKey(cfg.Secret.Derive("data-map-hash")), sqlstore.WithSealing(cfg.Codec)}
 	if cfg.DataMap != "" {
 		m, err := datamap.Load(cfg.DataMap)
 		if err != nil {
@@ -149,14 +155,14 @@ func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (
 			conns = append(conns, h)
 		}
 	}
-	if cfg.DemoStore != "" && cfg.DemoStore != "off" {
-		c, demoRecipients, closeDemo, err := openDemoStore(ctx, cfg.DemoStore, opts)
+	if demoEnabled(cfg) {
+		demoConns, demoRecipients, closeDemo, err := openDemoStores(ctx, cfg, tasks, opts)
 		if err != nil {
 			close()
-			return nil, nil, nil, fmt.Errorf("demo store: %w", err)
+			return nil, nil, nil, fmt.Errorf("demo stores: %w", err)
 		}
-		conns, closers = append(conns, c), append(closers, closeDemo)
-		recipients[c.Name()] = demoRecipients
+		conns, closers = append(conns, demoConns...), append(closers, closeDemo)
+		maps.Copy(recipients, demoRecipients)
 	}
 	return conns, recipients, close, nil
 }
@@ -166,34 +172,101 @@ func callbackURL(publicURL string) func(requestID string) string {
 	return func(requestID string) string { return publicURL + "/api/v1/callbacks/" + requestID }
 }
 
-func openDemoStore(ctx context.Context, url string, opts []sqlstore.Option) (connector.Connector, []datamap.Recipient, func(), error) {
-	store, err := demo.Open(ctx, url)
+func demoEnabled(cfg config.Config) bool { return cfg.DemoStore != "" && cfg.DemoStore != "off" }
+
+// openDemoStores sets up the demo company (internal/demo) and returns a connector for each
+// of its stores: the SQL databases, the support desk, which this process serves on a
+// loopback port, and the paper archive. The support desk calls back only in dev, where
+// this process's API knows its key; a worker's separate API processes do not, so there it
+// answers at once.
+func openDemoStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo, opts []sqlstore.Option) (conns []connector.Connector, recipients map[string][]datamap.Recipient, close func(), err error) {
+	m, err := demo.Setup(ctx, cfg.DemoStore)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := store.Seed(ctx); err != nil {
-		store.Close()
+	conns, closeSQL, err := sqlstore.OpenAll(ctx, m, opts...)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	store.Close()
+	desk, err := demo.OpenSupportDesk(ctx, cfg.DemoStore, demoDeskKeyID, demoDeskSecret(cfg))
+	if err != nil {
+		closeSQL()
+		return nil, nil, nil, err
+	}
+	close = func() { desk.Close(); closeSQL() }
+	url, err := desk.Start()
+	if err != nil {
+		close()
+		return nil, nil, nil, err
+	}
+	callback := callbackURL(cfg.PublicURL)
+	if cfg.Mode != config.ModeDev {
+		callback = nil
+	}
+	recipients = map[string][]datamap.Recipient{}
+	for _, s := range m.Stores {
+		recipients[s.Name] = s.Recipients
+		switch s.Kind {
+		case datamap.KindManual:
+			conns = append(conns, manual.New(s, tasks))
+		case datamap.KindHTTP:
+			hook, err := demoDeskConnector(s, cfg, url, callback)
+			if err != nil {
+				close()
+				return nil, nil, nil, err
+			}
+			conns = append(conns, hook)
+		}
+	}
+	return conns, recipients, close, nil
+}
+
+// The support desk's signing key: its ID in the demo data map, and a secret derived from
+// the server secret, so that dev's worker and API agree without a setting.
+const demoDeskKeyID = "demo-support-desk"
+
+func demoDeskSecret(cfg config.Config) []byte {
+	return []byte(hex.EncodeToString(cfg.Secret.Derive("demo-support-desk")))
+}
+
+// demoDeskConnector is the webhook connector of the demo's http store at url; the data
+// map's secret_env is answered with the derived secret.
+func demoDeskConnector(s datamap.Store, cfg config.Config, url string, callback func(string) string) (*webhook.Connector, error) {
+	s.Connection.URL = url
+	secret := string(demoDeskSecret(cfg))
+	lookup := func(name string) (string, bool) { return secret, name == s.Connection.SecretEnv }
+	return webhook.FromDataMap(s, lookup, callback)
+}
+
+// demoCallbackHooks are the demo's http stores as dev's API checks their callbacks.
+func demoCallbackHooks(cfg config.Config) ([]*webhook.Connector, error) {
+	if cfg.Mode != config.ModeDev || !demoEnabled(cfg) {
+		return nil, nil
+	}
 	m, err := demo.DataMap()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	described, _ := m.Store(demo.StoreName)
-	if described.Connection, err = demo.Connection(url); err != nil {
-		return nil, nil, nil, err
+	var out []*webhook.Connector
+	for _, s := range m.Stores {
+		if s.Kind == datamap.KindHTTP {
+			hook, err := demoDeskConnector(s, cfg, s.Connection.URL, nil)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, hook)
+		}
 	}
-	c, db, err := sqlstore.Open(ctx, described, opts...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return c, described.Recipients, func() { db.Close() }, nil
+	return out, nil
 }
 
 // startWorker registers every workflow and activity and starts polling. Stopping it waits
 // up to the shutdown timeout for running activities to finish.
 func startWorker(c client.Client, acts *activities.Activities, cfg config.Config) (worker.Worker, error) {
+	if cfg.WorkerCacheSize > 0 {
+		// The cache is per process and sized once, before the first worker starts.
+		worker.SetStickyWorkflowCacheSize(cfg.WorkerCacheSize)
+	}
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		Identity:          workerIdentity(),
 		WorkerStopTimeout: cfg.ShutdownTimeout,
@@ -232,7 +305,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	verification.CodeLife = cfg.CodeLife
 	opts := api.Options{
 		Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
-		Requests: requestdb.New(db), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
+		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
 		Sessions: db, TrustedProxies: cfg.TrustedProxies,
@@ -243,16 +316,23 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	if cfg.Codec != nil {
 		opts.PayloadCodec = codec.New(cfg.Codec)
 	}
-	if cfg.DataMap == "" {
-		return opts, nil
-	}
-	m, err := datamap.Load(cfg.DataMap)
+	hooks, err := demoCallbackHooks(cfg)
 	if err != nil {
 		return opts, err
 	}
-	hooks, err := webhookStores(m, cfg)
-	if err != nil || len(hooks) == 0 {
-		return opts, err
+	if cfg.DataMap != "" {
+		m, err := datamap.Load(cfg.DataMap)
+		if err != nil {
+			return opts, err
+		}
+		mapHooks, err := webhookStores(m, cfg)
+		if err != nil {
+			return opts, err
+		}
+		hooks = append(hooks, mapHooks...)
+	}
+	if len(hooks) == 0 {
+		return opts, nil
 	}
 	opts.CallbackKeys, opts.CallbackStores = webhook.CallbackKeys(hooks...), map[string]string{}
 	for _, h := range hooks {

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,13 @@ type Config struct {
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// WorkerCacheSize caps the workflows a worker keeps cached: requests parked for days
+	// waiting for a code would otherwise hold memory each (about 78 KB apiece).
+	WorkerCacheSize int
+	// MetricsAddr is where Prometheus scrapes /metrics; empty when turned off.
+	// MetricsAddrDefault says it was not chosen, so a taken port only warns.
+	MetricsAddr        string
+	MetricsAddrDefault bool
 
 	// Secret keys address hashes and one-time codes; every process of a deployment shares it.
 	Secret       keys.Secret
@@ -58,8 +66,10 @@ type Config struct {
 	SMTP         mail.SMTPConfig
 	Identity     domain.IdentityPolicy
 	CodeLife     time.Duration
-	Deadline     domain.DeadlinePolicy
-	// DemoStore is the URL of the demo customer database, or empty for none.
+	// ReportLinkTTL is how long the report link of a review's completion mail works.
+	ReportLinkTTL time.Duration
+	Deadline      domain.DeadlinePolicy
+	// DemoStore is where the demo company's databases live (see demo.ParseTarget), or empty for none.
 	DemoStore string
 	// DataMap is the path of the data map describing the company's stores.
 	DataMap string
@@ -112,7 +122,7 @@ var (
 )
 
 // Settings lists every setting dsr reads.
-var Settings = append(processSettings, requestSettings...)
+var Settings = slices.Concat(processSettings, observabilitySettings, requestSettings)
 
 // processSettings say where a process listens, what it connects to and how it logs.
 var processSettings = []Setting{
@@ -229,6 +239,38 @@ var processSettings = []Setting{
 				return fmt.Errorf("want a positive duration such as 30s, got %q", v)
 			}
 			c.ShutdownTimeout = d
+			return nil
+		}},
+	{Env: "DSR_WORKER_CACHE_SIZE", Flag: "worker-cache-size", Default: "1000", Modes: workerModes,
+		Help: "how many running requests a worker keeps in memory; others are replayed from history when they wake",
+		apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("want a positive number of workflows, got %q", v)
+			}
+			c.WorkerCacheSize = n
+			return nil
+		}},
+}
+
+// observabilitySettings say where a process serves its metrics.
+var observabilitySettings = []Setting{
+	{Env: "DSR_METRICS_ADDR", Flag: "metrics-addr", Modes: serverModes,
+		Help: "address of the Prometheus /metrics endpoint, apart from the API; 127.0.0.1:9464 in dev, :9464 otherwise; \"off\" for none",
+		apply: func(c *Config, v string) error {
+			switch v {
+			case "off":
+				return nil
+			case "":
+				v, c.MetricsAddrDefault = ":9464", true
+				if c.Mode == ModeDev {
+					v = "127.0.0.1:9464"
+				}
+			}
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port or off, got %q", v)
+			}
+			c.MetricsAddr = v
 			return nil
 		}},
 }
@@ -371,6 +413,16 @@ var requestSettings = []Setting{
 			c.CodeLife = d
 			return nil
 		}},
+	{Env: "DSR_REPORT_LINK_TTL", Flag: "report-link-ttl", Default: "168h", Modes: workerModes,
+		Help: "how long the report link mailed when a review completes works without the status token",
+		apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Hour || d > 90*24*time.Hour {
+				return fmt.Errorf("want a duration between 1h and 2160h (90 days), got %q", v)
+			}
+			c.ReportLinkTTL = d
+			return nil
+		}},
 	{Env: "DSR_DEFAULT_DEADLINE_DAYS", Flag: "default-deadline-days", Default: "30", Modes: intakeModes,
 		Help: "days to answer a request under the default jurisdiction",
 		apply: func(c *Config, v string) error {
@@ -391,7 +443,7 @@ var requestSettings = []Setting{
 			return nil
 		}},
 	{Env: "DSR_DEMO_STORE", Flag: "demo-store", Modes: workerModes,
-		Help: "URL of the demo customer database to fan out to; in dev a SQLite file in the data directory, \"off\" for none",
+		Help: "where the demo company's databases live: sqlite:DIRECTORY (a file per store; in dev DATA_DIR/demo) or a postgres:// URL (a schema per store); \"off\" for none",
 		apply: func(c *Config, v string) error {
 			if v == "" || v == "off" {
 				c.DemoStore = v
