@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -215,31 +214,7 @@ func post(t *testing.T, url, token string, body, out any) int {
 
 func send(t *testing.T, method, url, token string, body, out any) int {
 	t.Helper()
-	var buf bytes.Buffer
-	if body != nil {
-		if err := json.NewEncoder(&buf).Encode(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, url, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s: %d, body not JSON: %v", method, url, resp.StatusCode, err)
-		}
-	}
-	return resp.StatusCode
+	return testenv.CallJSON(t, method, url, token, body, out)
 }
 
 // engine is the cluster's Temporal as staff tools see it: with the processes' codec.

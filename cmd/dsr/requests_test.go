@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,37 +18,14 @@ import (
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/testenv"
 	"github.com/dsr-project/dsr/workflows"
 )
 
 // call sends JSON with an optional bearer token and decodes the answer into out.
 func call(t *testing.T, method, url, token string, body, out any) int {
 	t.Helper()
-	var buf bytes.Buffer
-	if body != nil {
-		if err := json.NewEncoder(&buf).Encode(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, url, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s: %d, body not JSON: %v", method, url, resp.StatusCode, err)
-		}
-	}
-	return resp.StatusCode
+	return testenv.CallJSON(t, method, url, token, body, out)
 }
 
 // waitStatus polls the requester's status view until it shows want.
