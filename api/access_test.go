@@ -3,8 +3,11 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
@@ -178,5 +181,40 @@ func TestStaffOpenedRequestGetsNoStatusToken(t *testing.T) {
 	id := h.engine.inputs[0].RequestID
 	if a := h.do(http.MethodGet, "/api/v1/requests/"+id, "", "", "x"); a.code != http.StatusUnauthorized {
 		t.Errorf("requester view of a staff-opened request = %d, want 401", a.code)
+	}
+}
+
+func TestConcurrentStatusReadsOfOneRequestShareOneQuery(t *testing.T) {
+	h := newHarness(t, false)
+	req := h.open()
+	h.engine.queryGate = make(chan struct{})
+	const callers = 8
+	var wg sync.WaitGroup
+	codes := make(chan int, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := httptest.NewRequest(http.MethodGet, "/api/v1/requests/"+req.ID, nil)
+			r.Header.Set("Authorization", "Bearer "+req.StatusToken)
+			rec := httptest.NewRecorder()
+			h.handler.ServeHTTP(rec, r)
+			codes <- rec.Code
+		}()
+	}
+	// Give every caller time to arrive while the first query is held.
+	time.Sleep(300 * time.Millisecond)
+	close(h.engine.queryGate)
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("status read = %d, want 503 from the failed query", code)
+		}
+	}
+	h.engine.mu.Lock()
+	defer h.engine.mu.Unlock()
+	if h.engine.queries >= callers {
+		t.Errorf("%d callers made %d queries, want them to share", callers, h.engine.queries)
 	}
 }

@@ -65,17 +65,24 @@ func updateError(err error) error {
 	return unavailable(err)
 }
 
-// state returns the request workflow's whole state, closed workflows included.
+// state returns the request workflow's whole state, closed workflows included. Callers
+// asking for the same request at the same moment share one query: a query of a closed
+// workflow replays its history on a worker, and a crowd of status pages must not turn into
+// a crowd of replays.
 func (s *Server) state(ctx context.Context, requestID string) (workflows.RequestState, error) {
-	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
-	defer cancel()
-	var st workflows.RequestState
-	value, err := s.opts.Temporal.QueryWorkflow(ctx, workflows.RequestID(requestID), "", workflows.QueryState)
-	if err == nil {
-		err = value.Get(&st)
-	}
+	v, err, _ := s.queries.Do(requestID, func() (any, error) {
+		// The shared query outlives any one caller that gives up.
+		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), queryTimeout)
+		defer cancel()
+		var st workflows.RequestState
+		value, err := s.opts.Temporal.QueryWorkflow(qctx, workflows.RequestID(requestID), "", workflows.QueryState)
+		if err == nil {
+			err = value.Get(&st)
+		}
+		return st, err
+	})
 	if err != nil {
-		return st, unavailable(fmt.Errorf("state of request %s: %w", requestID, err))
+		return workflows.RequestState{}, unavailable(fmt.Errorf("state of request %s: %w", requestID, err))
 	}
-	return st, nil
+	return v.(workflows.RequestState), nil
 }

@@ -49,6 +49,9 @@ type fakeEngine struct {
 	startEntered chan struct{}
 	history      []*historypb.HistoryEvent
 	historyErr   error
+	// queryGate, when set, holds every state query until it is closed; queries counts them.
+	queryGate chan struct{}
+	queries   int
 }
 
 func (f *fakeEngine) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
@@ -117,6 +120,13 @@ type fakeUpdate struct{ client.WorkflowUpdateHandle }
 func (fakeUpdate) Get(context.Context, any) error { return nil }
 
 func (f *fakeEngine) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	f.mu.Lock()
+	f.queries++
+	gate := f.queryGate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	return nil, context.DeadlineExceeded
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
@@ -103,6 +104,8 @@ type Server struct {
 	signer    ed25519.PrivateKey
 	signerErr error
 	limiters  limiters
+	// queries coalesces concurrent state queries of one request.
+	queries singleflight.Group
 }
 
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
