@@ -95,6 +95,20 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 		if !strings.HasPrefix(download, "200 attachment") || !strings.Contains(download, id) {
 			t.Errorf("report download = %q, want 200 as an attachment named after the request", download)
 		}
+		// Beside the download, the page links the report to read in the browser.
+		inline := browserValue(t, person, chromedp.Evaluate[string](
+			`fetch(document.querySelector("#report-html").href).then(r => r.status + " " + r.headers.get("content-type") + " " + r.headers.get("content-disposition"))`, chromedp.EvalAwaitPromise))
+		if inline != "200 text/html; charset=UTF-8 null" {
+			t.Errorf("HTML report = %q, want 200 text/html shown in the browser, not downloaded", inline)
+		}
+		browse(t, person, chromedp.Click(chromedp.CSS("#report-html")), chromedp.WaitVisible(chromedp.CSS("#held-elsewhere")))
+		if loc := browserValue(t, person, chromedp.Location()); loc != s.base+"/requests/"+id+"/report?format=html" {
+			t.Errorf("the HTML report link led to %s", loc)
+		}
+		if page := browserValue(t, person, chromedp.Text(chromedp.CSS("main"))); !strings.Contains(page, "Your privacy report") || !strings.Contains(page, id) {
+			t.Errorf("the HTML report page reads:\n%s", page)
+		}
+		screenshot(t, person, "report-html")
 
 		// The mailed link opens the status page in a browser that never saw the form, and
 		// leaves no key in the address bar.

@@ -197,6 +197,10 @@ func TestBrowser(t *testing.T) {
 		if status != http.StatusOK {
 			t.Errorf("report download = %d, want 200", status)
 		}
+		html := browserValue(t, ctx, chromedp.Evaluate[string](`fetch(document.querySelector("#report-html").href).then(r => r.status + " " + r.headers.get("content-type"))`, chromedp.EvalAwaitPromise))
+		if html != "200 text/html; charset=UTF-8" {
+			t.Errorf("HTML report link = %q, want 200 text/html", html)
+		}
 	})
 
 	t.Run("an analyst signs in and approves a correction, which completes", func(t *testing.T) {

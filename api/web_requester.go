@@ -447,12 +447,15 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 	return s.render(c, http.StatusUnprocessableEntity, "status.html", page)
 }
 
-// reportDownload serves the API's report as a file to save.
+// reportDownload serves the API's report: as a file to save, or with ?format=html as a
+// page to read in the browser.
 func (s *Server) reportDownload(c echo.Context) error {
 	row := currentRequest(c)
 	if row.Status != domain.StatusCompleted {
 		return s.renderError(c, errNotCompleted)
 	}
-	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="dsr-report-`+row.ID+`.json"`)
+	if !wantsHTML(c) {
+		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="dsr-report-`+row.ID+`.json"`)
+	}
 	return s.requesterReport(c)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -85,8 +86,8 @@ func devCode(t *testing.T, base, email, requestID string) string {
 
 // demoRequest runs one request of the demo person through `dsr dev` to completion: the
 // mailed code, her data points, and the paper archive's task completed by staff. It
-// returns the request's report.
-func demoRequest(t *testing.T, base, staffToken, typ string, details map[string]any, archive map[string]any) api.Report {
+// returns the request's report and its final status view.
+func demoRequest(t *testing.T, base, staffToken, typ string, details map[string]any, archive map[string]any) (api.Report, api.RequesterView) {
 	t.Helper()
 	ada := demo.Ada()
 	var intake api.IntakeAnswer
@@ -107,12 +108,12 @@ func demoRequest(t *testing.T, base, staffToken, typ string, details map[string]
 		t.Fatalf("identity: %d %+v", code, identity)
 	}
 	completeTask(t, base, staffToken, intake.ID, archive)
-	waitStatus(t, base, intake.ID, intake.StatusToken, "completed")
+	view := waitStatus(t, base, intake.ID, intake.StatusToken, "completed")
 	var report api.Report
 	if code := call(t, http.MethodGet, base+"/api/v1/requests/"+intake.ID+"/report", intake.StatusToken, nil, &report); code != http.StatusOK {
 		t.Fatalf("report: %d", code)
 	}
-	return report
+	return report, view
 }
 
 // demoSQLStores lists the demo data map's sql stores.
@@ -198,7 +199,7 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 	}
 	slices.Sort(everyStore)
 
-	first := demoRequest(t, base, token, "review", nil, map[string]any{"found": []string{"name", "postal_address", "company"}})
+	first, _ := demoRequest(t, base, token, "review", nil, map[string]any{"found": []string{"name", "postal_address", "company"}})
 	held := storesWithData(first)
 	var stores []string
 	for s := range held {
@@ -217,7 +218,7 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 		t.Errorf("first review's orders: %s", held["webstore"])
 	}
 
-	suppressed := demoRequest(t, base, token, "suppress", map[string]any{"scope": map[string]any{"all": true}},
+	suppressed, suppressedView := demoRequest(t, base, token, "suppress", map[string]any{"scope": map[string]any{"all": true}},
 		map[string]any{"found": []string{"name", "postal_address", "company"}, "changed": []string{"name", "postal_address", "company"}})
 	var kept []string
 	for _, s := range suppressed.Stores {
@@ -227,6 +228,18 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 	}
 	if len(kept) != 1 || !strings.Contains(kept[0], "webstore: order DEMO-70002") {
 		t.Errorf("suppression kept %v, want only webstore's order DEMO-70002", kept)
+	}
+	// Both affiliates of the accounts store hear of it: the UK one by mail, the Norwegian
+	// one by the signed webhook that dev serves, which acknowledges it.
+	notified := map[string]string{}
+	for _, r := range suppressedView.Recipients {
+		notified[r.Name] = r.Status
+	}
+	if got, want := notified, (map[string]string{
+		"Smith Micro Software UK Limited": "sent",
+		"Smith Micro Software AS":         "sent: acknowledged (HTTP 200)",
+	}); !maps.Equal(got, want) {
+		t.Errorf("the suppression's status view lists recipients %v, want %v", got, want)
 	}
 	rows := adaRows(t, dataDir)
 	for table, n := range rows {
@@ -242,7 +255,7 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 		}
 	}
 
-	second := demoRequest(t, base, token, "review", nil, map[string]any{"not_found": true})
+	second, _ := demoRequest(t, base, token, "review", nil, map[string]any{"not_found": true})
 	left := storesWithData(second)
 	if len(left) != 1 || left["webstore"] == "" {
 		t.Fatalf("review after suppression found data in %v, want only the webstore", left)

@@ -105,7 +105,7 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	if err != nil {
 		return nil, nil, err
 	}
-	acts.Recipients = recipients
+	acts.Recipients, acts.LookupEnv = recipients, demoLookupEnv(cfg)
 	var checkers connector.IdentityCheckers
 	for _, c := range stores {
 		acts.Stores = append(acts.Stores, c)
@@ -178,7 +178,8 @@ func demoEnabled(cfg config.Config) bool { return cfg.DemoStore != "" && cfg.Dem
 // of its stores: the SQL databases, the support desk, which this process serves on a
 // loopback port, and the paper archive. The support desk calls back only in dev, where
 // this process's API knows its key; a worker's separate API processes do not, so there it
-// answers at once.
+// answers at once. The affiliate reached by webhook is served on a loopback port too, so
+// that this process's notices reach it (demoLookupEnv answers its secret_env).
 func openDemoStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo, opts []sqlstore.Option) (conns []connector.Connector, recipients map[string][]datamap.Recipient, close func(), err error) {
 	m, err := demo.Setup(ctx, cfg.DemoStore)
 	if err != nil {
@@ -193,8 +194,14 @@ func openDemoStores(ctx context.Context, cfg config.Config, tasks *requestdb.Rep
 		closeSQL()
 		return nil, nil, nil, err
 	}
-	close = func() { desk.Close(); closeSQL() }
+	affiliate := demo.NewAffiliate(demoAffiliateKeyID, demoAffiliateSecret(cfg))
+	close = func() { affiliate.Close(); desk.Close(); closeSQL() }
 	url, err := desk.Start()
+	if err != nil {
+		close()
+		return nil, nil, nil, err
+	}
+	affiliateURL, err := affiliate.Start()
 	if err != nil {
 		close()
 		return nil, nil, nil, err
@@ -205,7 +212,12 @@ func openDemoStores(ctx context.Context, cfg config.Config, tasks *requestdb.Rep
 	}
 	recipients = map[string][]datamap.Recipient{}
 	for _, s := range m.Stores {
-		recipients[s.Name] = s.Recipients
+		for _, r := range s.Recipients {
+			if r.KeyID == demoAffiliateKeyID {
+				r.Webhook = affiliateURL
+			}
+			recipients[s.Name] = append(recipients[s.Name], r)
+		}
 		switch s.Kind {
 		case datamap.KindManual:
 			conns = append(conns, manual.New(s, tasks))
@@ -227,6 +239,32 @@ const demoDeskKeyID = "demo-support-desk"
 
 func demoDeskSecret(cfg config.Config) []byte {
 	return []byte(hex.EncodeToString(cfg.Secret.Derive("demo-support-desk")))
+}
+
+// The demo affiliate's notice key, derived like the support desk's: its ID and secret_env
+// in the demo data map, and the secret.
+const (
+	demoAffiliateKeyID     = "demo-smithmicro-as"
+	demoAffiliateSecretEnv = "DSR_DEMO_AFFILIATE_SECRET"
+)
+
+func demoAffiliateSecret(cfg config.Config) []byte {
+	return []byte(hex.EncodeToString(cfg.Secret.Derive("demo-affiliate-notices")))
+}
+
+// demoLookupEnv is how the activities read recipients' secrets: the demo affiliate's
+// secret_env is answered with its derived secret, every other name from the environment.
+func demoLookupEnv(cfg config.Config) func(string) (string, bool) {
+	if !demoEnabled(cfg) {
+		return os.LookupEnv
+	}
+	secret := string(demoAffiliateSecret(cfg))
+	return func(name string) (string, bool) {
+		if name == demoAffiliateSecretEnv {
+			return secret, true
+		}
+		return os.LookupEnv(name)
+	}
 }
 
 // demoDeskConnector is the webhook connector of the demo's http store at url; the data

@@ -18,7 +18,6 @@ import (
 
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/demo"
-	"github.com/dsr-project/dsr/internal/testenv"
 )
 
 // otlpCollector is a real OTLP/gRPC trace receiver that keeps every span it is sent.
@@ -122,7 +121,7 @@ func TestTelemetryMetricsAndOneTraceFromAPIToStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	workerMetrics, apiMetrics, httpPort := freePort(t), freePort(t), freePort(t)
-	workerProc := start(t, s.workerArgs("--demo-store", testenv.PostgresURL(t), "--metrics-addr", "127.0.0.1:"+workerMetrics)...)
+	workerProc := start(t, s.workerArgs("--demo-store", demoTarget(t), "--metrics-addr", "127.0.0.1:"+workerMetrics)...)
 	base := "http://127.0.0.1:" + httpPort
 	apiProc := start(t, append([]string{"api", "--http", "127.0.0.1:" + httpPort, "--metrics-addr", "127.0.0.1:" + apiMetrics}, s.common...)...)
 	waitReady(t, apiProc, base)
