@@ -266,6 +266,12 @@ func TestProductionProcessesShareTemporalAndPostgres(t *testing.T) {
 	if code, down := readyz(t, apis[0], bases[0]); code != http.StatusServiceUnavailable || len(down) != 1 || down[0] != "worker" {
 		t.Fatalf("readyz with no worker = %d %v, want 503 naming only worker", code, down)
 	}
+	// An api told not to wait for workers stays in service without one.
+	port := freePort(t)
+	lenient := start(t, append([]string{"api", "--http", "127.0.0.1:" + port, "--ready-needs-worker=false"}, common...)...)
+	if code, down := readyz(t, lenient, "http://127.0.0.1:"+port); code != http.StatusOK || len(down) != 0 {
+		t.Fatalf("readyz with no worker, not needing one = %d %v, want 200", code, down)
+	}
 	start(t, workerArgs...)
 	start(t, workerArgs...)
 	for i, p := range apis {

@@ -319,9 +319,10 @@ func startWorker(c client.Client, acts *activities.Activities, cfg config.Config
 	return w, nil
 }
 
-// readinessChecks are what /readyz reports on: the database, the engine, and a worker.
+// readinessChecks are what /readyz reports on: the database, the engine, and a worker
+// unless an api is told not to wait for one.
 func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.Check {
-	return []api.Check{
+	checks := []api.Check{
 		{Name: "database", Run: db.Ping},
 		{Name: "temporal", Run: func(ctx context.Context) error {
 			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
@@ -330,10 +331,13 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 			}
 			return nil
 		}},
-		{Name: "worker", Run: func(ctx context.Context) error {
-			return engine.CheckWorkersPolling(ctx, c, cfg.TaskQueue)
-		}},
 	}
+	if cfg.Mode == config.ModeAPI && !cfg.ReadyNeedsWorker {
+		return checks
+	}
+	return append(checks, api.Check{Name: "worker", Run: func(ctx context.Context) error {
+		return engine.CheckWorkersPolling(ctx, c, cfg.TaskQueue)
+	}})
 }
 
 // apiOptions are the HTTP server's dependencies; devMailbox is set only in dev. The data

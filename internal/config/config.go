@@ -53,6 +53,8 @@ type Config struct {
 	// WorkerCacheSize caps the workflows a worker keeps cached: requests parked for days
 	// waiting for a code would otherwise hold memory each (about 78 KB apiece).
 	WorkerCacheSize int
+	// ReadyNeedsWorker makes an api's /readyz fail while no worker polls.
+	ReadyNeedsWorker bool
 	// MetricsAddr is where Prometheus scrapes /metrics; empty when turned off.
 	// MetricsAddrDefault says it was not chosen, so a taken port only warns.
 	MetricsAddr        string
@@ -198,6 +200,16 @@ var processSettings = []Setting{
 	{Env: "TEMPORAL_API_KEY", Flag: "temporal-api-key", Modes: clusterModes, Secret: true,
 		Help:  "API key for Temporal Cloud; implies TLS",
 		apply: func(c *Config, v string) error { c.Temporal.APIKey = v; return nil }},
+	{Env: "DSR_READY_NEEDS_WORKER", Flag: "ready-needs-worker", Default: "true", Modes: []Mode{ModeAPI},
+		Help: "whether /readyz also needs a worker polling the task queue; false keeps the api in service (taking requests that wait) while every worker is down",
+		apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.ReadyNeedsWorker = b
+			return nil
+		}},
 	{Env: "DSR_TASK_QUEUE", Flag: "task-queue", Default: "dsr", Modes: serverModes,
 		Help: "Temporal task queue the workers poll",
 		apply: func(c *Config, v string) error {
