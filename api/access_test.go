@@ -187,7 +187,7 @@ func TestStaffOpenedRequestGetsNoStatusToken(t *testing.T) {
 func TestConcurrentStatusReadsOfOneRequestShareOneQuery(t *testing.T) {
 	h := newHarness(t, false)
 	req := h.open()
-	h.engine.queryGate = make(chan struct{})
+	h.engine.queryGate, h.engine.queryEntered = make(chan struct{}), make(chan struct{}, 1)
 	const callers = 8
 	var wg sync.WaitGroup
 	codes := make(chan int, callers)
@@ -202,8 +202,9 @@ func TestConcurrentStatusReadsOfOneRequestShareOneQuery(t *testing.T) {
 			codes <- rec.Code
 		}()
 	}
-	// Give every caller time to arrive while the first query is held.
-	time.Sleep(300 * time.Millisecond)
+	// Once the first query is held, give the other callers ample time to arrive behind it.
+	<-h.engine.queryEntered
+	time.Sleep(time.Second)
 	close(h.engine.queryGate)
 	wg.Wait()
 	close(codes)

@@ -49,9 +49,11 @@ type fakeEngine struct {
 	startEntered chan struct{}
 	history      []*historypb.HistoryEvent
 	historyErr   error
-	// queryGate, when set, holds every state query until it is closed; queries counts them.
-	queryGate chan struct{}
-	queries   int
+	// queryGate, when set, holds every state query until it is closed, after sending on
+	// queryEntered when that is set; queries counts them.
+	queryGate    chan struct{}
+	queryEntered chan struct{}
+	queries      int
 }
 
 func (f *fakeEngine) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
@@ -122,8 +124,12 @@ func (fakeUpdate) Get(context.Context, any) error { return nil }
 func (f *fakeEngine) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
 	f.mu.Lock()
 	f.queries++
-	gate := f.queryGate
+	gate, entered := f.queryGate, f.queryEntered
+	f.queryEntered = nil
 	f.mu.Unlock()
+	if entered != nil {
+		entered <- struct{}{}
+	}
 	if gate != nil {
 		<-gate
 	}
