@@ -48,12 +48,22 @@ func OpenDB(ctx context.Context, c datamap.Connection) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", c.Driver, err)
 	}
+	// A company has many stores and runs many workers, and every worker keeps a pool per
+	// store: bound each pool and let idle connections go, so the stores' databases are not
+	// crowded by connections that wait for the next request.
+	db.SetMaxOpenConns(maxStoreConnections)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s database unreachable: %w", c.Driver, sanitise(err))
 	}
 	return db, nil
 }
+
+// maxStoreConnections bounds one worker's connections to one store: a fan-out uses one
+// per request in flight, and a transaction per request holds it briefly.
+const maxStoreConnections = 8
 
 func sqliteDSN(path string) string {
 	q := url.Values{}
