@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -33,11 +34,15 @@ func NewHTTPClient(concurrency int) *http.Client {
 	return &http.Client{Transport: t, Timeout: time.Minute}
 }
 
+// defaultHTTP is the client of every Target without one: made once, so its connections are
+// reused across calls instead of each call opening (and leaving behind) its own.
+var defaultHTTP = sync.OnceValue(func() *http.Client { return NewHTTPClient(64) })
+
 func (t Target) httpClient() *http.Client {
 	if t.HTTP != nil {
 		return t.HTTP
 	}
-	return NewHTTPClient(64)
+	return defaultHTTP()
 }
 
 // call sends body as JSON with an optional bearer token, decodes a 2xx answer into out and

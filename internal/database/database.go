@@ -52,6 +52,10 @@ func Open(ctx context.Context, raw string) (*DB, error) {
 		return nil, fmt.Errorf("open %s database: %w", target.Kind, err)
 	}
 	db := &DB{DB: gdb, Kind: target.Kind}
+	if err := limitConnections(db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -69,6 +73,31 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
+}
+
+// postgresConnections bounds each process's PostgreSQL pool. Unbounded, an API under a
+// burst of 32 intakes beside a busy worker opened a connection per waiting query and met the
+// server's max_connections (100 by default, shared with the Temporal server), answering 503;
+// queueing in the process for one of 16 costs a few milliseconds at most.
+const postgresConnections = 16
+
+// limitConnections bounds a PostgreSQL pool (see postgresConnections). A SQLite pool stays
+// unbounded: one connection per process, tried to spare writers the busy handler's sleeps,
+// measured no faster at intake (docs/benchmarks.md).
+func limitConnections(db *DB) error {
+	if db.Kind != config.Postgres {
+		return nil
+	}
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return fmt.Errorf("open %s database: %w", db.Kind, err)
+	}
+	// Keep a few between bursts, and give them back when quiet: many processes share the
+	// server.
+	sqlDB.SetMaxOpenConns(postgresConnections)
+	sqlDB.SetMaxIdleConns(4)
+	sqlDB.SetConnMaxIdleTime(time.Minute)
+	return nil
 }
 
 // Ping reports whether the database answers.

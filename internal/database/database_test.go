@@ -48,3 +48,16 @@ func TestOpenReportsAnUnreachablePostgres(t *testing.T) {
 		t.Fatal("Open succeeded against a closed port")
 	}
 }
+
+// A PostgreSQL pool is bounded, so a burst queues in the process instead of taking the
+// server's last connections.
+func TestPostgresPoolIsBounded(t *testing.T) {
+	db := testenv.OpenMigrated(t, testenv.PostgresURL(t))
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sqlDB.Stats().MaxOpenConnections; got <= 0 || got > 32 {
+		t.Fatalf("max open connections = %d, want a bound of at most 32", got)
+	}
+}
