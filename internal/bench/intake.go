@@ -12,6 +12,10 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
+// intakeRounds is how many turns the intake and its baseline take (see RunPaired): enough
+// to spread a neighbour's minute of compiling over both sides.
+const intakeRounds = 6
+
 // IntakeOptions size the intake scenario.
 type IntakeOptions struct {
 	Target      Target
@@ -53,11 +57,8 @@ func Intake(o IntakeOptions) Scenario {
 				return nil, err
 			}
 		}
-		base, err := RunLoad(ctx, o.Requests, o.Concurrency, progress, "bare engine", start)
-		if err != nil {
-			return nil, err
-		}
-		got, err := RunLoad(ctx, o.Requests, o.Concurrency, progress, "dsr intake", open(o.Concurrency))
+		base, got, err := RunPaired(ctx, o.Requests, o.Concurrency, intakeRounds, progress,
+			"bare engine", start, "dsr intake", open(o.Concurrency))
 		if err != nil {
 			return nil, err
 		}

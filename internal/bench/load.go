@@ -71,3 +71,39 @@ func RunLoad(ctx context.Context, n, concurrency int, progress io.Writer, label 
 	}
 	return Load{Latencies: latencies, Wall: wall}, nil
 }
+
+// RunPaired runs n calls of a and n calls of b in rounds that take turns, a first in even
+// rounds and b first in odd ones. On a shared machine the background load changes by the
+// minute, and each side leaves work behind (workflows still running) that slows whatever
+// runs next; taking turns lays both on each side alike, where one run after the other laid
+// them on one side only. Call indexes run over [0, n) on each side, as in RunLoad.
+func RunPaired(ctx context.Context, n, concurrency, rounds int, progress io.Writer, labelA string, a func(context.Context, int) error, labelB string, b func(context.Context, int) error) (Load, Load, error) {
+	rounds = max(min(rounds, n), 1)
+	var sum [2]Load
+	sides := [2]struct {
+		label string
+		call  func(context.Context, int) error
+	}{{labelA, a}, {labelB, b}}
+	for r := range rounds {
+		lo, hi := r*n/rounds, (r+1)*n/rounds
+		order := []int{0, 1}
+		if r%2 == 1 {
+			order = []int{1, 0}
+		}
+		line := fmt.Sprintf("   round %d/%d:", r+1, rounds)
+		for _, s := range order {
+			side := sides[s]
+			l, err := RunLoad(ctx, hi-lo, concurrency, io.Discard, side.label, func(ctx context.Context, i int) error {
+				return side.call(ctx, lo+i)
+			})
+			if err != nil {
+				return Load{}, Load{}, err
+			}
+			sum[s].Latencies = append(sum[s].Latencies, l.Latencies...)
+			sum[s].Wall += l.Wall
+			line += fmt.Sprintf(" %s %d in %s (%.1f/s);", side.label, hi-lo, l.Wall.Round(time.Millisecond), l.PerSecond())
+		}
+		fmt.Fprintln(progress, line)
+	}
+	return sum[0], sum[1], nil
+}
