@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
@@ -33,7 +34,9 @@ import (
 // benchScenarioNames are the scenarios of `dsr bench`, in the order they run.
 var benchScenarioNames = []string{"intake", "e2e", "stores", "parked", "dashboard"}
 
-// benchTaskQueue is the stack's task queue unless --task-queue says otherwise.
+// benchTaskQueue begins the stack's task queue unless --task-queue says otherwise. Each run
+// takes a queue of its own: workflows an interrupted run left behind are encrypted with
+// that run's codec key, and a later run's worker could only fail on them.
 const benchTaskQueue = "dsr-bench"
 
 // benchFlags are the command's own flags; the stack's settings are dev's.
@@ -130,7 +133,7 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 	// On a shared engine, other workers poll dsr's usual queue with their own database and
 	// mail; the harness's requests must reach its own worker only.
 	if !fs.Changed("task-queue") {
-		cfg.TaskQueue = benchTaskQueue
+		cfg.TaskQueue = benchTaskQueue + "-" + uuid.NewString()[:8]
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintln(out, "starting the stack …")

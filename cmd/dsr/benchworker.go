@@ -19,7 +19,7 @@ import (
 
 // parkedTaskQueue is served only by the parked scenario's worker process, so the requests
 // it parks are cached by that process alone and its resident memory is theirs.
-const parkedTaskQueue = "dsr-bench-parked"
+func parkedTaskQueue(s *benchStack) string { return s.cfg.TaskQueue + "-parked" }
 
 // benchChildEnv marks a process started by dsr bench. The dsr binary ignores it; the test
 // binary, which stands in for dsr in the smoke test, runs the dsr command line on seeing it.
@@ -46,7 +46,7 @@ func parkedScenario(s *benchStack, o bench.ParkedOptions) bench.Scenario {
 			return nil, err
 		}
 		defer stopAPI()
-		fmt.Fprintf(progress, "   worker process %d on task queue %s\n", child.cmd.Process.Pid, parkedTaskQueue)
+		fmt.Fprintf(progress, "   worker process %d on task queue %s\n", child.cmd.Process.Pid, parkedTaskQueue(s))
 		o.Target, o.ReadCode = target, sink.ReadCode
 		o.WorkerRSS = func() (int64, error) { return bench.ProcessRSS(child.cmd.Process.Pid) }
 		return bench.Parked(o).Run(ctx, progress)
@@ -66,7 +66,7 @@ func startBenchWorker(s *benchStack, sink *bench.MailSink) (*benchWorker, error)
 	}
 	cfg := s.cfg
 	codecKeys := "dev:" + base64.StdEncoding.EncodeToString(cfg.Secret.Derive("payload-codec"))
-	cmd := exec.Command(exe, "worker", "--task-queue", parkedTaskQueue,
+	cmd := exec.Command(exe, "worker", "--task-queue", parkedTaskQueue(s),
 		"--database-url", cfg.DatabaseURL, "--temporal-address", s.temporalAddress, "--temporal-namespace", cfg.Temporal.Namespace,
 		"--secret-key", hex.EncodeToString(cfg.Secret), "--codec-keys", codecKeys, "--public-url", cfg.PublicURL,
 		"--smtp-host", sink.Host(), "--smtp-port", strconv.Itoa(sink.Port()), "--smtp-tls", "none",
@@ -98,7 +98,7 @@ func (w *benchWorker) stop() {
 // it answers ready once the worker process polls that queue.
 func startParkedAPI(ctx context.Context, s *benchStack) (bench.Target, func(), error) {
 	cfg := s.cfg
-	cfg.TaskQueue = parkedTaskQueue
+	cfg.TaskQueue = parkedTaskQueue(s)
 	ln, err := listen("127.0.0.1:0")
 	if err != nil {
 		return bench.Target{}, nil, err
