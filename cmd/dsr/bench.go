@@ -293,7 +293,8 @@ func startBenchStack(ctx context.Context, cfg config.Config, log *slog.Logger, t
 		return nil, err
 	}
 	s.engine = "Temporal at " + temporalAddress
-	if temporalAddress == "" {
+	shared := temporalAddress != ""
+	if !shared {
 		temporal, err := devengine.Start(devengine.Options{
 			DataDir: cfg.DataDir, Namespace: cfg.Temporal.Namespace,
 			Log: log.With("component", "temporal-server"), LogLevel: embeddedServerLogLevel(cfg.LogLevel),
@@ -348,6 +349,7 @@ func startBenchStack(ctx context.Context, cfg config.Config, log *slog.Logger, t
 	s.cfg, s.temporalAddress, s.log, s.client = cfg, temporalAddress, log, c
 	s.target = bench.Target{
 		BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Temporal: c, HTTP: bench.NewHTTPClient(256),
+		Shared: shared,
 	}
 	return s, waitBenchReady(ctx, s.target.BaseURL)
 }

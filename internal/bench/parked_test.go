@@ -76,7 +76,8 @@ func startTarget(t *testing.T) (bench.Target, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bench.Target{BaseURL: srv.URL, AdminToken: admin, Temporal: c, HTTP: bench.NewHTTPClient(8)}, dbURL
+	// Shared, so that the scenarios clean up as they must on a cluster, and the tests see it.
+	return bench.Target{BaseURL: srv.URL, AdminToken: admin, Temporal: c, HTTP: bench.NewHTTPClient(8), Shared: true}, dbURL
 }
 
 func TestParkedMeasuresMemoryAndTimeToMoveOn(t *testing.T) {

@@ -24,6 +24,9 @@ type Target struct {
 	// HTTP keeps enough idle connections for the scenarios' concurrency; nil means one
 	// made by NewHTTPClient.
 	HTTP *http.Client
+	// Shared says the engine outlives the run (a cluster, not the run's embedded server),
+	// so requests a scenario leaves waiting must be cancelled at its end.
+	Shared bool
 }
 
 // NewHTTPClient keeps one idle connection per concurrent caller, so a load run measures the
