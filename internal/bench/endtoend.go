@@ -205,13 +205,25 @@ func (h *harness) rowStatus(ctx context.Context, id string) (string, error) {
 	return list.Requests[0].Status, nil
 }
 
-// checkStores asks the requester's view, once, whether every store was done.
+// checkStores asks the requester's view whether every store was done: once, or again
+// after a pause when the API answers that the engine is busy (503), as a requester would.
 func (h *harness) checkStores(ctx context.Context, id, token string) error {
 	var view struct {
 		Stores struct{ Total, Done int }
 	}
-	if err := h.target.call(ctx, http.MethodGet, "/api/v1/requests/"+id, token, nil, &view); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		err := h.target.call(ctx, http.MethodGet, "/api/v1/requests/"+id, token, nil, &view)
+		if err == nil {
+			break
+		}
+		if !isStatus(err, http.StatusServiceUnavailable) || attempt == 5 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	if view.Stores.Total == 0 || view.Stores.Done != view.Stores.Total {
 		return fmt.Errorf("request %s completed with %d of %d stores done", id, view.Stores.Done, view.Stores.Total)
