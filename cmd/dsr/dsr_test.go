@@ -335,3 +335,18 @@ func TestWorkerRefusesABrokenDataMapNamingFileAndLine(t *testing.T) {
 		t.Fatalf("err = %v, want the file, line 10 and the bad strategy named", err)
 	}
 }
+
+// A worker stopped before it finished starting (Ctrl-C during start-up, or a rolling
+// deploy's SIGTERM) stops cleanly, not with an error.
+func TestAStopDuringStartUpIsClean(t *testing.T) {
+	s := newStack(t)
+	if err := run(t.Context(), []string{"migrate", "--database-url", s.dbURL}, &syncBuffer{}, &syncBuffer{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	out := &syncBuffer{}
+	if err := run(ctx, s.workerArgs(), out, out); err != nil {
+		t.Fatalf("worker stopped during start-up: %v\n%s", err, out)
+	}
+}
