@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -282,16 +280,8 @@ func demoTarget(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), pg)
-		if err != nil {
-			t.Errorf("drop demo schemas: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		for _, schema := range target.Schemas() {
-			if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop demo schemas: %v", err)
-			}
+		if err := target.Remove(context.Background()); err != nil {
+			t.Errorf("remove the demo company: %v", err)
 		}
 	})
 	return pg

@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -141,6 +142,33 @@ func (t Target) prepare(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Remove deletes the demo company: its SQLite files, or its PostgreSQL schemas. The next
+// Setup starts over with freshly seeded people.
+func (t Target) Remove(ctx context.Context) error {
+	if t.kind == config.SQLite {
+		for _, s := range storeSchemas {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				err := os.Remove(t.Connection(s.store).DSN + suffix)
+				if err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("demo stores: %w", err)
+				}
+			}
+		}
+		return nil
+	}
+	db, err := sqlstore.OpenDB(ctx, datamap.Connection{Driver: datamap.Postgres, DSN: t.dsn})
+	if err != nil {
+		return fmt.Errorf("demo stores: %w", err)
+	}
+	defer db.Close()
+	for _, schema := range t.Schemas() {
+		if _, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+			return fmt.Errorf("demo stores: drop schema: %w", err)
+		}
+	}
+	return nil
 }
 
 // createAndSeed creates a store's tables and, when its seed marker is missing, fills them,

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/connector/webhook"
@@ -37,16 +35,8 @@ func targets(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, pg)
-		if err != nil {
-			t.Errorf("drop demo schemas: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, schema := range target.Schemas() {
-			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop demo schemas: %v", err)
-			}
+		if err := target.Remove(ctx); err != nil {
+			t.Errorf("remove the demo company: %v", err)
 		}
 	})
 	return map[string]string{"postgres": pg, "sqlite": "sqlite:" + t.TempDir()}
@@ -103,7 +93,7 @@ func setup(t *testing.T, target string) *datamap.Map {
 	return m
 }
 
-func TestSetupSeedsEveryStoreOnceAndARestartChangesNothing(t *testing.T) {
+func TestSetupSeedsEveryStoreOnceARestartChangesNothingAndRemoveStartsOver(t *testing.T) {
 	for engine, target := range targets(t) {
 		t.Run(engine, func(t *testing.T) {
 			setup(t, target)
@@ -126,6 +116,15 @@ func TestSetupSeedsEveryStoreOnceAndARestartChangesNothing(t *testing.T) {
 			first["accounts.profiles"]--
 			if !reflect.DeepEqual(second, first) {
 				t.Errorf("rows after a second setup:\n got %v\nwant %v", second, first)
+			}
+			// Removing the company and setting it up again starts over, the person back.
+			if err := mustTarget(t, target).Remove(ctx); err != nil {
+				t.Fatal(err)
+			}
+			setup(t, target)
+			first["accounts.profiles"]++
+			if again := rows(t, target); !reflect.DeepEqual(again, first) {
+				t.Errorf("rows after remove and setup:\n got %v\nwant %v", again, first)
 			}
 		})
 	}

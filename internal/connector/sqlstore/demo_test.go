@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -54,16 +52,8 @@ func demoTargets(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, pg)
-		if err != nil {
-			t.Errorf("drop demo schemas: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, schema := range target.Schemas() {
-			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop demo schemas: %v", err)
-			}
+		if err := target.Remove(ctx); err != nil {
+			t.Errorf("remove the demo company: %v", err)
 		}
 	})
 	return map[string]string{"postgres": pg, "sqlite": "sqlite:" + t.TempDir()}
