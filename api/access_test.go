@@ -187,7 +187,8 @@ func TestStaffOpenedRequestGetsNoStatusToken(t *testing.T) {
 func TestConcurrentStatusReadsOfOneRequestShareOneQuery(t *testing.T) {
 	h := newHarness(t, false)
 	req := h.open()
-	h.engine.queryGate, h.engine.queryEntered = make(chan struct{}), make(chan struct{}, 1)
+	entered := make(chan struct{}, 1)
+	h.engine.queryGate, h.engine.queryEntered = make(chan struct{}), entered
 	const callers = 8
 	var wg sync.WaitGroup
 	codes := make(chan int, callers)
@@ -203,7 +204,7 @@ func TestConcurrentStatusReadsOfOneRequestShareOneQuery(t *testing.T) {
 		}()
 	}
 	// Once the first query is held, give the other callers ample time to arrive behind it.
-	<-h.engine.queryEntered
+	<-entered
 	time.Sleep(time.Second)
 	close(h.engine.queryGate)
 	wg.Wait()
