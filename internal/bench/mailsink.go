@@ -1,19 +1,15 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"errors"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net"
-	"net/mail"
 	"strings"
 	"sync"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/dsr-project/dsr/internal/mail"
 )
 
 // MailSink is an SMTP server on loopback that keeps the last one-time code mailed to each
@@ -54,10 +50,11 @@ func (s *MailSink) ReadCode(_ context.Context, email string) (string, error) {
 }
 
 func (s *MailSink) keep(rcpt []string, raw []byte) {
-	text, err := plainText(raw)
+	read, err := mail.ReadMessage(raw)
 	if err != nil {
 		return
 	}
+	text := read.Text
 	code := codeInMail.FindStringSubmatch(text)
 	if code == nil {
 		return
@@ -95,43 +92,3 @@ func (ss *sinkSession) Data(r io.Reader) error {
 }
 func (ss *sinkSession) Reset()        { ss.rcpt = nil }
 func (ss *sinkSession) Logout() error { return nil }
-
-// plainText returns the first text/plain part of a message, decoded.
-func plainText(raw []byte) (string, error) {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return "", err
-	}
-	return readText(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-}
-
-// readText walks the MIME tree; multipart.Reader decodes quoted-printable itself.
-func readText(contentType, encoding string, body io.Reader) (string, error) {
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mediaType = "text/plain"
-	}
-	if strings.HasPrefix(mediaType, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return "", nil
-			}
-			if err != nil {
-				return "", err
-			}
-			if text, err := readText(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil || text != "" {
-				return text, err
-			}
-		}
-	}
-	if mediaType != "text/plain" {
-		return "", nil
-	}
-	if strings.EqualFold(encoding, "base64") {
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(body)
-	return string(b), err
-}

@@ -3,20 +3,15 @@
 package smtptest
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
-	"errors"
 	"io"
 	"log"
 	"math/big"
-	"mime"
-	"mime/multipart"
 	"net"
 	"net/mail"
 	"slices"
@@ -27,6 +22,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	dsrmail "github.com/dsr-project/dsr/internal/mail"
 )
 
 // Received is one message the server accepted.
@@ -221,56 +218,11 @@ func (ss *session) Reset()        { ss.from, ss.rcpt = "", nil }
 func (ss *session) Logout() error { return nil }
 
 func parse(raw []byte) (Received, error) {
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	read, err := dsrmail.ReadMessage(raw)
 	if err != nil {
 		return Received{}, err
 	}
-	var dec mime.WordDecoder
-	subject, err := dec.DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		return Received{}, err
-	}
-	m := Received{To: msg.Header.Get("To"), Subject: subject, Header: msg.Header, Raw: raw}
-	err = m.readPart(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
-	return m, err
-}
-
-// readPart walks the MIME tree and keeps the first text/plain and text/html parts.
-// multipart.Reader already decodes quoted-printable; base64 is decoded here.
-func (m *Received) readPart(contentType, encoding string, body io.Reader) error {
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mediaType = "text/plain"
-	}
-	if strings.HasPrefix(mediaType, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if err := m.readPart(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); err != nil {
-				return err
-			}
-		}
-	}
-	if strings.EqualFold(encoding, "base64") {
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	switch {
-	case mediaType == "text/plain" && m.Text == "":
-		m.Text = string(b)
-	case mediaType == "text/html" && m.HTML == "":
-		m.HTML = string(b)
-	}
-	return nil
+	return Received{To: read.Header.Get("To"), Subject: read.Subject, Text: read.Text, HTML: read.HTML, Header: read.Header, Raw: raw}, nil
 }
 
 func selfSigned(t testing.TB) tls.Certificate {
