@@ -68,7 +68,7 @@ func (a *Activities) notifyRecipient(ctx context.Context, req *requestdb.Request
 		return RecipientNotice{}, err
 	}
 	if rec != nil {
-		return RecipientNotice{Name: r.Name, Channel: rec.Channel, Status: recipientStatus(*rec)}, nil
+		return RecipientNotice{Name: r.Name, Channel: rec.Channel, Status: rec.Outcome()}, nil
 	}
 	respondBy := time.Now().UTC().AddDate(0, 0, recipientAnswerDays).Truncate(time.Second)
 	var out requestdb.RecipientNoticeRecord
@@ -78,7 +78,7 @@ func (a *Activities) notifyRecipient(ctx context.Context, req *requestdb.Request
 	case r.KeyID == "":
 		// Without a signing key a webhook notice cannot be authenticated; staff contact
 		// the recipient themselves.
-		return RecipientNotice{Name: r.Name, Channel: "webhook", Status: "not sent: the data map gives no key to sign webhook notices"}, nil
+		out = requestdb.RecipientNoticeRecord{Channel: "webhook", Status: "not sent: the data map gives no key to sign webhook notices"}
 	default:
 		out, err = a.postRecipient(ctx, req, details, r, change, respondBy)
 	}
@@ -89,15 +89,7 @@ func (a *Activities) notifyRecipient(ctx context.Context, req *requestdb.Request
 	if err := a.Requests.RecordRecipientNotice(ctx, out); err != nil {
 		return RecipientNotice{}, err
 	}
-	return RecipientNotice{Name: r.Name, Channel: out.Channel, Status: recipientStatus(out)}, nil
-}
-
-// recipientStatus is a recorded notice as the status view and the completion mail show it.
-func recipientStatus(rec requestdb.RecipientNoticeRecord) string {
-	if rec.Answer == "" {
-		return rec.Status
-	}
-	return rec.Status + ": " + rec.Answer
+	return RecipientNotice{Name: r.Name, Channel: out.Channel, Status: out.Outcome()}, nil
 }
 
 // mailRecipient mails the notice once: the mail log's key guards a retry that runs after

@@ -167,7 +167,7 @@ func (a *Activities) withRecipientAnswers(ctx context.Context, requestID string,
 		told[i] = name
 		for _, rec := range recs {
 			if rec.Recipient == name {
-				told[i] = name + " (" + rec.Channel + ": " + recipientStatus(rec) + ")"
+				told[i] = name + " (" + rec.Channel + ": " + rec.Outcome() + ")"
 			}
 		}
 	}
@@ -251,13 +251,20 @@ func (a *Activities) ReleaseClaim(ctx context.Context, in ClaimInput) error {
 	return a.Requests.ReleaseClaim(ctx, in.RequestID)
 }
 
-// ListStores names the systems a request fans out to.
-func (a *Activities) ListStores(context.Context) ([]string, error) {
+// ListStoresInput names the request about to fan out.
+type ListStoresInput struct{ RequestID string }
+
+// ListStores names the systems a request fans out to and records each as running, so the
+// status views can count them. Workflows that started before it took an input pass none.
+func (a *Activities) ListStores(ctx context.Context, in ListStoresInput) ([]string, error) {
 	names := make([]string, len(a.Stores))
 	for i, s := range a.Stores {
 		names[i] = s.Name()
 	}
-	return names, nil
+	if in.RequestID == "" {
+		return names, nil
+	}
+	return names, a.Requests.StartStores(ctx, in.RequestID, names)
 }
 
 // RunStoreInput names one system to run a request in.
@@ -298,7 +305,7 @@ func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreRe
 	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
 	switch {
 	case errors.Is(err, connector.ErrPending):
-		return RunStoreResult{Pending: true}, nil
+		return RunStoreResult{Pending: true}, a.Requests.MarkStorePending(ctx, req.ID, in.Store)
 	case errors.Is(err, webhook.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
 		return RunStoreResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", in.Store, err), "StoreRefused", nil)
 	case err != nil:

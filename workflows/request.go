@@ -112,6 +112,7 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 	if to != nil {
 		p.Status = to
 	}
+	p.Progress = r.progress()
 	now := workflow.Now(ctx)
 	err := execute(ctx, a.RecordStep, activities.RecordStepInput{
 		RequestID: r.in.RequestID, Seq: r.seq, At: now, Action: action,
@@ -125,6 +126,15 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 	r.state.Status = status
 	r.state.Steps = append(r.state.Steps, Step{Seq: r.seq, Action: action, At: now, Actor: actor, Status: status})
 	return nil
+}
+
+// progress is the state of the mailbox and identity checks as the row keeps it.
+func (r *request) progress() *requestdb.Progress {
+	return &requestdb.Progress{
+		EmailVerified: r.state.EmailVerified, CodeAttemptsLeft: r.state.CodeAttemptsLeft,
+		IdentityRequirement: r.state.IdentityRequirement, IdentityVerified: r.state.IdentityVerified,
+		IdentityMethod: r.state.IdentityMethod, IdentityAttemptsLeft: r.state.IdentityAttempts,
+	}
 }
 
 func (r *request) setStatus(ctx workflow.Context, s domain.Status, action string, actor Actor) error {

@@ -160,12 +160,14 @@ func (r *request) submitIdentity(ctx workflow.Context, in SubmitIdentityInput) (
 	r.state.DataPointsMatched = max(r.state.DataPointsMatched, out.Matched)
 	verified := out.Matched >= r.in.Identity.DataPoints
 	detail := fmt.Sprintf("%d of %d data points matched", out.Matched, r.in.Identity.DataPoints)
+	if verified {
+		r.state.IdentityVerified, r.state.IdentityMethod = true, "data_points"
+	}
 	if err := r.record(ctx, "identity_checked", Actor{Role: RoleRequester}, nil, nil, detail); err != nil {
 		return SubmitIdentityResult{}, err
 	}
 	switch {
 	case verified:
-		r.state.IdentityVerified, r.state.IdentityMethod = true, "data_points"
 	case r.state.IdentityAttempts == 0:
 		r.denied = &StaffAction{Actor: system, Reason: "we could not verify your identity with the information given"}
 	}
@@ -216,11 +218,8 @@ func (r *request) validateVerifyIdentity(in StaffAction) error {
 // settles identity, but the request still needs its approval to proceed.
 func (r *request) verifyIdentityManually(ctx workflow.Context, in StaffAction) error {
 	r.state.IdentityMethod = "analyst"
-	if err := r.record(ctx, "identity_verified", in.Actor, nil, nil, in.Reason); err != nil {
-		return err
-	}
 	r.state.IdentityVerified = true
-	return nil
+	return r.record(ctx, "identity_verified", in.Actor, nil, nil, in.Reason)
 }
 
 func (r *request) validateExtend(ctx workflow.Context, in StaffAction) error {

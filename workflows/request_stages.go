@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -153,7 +152,7 @@ func (r *request) process(ctx workflow.Context) error {
 		return err
 	}
 	var stores []string
-	if err := execute(ctx, a.ListStores).Get(ctx, &stores); err != nil {
+	if err := execute(ctx, a.ListStores, activities.ListStoresInput{RequestID: r.in.RequestID}).Get(ctx, &stores); err != nil {
 		return err
 	}
 	for _, s := range stores {
@@ -172,7 +171,8 @@ func (r *request) process(ctx workflow.Context) error {
 		if len(failed) == 0 {
 			break
 		}
-		if err := r.setStatus(ctx, domain.StatusNeedsAttention, "stores_failed", system); err != nil {
+		s := domain.StatusNeedsAttention
+		if err := r.record(ctx, "stores_failed", system, &s, &requestdb.Patch{FailedStores: r.storeErrors()}, failed...); err != nil {
 			return err
 		}
 		r.retryStores = nil
@@ -223,6 +223,17 @@ func (r *request) failedStores() []string {
 		}
 	}
 	return failed
+}
+
+// storeErrors maps each system that is not done to what went wrong, for the row.
+func (r *request) storeErrors() map[string]string {
+	out := map[string]string{}
+	for _, o := range r.state.Stores {
+		if !o.Done {
+			out[o.Store] = o.Error
+		}
+	}
+	return out
 }
 
 func (r *request) pendingStores() bool {
@@ -283,15 +294,10 @@ func (r *request) complete(ctx workflow.Context) error {
 			}
 		}
 	}
-	// json.Marshal sorts map keys, so the outcome is deterministic.
-	encoded, err := json.Marshal(r.state.Stores)
-	if err != nil {
-		return err
-	}
-	outcome := string(encoded)
+	// The outcome itself is read from the store results the store activities saved.
 	now := workflow.Now(ctx)
 	s := domain.StatusCompleted
-	if err := r.record(ctx, "completed", system, &s, &requestdb.Patch{Outcome: &outcome, CompletedAt: &now}); err != nil {
+	if err := r.record(ctx, "completed", system, &s, &requestdb.Patch{CompletedAt: &now}); err != nil {
 		return err
 	}
 	if r.in.OpenedBy == "" {

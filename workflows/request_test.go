@@ -125,7 +125,7 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		h.recipientStores = in.Stores
 		return []activities.RecipientNotice{{Name: "Affiliate AS", Channel: "email", Status: "sent"}}, nil
 	})
-	h.env.OnActivity(a.ListStores, mock.Anything).Return(func(context.Context) ([]string, error) { return h.stores, nil })
+	h.env.OnActivity(a.ListStores, mock.Anything, mock.Anything).Return(func(context.Context, activities.ListStoresInput) ([]string, error) { return h.stores, nil })
 	h.env.OnActivity(a.RunStore, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoreInput) (activities.RunStoreResult, error) {
 		// Stores run in parallel, so their fakes share the harness under a lock.
 		h.mu.Lock()

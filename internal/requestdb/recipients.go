@@ -24,6 +24,15 @@ type RecipientNoticeRecord struct {
 
 func (RecipientNoticeRecord) TableName() string { return "recipient_notices" }
 
+// Outcome is the notice as the status view and the completion mail show it: its status and
+// the recipient's answer.
+func (rec RecipientNoticeRecord) Outcome() string {
+	if rec.Answer == "" {
+		return rec.Status
+	}
+	return rec.Status + ": " + rec.Answer
+}
+
 // RecipientNotice returns the recorded notice to a recipient, or nil when none went out.
 func (r *Repo) RecipientNotice(ctx context.Context, requestID, recipient string) (*RecipientNoticeRecord, error) {
 	var rec RecipientNoticeRecord

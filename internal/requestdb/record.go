@@ -8,7 +8,7 @@ import (
 )
 
 // Record is a request as staff and auditors see it: the row without the hash of the
-// requester's status token, with the stored details and outcome as JSON.
+// requester's status token, with the stored details as JSON.
 type Record struct {
 	ID              string              `json:"id"`
 	Type            domain.RequestType  `json:"type"`
@@ -26,11 +26,11 @@ type Record struct {
 	Assignee        string              `json:"assignee,omitempty"`
 	OpenedBy        string              `json:"opened_by,omitempty"`
 	StatusReason    string              `json:"status_reason,omitempty"`
-	Outcome         json.RawMessage     `json:"outcome"`
 	JoinedTo        string              `json:"joined_to,omitempty"`
 	StepSeq         int64               `json:"step_seq"`
 	UpdatedAt       time.Time           `json:"updated_at"`
 	CompletedAt     *time.Time          `json:"completed_at,omitempty"`
+	Progress
 }
 
 // Record returns the request as staff and auditors see it.
@@ -41,8 +41,8 @@ func (r *Request) Record() Record {
 		ReceivedAt: r.ReceivedAt, DueAt: r.DueAt, OriginalDueAt: r.OriginalDueAt,
 		AcknowledgeBy: r.AcknowledgeBy, ExtendedAt: r.ExtendedAt, ExtensionReason: r.ExtensionReason,
 		Assignee: r.Assignee, OpenedBy: r.OpenedBy, StatusReason: r.StatusReason,
-		Outcome: RawJSON(r.Outcome), JoinedTo: r.JoinedTo, StepSeq: r.StepSeq,
-		UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt,
+		JoinedTo: r.JoinedTo, StepSeq: r.StepSeq,
+		UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt, Progress: r.Progress,
 	}
 }
 

@@ -35,8 +35,7 @@ type Repo struct {
 // New returns a Repo on a migrated database.
 func New(db *database.DB) *Repo { return &Repo{db: db} }
 
-// Request is one privacy request as the application stores it. Details and Outcome are
-// JSON text; times are UTC with microsecond precision, which both engines keep exactly.
+// Request is one privacy request as the application stores it. Details is JSON text; times are UTC with microsecond precision, which both engines keep exactly.
 type Request struct {
 	ID              string `gorm:"primaryKey"`
 	Type            domain.RequestType
@@ -55,14 +54,25 @@ type Request struct {
 	Assignee        string
 	OpenedBy        string // staff member who opened a staff-only request
 	StatusReason    string // why a request was denied or cancelled
-	Outcome         string
 	JoinedTo        string // the request a duplicate joined
-	StepSeq         int64  // last workflow step applied; see ApplyStep
-	UpdatedAt       time.Time
-	CompletedAt     *time.Time
+	Progress
+	StepSeq     int64 // last workflow step applied; see ApplyStep
+	UpdatedAt   time.Time
+	CompletedAt *time.Time
 }
 
 func (Request) TableName() string { return "requests" }
+
+// Progress is how far a request has got with proving the mailbox and the requester's
+// identity. The workflow writes it with every step, so status pages read it from the row.
+type Progress struct {
+	EmailVerified        bool   `json:"email_verified"`
+	CodeAttemptsLeft     int    `json:"code_attempts_left"`
+	IdentityRequirement  string `json:"identity_requirement"`
+	IdentityVerified     bool   `json:"identity_verified"`
+	IdentityMethod       string `json:"identity_method,omitempty"`
+	IdentityAttemptsLeft int    `json:"identity_attempts_left"`
+}
 
 // CreateRequest stores a new request, filling in a random ID when it has none. The caller
 // usually chooses the ID, so that a retried create returns ErrConflict instead of storing a

@@ -74,9 +74,12 @@ type Patch struct {
 	ExtensionReason *string
 	Assignee        *string
 	StatusReason    *string
-	Outcome         *string
 	JoinedTo        *string
 	CompletedAt     *time.Time
+	// Progress, when set, replaces the request's progress on the mailbox and identity.
+	Progress *Progress
+	// FailedStores marks systems failed, with the error staff see, unless already done.
+	FailedStores map[string]string
 }
 
 // Step is one workflow step: the event that records it and the change it makes. Seq counts
@@ -115,12 +118,15 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
 		if err := r.appendEvent(tx, ev); err != nil {
 			return err
 		}
-		err := tx.Model(&Request{}).Where("id = ? AND step_seq < ?", s.RequestID, s.Seq).
-			Updates(s.Patch.columns(s.Seq)).Error
-		if err != nil {
-			return fmt.Errorf("update request: %w", err)
+		res := tx.Model(&Request{}).Where("id = ? AND step_seq < ?", s.RequestID, s.Seq).
+			Updates(s.Patch.columns(s.Seq))
+		if res.Error != nil {
+			return fmt.Errorf("update request: %w", res.Error)
 		}
-		return nil
+		if res.RowsAffected == 0 {
+			return nil
+		}
+		return markFailed(tx, s.RequestID, s.Patch.FailedStores)
 	})
 	if err != nil {
 		return fmt.Errorf("apply step %d to request %s: %w", s.Seq, s.RequestID, err)
@@ -172,11 +178,16 @@ func (p Patch) columns(seq int64) map[string]any {
 	}
 	for name, v := range map[string]*string{
 		"extension_reason": p.ExtensionReason, "assignee": p.Assignee,
-		"status_reason": p.StatusReason, "outcome": p.Outcome, "joined_to": p.JoinedTo,
+		"status_reason": p.StatusReason, "joined_to": p.JoinedTo,
 	} {
 		if v != nil {
 			cols[name] = *v
 		}
+	}
+	if pr := p.Progress; pr != nil {
+		cols["email_verified"], cols["code_attempts_left"] = pr.EmailVerified, pr.CodeAttemptsLeft
+		cols["identity_requirement"], cols["identity_verified"] = pr.IdentityRequirement, pr.IdentityVerified
+		cols["identity_method"], cols["identity_attempts_left"] = pr.IdentityMethod, pr.IdentityAttemptsLeft
 	}
 	return cols
 }
