@@ -4,19 +4,15 @@ package activities
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
-
-// DefaultReportLinkTTL is how long the link a review's completion mail carries opens the
-// report without the status token.
-const DefaultReportLinkTTL = 7 * 24 * time.Hour
 
 // Activities holds the dependencies of all activities. Workflows reference its methods
 // through a nil pointer; the worker registers one real instance.
@@ -31,10 +27,8 @@ type Activities struct {
 	Recipients map[string][]datamap.Recipient
 	// Identity checks requesters' data points; nil means none can match.
 	Identity connector.IdentityChecker
-	// PublicURL is where requesters reach dsr's pages, for links in mail.
-	PublicURL string
-	// ReportLinkTTL is how long a mailed report link works; zero means DefaultReportLinkTTL.
-	ReportLinkTTL time.Duration
+	// Links builds the addresses mail carries.
+	Links links.Builder
 	// LookupEnv reads the secrets that sign webhook recipients' notices; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)

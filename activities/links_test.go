@@ -14,6 +14,7 @@ import (
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
@@ -32,7 +33,7 @@ func TestMailedStatusLinksCarryTheRequestsLinkKey(t *testing.T) {
 	}
 	box := requestdb.NewDevMailbox(db)
 	secret := keys.Secret(bytes.Repeat([]byte{9}, keys.MinSecretBytes))
-	acts := &activities.Activities{Requests: repo, Mail: box, Secret: secret, PublicURL: "https://dsr.example/"}
+	acts := &activities.Activities{Requests: repo, Mail: box, Secret: secret, Links: links.Builder{Base: "https://dsr.example/", Secret: secret}}
 	err = acts.SendNotice(context.Background(), activities.SendNoticeInput{Key: "ack-r1", Notice: mail.Notice{
 		Kind: mail.KindAcknowledgement, RequestID: "r1", Data: mail.Acknowledgement{RequestType: "review", DueDate: now},
 	}})
@@ -65,7 +66,7 @@ func TestReviewCompletionLinksToTheReportUntilTheLinkExpires(t *testing.T) {
 	}
 	box := requestdb.NewDevMailbox(db)
 	secret := keys.Secret(bytes.Repeat([]byte{9}, keys.MinSecretBytes))
-	acts := &activities.Activities{Requests: repo, Mail: box, Secret: secret, PublicURL: "https://dsr.example", ReportLinkTTL: 48 * time.Hour}
+	acts := &activities.Activities{Requests: repo, Mail: box, Secret: secret, Links: links.Builder{Base: "https://dsr.example", Secret: secret, ReportTTL: 48 * time.Hour}}
 	err = acts.SendNotice(context.Background(), activities.SendNoticeInput{Key: "done-r1", Notice: mail.Notice{
 		Kind: mail.KindCompletion, RequestID: "r1", Data: mail.Completion{RequestType: "review"},
 	}})

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -116,12 +113,10 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 }
 
 // withLinks adds the links a notice carries; they depend on where dsr is served, which the
-// workflow does not know. The link carries the request's link key (keys.Secret.StatusLinkKey), so
-// that it opens the status page in any browser, not only the one that sent the request.
-// A review's completion links to the report itself, by a link that expires.
+// workflow does not know. A review's completion links to the report itself, by a link
+// that expires.
 func (a *Activities) withLinks(requestID string, data any) any {
-	base := strings.TrimRight(a.PublicURL, "/")
-	status := base + "/requests/" + requestID + "?k=" + a.Secret.StatusLinkKey(requestID)
+	status := a.Links.StatusPage(requestID)
 	switch d := data.(type) {
 	case mail.Acknowledgement:
 		d.StatusURL = status
@@ -132,23 +127,11 @@ func (a *Activities) withLinks(requestID string, data any) any {
 	case mail.Completion:
 		d.ReportURL = status
 		if d.RequestType == string(domain.TypeReview) {
-			d.ReportURL = a.reportLink(base, requestID)
+			d.ReportURL = a.Links.Report(requestID, time.Now())
 		}
 		return d
 	}
 	return data
-}
-
-// reportLink is the signed link to a request's HTML report, valid for ReportLinkTTL.
-func (a *Activities) reportLink(base, requestID string) string {
-	ttl := a.ReportLinkTTL
-	if ttl <= 0 {
-		ttl = DefaultReportLinkTTL
-	}
-	expires := time.Now().Add(ttl).Truncate(time.Second)
-	q := url.Values{"format": {"html"}, "expires": {strconv.FormatInt(expires.Unix(), 10)},
-		"signature": {a.Secret.ReportLinkSignature(requestID, expires)}}
-	return base + "/api/v1/requests/" + requestID + "/report?" + q.Encode()
 }
 
 // withRecipientAnswers replaces the names of the recipients a completion lists by the name
@@ -192,7 +175,7 @@ func (a *Activities) AlertTeam(ctx context.Context, in AlertTeamInput) error {
 	if err != nil || sent {
 		return err
 	}
-	link := strings.TrimRight(a.PublicURL, "/") + "/admin/requests/" + in.RequestID
+	link := a.Links.StaffPage(in.RequestID)
 	err = a.Mail.Send(ctx, mail.Message{
 		To:      a.TeamEmail,
 		Subject: "Privacy request " + in.RequestID + " is due " + in.DueAt.UTC().Format("2 Jan 2006"),

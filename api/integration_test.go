@@ -26,6 +26,7 @@ import (
 	"github.com/dsr-project/dsr/internal/devengine"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
 	"github.com/dsr-project/dsr/workflows"
@@ -63,7 +64,7 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	requests, mailbox := requestdb.New(db).WithResultKeys(newCodecRing(t)), requestdb.NewDevMailbox(db)
 	const taskQueue = "dsr-api-test"
 	s := &stack{t: t, tokens: auth.New(db), requests: requests}
-	acts := &activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, PublicURL: "http://x"}
+	acts := &activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, Links: links.Builder{Base: "http://x", Secret: testSecret}}
 	opts := api.Options{
 		Log: quiet, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: s.tokens,
 		Secret: testSecret, DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(),

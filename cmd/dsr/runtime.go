@@ -28,6 +28,7 @@ import (
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/workflows"
@@ -83,8 +84,8 @@ func workerIdentity() string {
 // close releases the stores.
 func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (acts *activities.Activities, close func(), err error) {
 	acts = &activities.Activities{
-		DB: db, Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, PublicURL: cfg.PublicURL,
-		ReportLinkTTL: cfg.ReportLinkTTL, Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+		DB: db, Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
+		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
 	}
 	// Results kept in clear by an older release are sealed before any new one is read.
 	if _, err := acts.Requests.SealStoreResults(ctx); err != nil {

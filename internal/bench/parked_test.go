@@ -22,6 +22,7 @@ import (
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
 	"github.com/dsr-project/dsr/workflows"
@@ -61,7 +62,7 @@ func startTarget(t *testing.T) (bench.Target, string) {
 	const taskQueue = "dsr-bench-test"
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Request)
-	w.RegisterActivity(&activities.Activities{DB: db, Requests: requests, Mail: mailbox, Secret: secret, PublicURL: "http://x"})
+	w.RegisterActivity(&activities.Activities{DB: db, Requests: requests, Mail: mailbox, Secret: secret, Links: links.Builder{Base: "http://x", Secret: secret}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,15 @@ const (
 // never repeat what was submitted.
 type ValidationError struct {
 	Fields map[string]string `json:"fields"`
+	// Changes holds the problems of details.changes by position, also listed in Fields,
+	// so that a form can place each beside its row without parsing paths.
+	Changes map[int]ChangeProblem `json:"-"`
+}
+
+// ChangeProblem is what is wrong with one requested change: its field, its value, or both.
+type ChangeProblem struct {
+	Field string
+	Value string
 }
 
 func (e *ValidationError) Error() string {
@@ -77,18 +86,31 @@ func (v *ValidationError) changes(changes []FieldChange, c Categories) {
 	for i, ch := range changes {
 		path := fmt.Sprintf("details.changes[%d]", i)
 		cat, known := c.Find(ch.Field)
+		var p ChangeProblem
 		switch {
 		case ch.Field == "":
-			v.Fields[path+".field"] = "field is required"
+			p.Field = "field is required"
 		case !known:
-			v.Fields[path+".field"] = "unknown field"
+			p.Field = "unknown field"
 		case !cat.Correctable:
-			v.Fields[path+".field"] = "field cannot be corrected, only suppressed"
+			p.Field = "field cannot be corrected, only suppressed"
 		case seen[ch.Field]:
-			v.Fields[path+".field"] = "field is named more than once"
+			p.Field = "field is named more than once"
 		}
 		seen[ch.Field] = true
-		v.text(path+".value", ch.Value, "value")
+		p.Value = textProblem(ch.Value, "value")
+		if p == (ChangeProblem{}) {
+			continue
+		}
+		if v.Changes == nil {
+			v.Changes = map[int]ChangeProblem{}
+		}
+		v.Changes[i] = p
+		for part, msg := range map[string]string{".field": p.Field, ".value": p.Value} {
+			if msg != "" {
+				v.Fields[path+part] = msg
+			}
+		}
 	}
 }
 
@@ -138,9 +160,17 @@ func (v *ValidationError) count(path string, n int, emptyMsg string) bool {
 }
 
 func (v *ValidationError) text(path, s, what string) {
-	if strings.TrimSpace(s) == "" {
-		v.Fields[path] = what + " is required"
-	} else if utf8.RuneCountInString(s) > MaxValueLength {
-		v.Fields[path] = fmt.Sprintf("%s is longer than %d characters", what, MaxValueLength)
+	if msg := textProblem(s, what); msg != "" {
+		v.Fields[path] = msg
 	}
+}
+
+// textProblem says what is wrong with a required text, or "".
+func textProblem(s, what string) string {
+	if strings.TrimSpace(s) == "" {
+		return what + " is required"
+	} else if utf8.RuneCountInString(s) > MaxValueLength {
+		return fmt.Sprintf("%s is longer than %d characters", what, MaxValueLength)
+	}
+	return ""
 }
