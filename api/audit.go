@@ -87,7 +87,7 @@ func (s *Server) evidence(c echo.Context) error {
 	}, row.ID, audit.ExportOptions{})
 	switch {
 	case errors.Is(err, requestdb.ErrNotFound):
-		return errNoRequest
+		return fail(http.StatusNotFound, "no such request")
 	case err != nil:
 		return unavailable(err)
 	}

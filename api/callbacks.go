@@ -1,18 +1,15 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/domain"
-	"github.com/dsr-project/dsr/workflows"
 )
 
 // callbackPath is where webhook stores post results they promised with a 202; the request
@@ -39,16 +36,7 @@ func (s *Server) storeCallback(c echo.Context) error {
 	case cb.RequestID != c.Param("id"):
 		return errCallbackOtherRequest
 	}
-	ctx := c.Request().Context()
-	row, err := s.findRequest(ctx, cb.RequestID)
-	if err != nil {
-		return err
-	}
-	in := workflows.StoreResultInput{Store: cb.Store, Result: cb.Result, Actor: workflows.Actor{Name: cb.Store, Role: workflows.RoleSystem}}
-	if err := s.update(ctx, row.ID, workflows.UpdateStoreResult, nil, in); err != nil {
-		if s.storeAnswered(ctx, err, row.ID, cb.Store) {
-			return c.NoContent(http.StatusNoContent)
-		}
+	if err := s.svc.StoreAnswered(c.Request().Context(), cb.RequestID, cb.Store, cb.Result); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -67,20 +55,4 @@ func callbackError(err error) error {
 		return fail(http.StatusBadRequest, "the callback is not valid: "+reason)
 	}
 	return readError(err)
-}
-
-// storeAnswered reports whether a refused callback repeats one the request already took,
-// which the protocol promises is harmless: once the request has moved on or closed, the
-// workflow refuses even a repeat.
-func (s *Server) storeAnswered(ctx context.Context, updateErr error, requestID, store string) bool {
-	var refusal *apiError
-	if !errors.As(updateErr, &refusal) || refusal.status != http.StatusConflict {
-		return false
-	}
-	st, err := s.state(ctx, requestID)
-	if err != nil {
-		s.log.Warn("request state unavailable", "request_id", requestID, "error", err)
-		return false
-	}
-	return slices.ContainsFunc(st.Stores, func(o workflows.StoreOutcome) bool { return o.Store == store && o.Done })
 }

@@ -8,9 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 // ErrorBody is the one shape of every error answer, 4xx and 5xx alike. Messages and field
@@ -121,22 +125,55 @@ func unavailable(err error) *apiError {
 
 var errTooLarge = fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KB", MaxBodyBytes>>10))
 
+// domainStatus is the one place a product error's code becomes an HTTP status.
+var domainStatus = map[domain.ErrorCode]int{
+	domain.CodeInvalid:      http.StatusUnprocessableEntity,
+	domain.CodeNotFound:     http.StatusNotFound,
+	domain.CodeConflict:     http.StatusConflict,
+	domain.CodeUnauthorized: http.StatusUnauthorized,
+	domain.CodeForbidden:    http.StatusForbidden,
+	domain.CodeUnavailable:  http.StatusServiceUnavailable,
+	domain.CodeInternal:     http.StatusInternalServerError,
+}
+
+// asAPIError turns any error a handler returns into the answer it gets: the API's own
+// errors as they are, the service's by their code, Echo's by their status, and anything
+// else as an internal error whose cause is only logged.
+func asAPIError(err error) *apiError {
+	var ae *apiError
+	var de *domain.Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &de):
+		status, ok := domainStatus[de.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		code := de.Reason
+		if code == "" {
+			code = codeOf(status)
+		}
+		out := &apiError{status: status, code: code, message: de.Message, fields: de.Fields, cause: de.Err}
+		if de.RetryAfter > 0 {
+			out.retryAfter = strconv.Itoa(int(de.RetryAfter.Round(time.Second) / time.Second))
+		}
+		return out
+	case errors.As(err, &he):
+		if he.Code == http.StatusRequestEntityTooLarge {
+			return errTooLarge
+		}
+		return fail(he.Code, strings.ToLower(http.StatusText(he.Code)))
+	}
+	return internalError(err)
+}
+
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	var ae *apiError
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &he):
-		ae = fail(he.Code, strings.ToLower(http.StatusText(he.Code)))
-		if he.Code == http.StatusRequestEntityTooLarge {
-			ae = errTooLarge
-		}
-	default:
-		ae = internalError(err)
-	}
+	ae := asAPIError(err)
 	if ae.cause != nil || ae.status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "status", ae.status, "error", err)
 	}
@@ -202,8 +239,9 @@ func strictUnmarshal(raw []byte, dst any) error {
 			fields: map[string]string{typeErr.Field: "has the wrong type"}}
 	case errors.As(err, &typeErr):
 		return fail(http.StatusBadRequest, "a field has the wrong type")
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return fail(http.StatusBadRequest, "the body has a field this endpoint does not take")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return &apiError{status: http.StatusBadRequest, code: codeOf(http.StatusBadRequest), message: "the body has a field this endpoint does not take",
+			fields: map[string]string{unknownFieldName(err): "is not a field of this endpoint"}}
 	}
 	return fail(http.StatusBadRequest, "the body is not valid JSON")
 }
@@ -218,4 +256,15 @@ func readError(err error) error {
 func hasMediaType(c echo.Context, want string) bool {
 	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	return err == nil && mt == want
+}
+
+// unknownFieldName is the name the decoder reports when it is shaped like a field name
+// (lower-case letters and underscores, as every field of the API is), and otherwise
+// "body", so that the answer cannot carry arbitrary input back.
+func unknownFieldName(err error) string {
+	name, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+	if uerr != nil || name == "" || len(name) > 64 || strings.TrimLeft(name, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return "body"
+	}
+	return name
 }

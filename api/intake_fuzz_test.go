@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -90,8 +89,8 @@ func FuzzIntakeDecoding(f *testing.F) {
 // characters, and field names that are paths, not input.
 func checkRefusal(t *testing.T, err error) {
 	t.Helper()
-	var ae *apiError
-	if !errors.As(err, &ae) || ae.status < 400 || ae.status >= 500 || ae.code == "" || ae.message == "" {
+	ae := asAPIError(err)
+	if ae.status < 400 || ae.status >= 500 || ae.code == "" || ae.message == "" {
 		t.Fatalf("refusal %v is not a 4xx answer", err)
 	}
 	texts := []string{ae.message}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/time/rate"
+
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // Rate is a token bucket: Events per Per on average, and up to Burst at once.
@@ -185,7 +187,7 @@ func (s *Server) limitIntakeByIP(c echo.Context) error {
 }
 
 // limitIntakeByAddress refuses an intake for an address that was submitted too often.
-func (s *Server) limitIntakeByAddress(in intake) error {
+func (s *Server) limitIntakeByAddress(in requests.Intake) error {
 	return s.limit(s.limiters.intakeAddress, s.opts.Secret.EmailHash(in.Email))
 }
 

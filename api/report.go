@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/connector"
-	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // The report is JSON by default and a readable page with ?format=html; errors are always
@@ -64,33 +63,14 @@ func (s *Server) requireReportAccess(next echo.HandlerFunc) echo.HandlerFunc {
 func wantsHTML(c echo.Context) bool { return c.QueryParam(reportFormatParam) == "html" }
 
 // Report is the requester's copy of what each of the company's systems found, changed and
-// kept, with a review's exported data. Card numbers show only their last 4 digits.
-type Report struct {
-	RequestID   string             `json:"request_id"`
-	Type        domain.RequestType `json:"type"`
-	CompletedAt *time.Time         `json:"completed_at"`
-	Stores      []connector.Result `json:"stores"`
-}
-
-var errNotCompleted = failCode(http.StatusConflict, codeNotCompleted, "the report is ready once the request is completed")
+// kept; requests.Service.Report builds it.
+type Report = requests.Report
 
 func (s *Server) requesterReport(c echo.Context) error {
-	row := currentRequest(c)
-	if row.Status != domain.StatusCompleted {
-		return errNotCompleted
-	}
-	results, err := s.opts.Requests.StoreResults(c.Request().Context(), row.ID)
+	report, err := s.svc.Report(c.Request().Context(), currentRequest(c))
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
-	for i := range results {
-		// Old values of a correction are audit evidence, not part of the person's copy.
-		results[i].Before = nil
-		if results[i].Export != nil {
-			results[i].Export = maskCardNumbers(results[i].Export).(map[string]any)
-		}
-	}
-	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Stores: results}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if wantsHTML(c) {
 		webHeaders(func(echo.Context) error { return nil })(c)
@@ -105,8 +85,7 @@ type reportPage struct {
 	webPage
 	Report
 	Stores []storeSection
-	// ElsewhereNotes are the stores' notes on data held by others (the payment provider),
-	// gathered so the page can say plainly what we do not hold.
+	// ElsewhereNotes say plainly what we do not hold (requests.Report.HeldElsewhere).
 	ElsewhereNotes []string
 }
 
@@ -124,7 +103,7 @@ type tableSection struct {
 }
 
 func reportPageOf(r Report) reportPage {
-	page := reportPage{webPage: webPage{Title: "Your privacy report"}, Report: r}
+	page := reportPage{webPage: webPage{Title: "Your privacy report"}, Report: r, ElsewhereNotes: r.HeldElsewhere}
 	for _, res := range r.Stores {
 		sec := storeSection{Result: res}
 		names := make([]string, 0, len(res.Export))
@@ -136,19 +115,8 @@ func reportPageOf(r Report) reportPage {
 			sec.Tables = append(sec.Tables, tableOf(name, res.Export[name]))
 		}
 		page.Stores = append(page.Stores, sec)
-		for _, n := range res.Notes {
-			if heldElsewhere(n) && !slices.Contains(page.ElsewhereNotes, n) {
-				page.ElsewhereNotes = append(page.ElsewhereNotes, n)
-			}
-		}
 	}
 	return page
-}
-
-// heldElsewhere reports whether a store's note speaks of data another party holds.
-func heldElsewhere(note string) bool {
-	n := strings.ToLower(note)
-	return strings.Contains(n, "payment") || strings.Contains(n, "not by us") || strings.Contains(n, "not held by us")
 }
 
 // tableOf lays an export entry out as a table: a list of records becomes one row per

@@ -16,7 +16,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
@@ -24,6 +23,7 @@ import (
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -93,6 +93,9 @@ type Options struct {
 	// Middleware wraps every route inside the recovery, such as telemetry's metrics and
 	// tracing (telemetry.HTTPMiddleware).
 	Middleware []echo.MiddlewareFunc
+	// Service carries out what the handlers are asked; nil builds one from Requests,
+	// Temporal, TaskQueue, Secret and the intake policies above.
+	Service *requests.Service
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -104,8 +107,8 @@ type Server struct {
 	signer    ed25519.PrivateKey
 	signerErr error
 	limiters  limiters
-	// queries coalesces concurrent state queries of one request.
-	queries singleflight.Group
+	// svc does what the handlers are asked; they only bind, call it and render.
+	svc *requests.Service
 }
 
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
@@ -138,7 +141,13 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, opts: opts, log: log, limiters: newLimiters(opts.RateLimits)}
+	s := &Server{echo: e, opts: opts, log: log, limiters: newLimiters(opts.RateLimits), svc: opts.Service}
+	if s.svc == nil {
+		s.svc = requests.New(requests.Options{
+			Store: opts.Requests, Engine: requests.NewTemporalEngine(opts.Temporal, opts.TaskQueue), Secret: opts.Secret,
+			Identity: opts.Identity, Deadline: opts.Deadline, Verification: opts.Verification, Now: opts.Now, Log: log,
+		})
+	}
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())

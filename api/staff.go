@@ -3,14 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -26,34 +25,25 @@ func (s *Server) staffIntake(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	answer, err := s.openRequest(c.Request().Context(), in, opening{id: uuid.NewString(), openedBy: staffActor(c).Name})
+	answer, _, err := s.svc.Open(c.Request().Context(), in, requests.Opening{OpenedBy: staffActor(c).Name})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, answer)
 }
 
-var errNoRequest = fail(http.StatusNotFound, "no such request")
-
 // findRequest returns the request row, or 404 for an unknown or malformed ID.
 func (s *Server) findRequest(ctx context.Context, id string) (*requestdb.Request, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return nil, errNoRequest
-	}
-	row, err := s.opts.Requests.GetRequest(ctx, id)
-	switch {
-	case errors.Is(err, requestdb.ErrNotFound):
-		return nil, errNoRequest
-	case err != nil:
-		return nil, unavailable(err)
-	}
-	return row, nil
+	return s.svc.Find(ctx, id)
 }
 
-// StaffView is everything about one request: its row, the workflow's whole state and the
-// audit trail. State is missing, with StateError saying why, when the engine cannot answer.
+// StaffView is everything about one request: its row, each system's progress and the
+// audit trail, read from the database, and the workflow's own account of it. State is
+// missing, with StateError saying why, when the engine cannot answer.
 type StaffView struct {
-	Request    StaffRequest            `json:"request"`
+	Request StaffRequest `json:"request"`
+	// Stores is each system's progress with the request.
+	Stores     []requests.StoreView    `json:"stores"`
 	State      *workflows.RequestState `json:"state,omitempty"`
 	StateError string                  `json:"state_error,omitempty"`
 	Audit      []AuditEntry            `json:"audit"`
@@ -84,25 +74,13 @@ func auditEntry(e requestdb.AuditEvent) AuditEntry {
 func staffRequestView(r *requestdb.Request) StaffRequest { return r.Record() }
 
 func (s *Server) staffRequest(c echo.Context) error {
-	ctx := c.Request().Context()
-	row, err := s.findRequest(ctx, c.Param("id"))
+	v, err := s.svc.Staff(c.Request().Context(), c.Param("id"), true)
 	if err != nil {
 		return err
 	}
-	events, err := s.opts.Requests.AuditEvents(ctx, row.ID)
-	if err != nil {
-		return unavailable(err)
-	}
-	view := StaffView{Request: staffRequestView(row), Audit: make([]AuditEntry, len(events))}
-	for i, e := range events {
+	view := StaffView{Request: v.Request, State: v.State, StateError: v.StateError, Stores: v.Stores, Audit: make([]AuditEntry, len(v.Audit))}
+	for i, e := range v.Audit {
 		view.Audit[i] = auditEntry(e)
-	}
-	st, err := s.state(ctx, row.ID)
-	if err != nil {
-		s.log.Warn("request state unavailable", "request_id", row.ID, "error", err)
-		view.StateError = "the workflow engine did not answer; the row and audit trail may lag behind"
-	} else {
-		view.State = &st
 	}
 	return c.JSON(http.StatusOK, view)
 }
@@ -116,39 +94,19 @@ type StaffActionBody struct {
 	Store    string `json:"store"`
 }
 
-// staffUpdates maps each action of POST /api/v1/admin/requests/{id}/{action} to its update.
-var staffUpdates = map[string]string{
-	"approve":         workflows.UpdateApprove,
-	"deny":            workflows.UpdateDeny,
-	"verify-identity": workflows.UpdateVerifyIdentity,
-	"extend":          workflows.UpdateExtend,
-	"cancel":          workflows.UpdateCancel,
-	"retry":           workflows.UpdateRetryStore,
-	"notes":           workflows.UpdateAddNote,
-	"assign":          workflows.UpdateAssign,
-}
-
 // staffAction applies one action through the workflow, whose validator decides whether it
-// is allowed now, and answers with the state that follows.
+// is allowed now, and answers with the workflow's state that follows.
 func (s *Server) staffAction(c echo.Context) error {
-	update, ok := staffUpdates[c.Param("action")]
-	if !ok {
+	if _, ok := requests.StaffActions[c.Param("action")]; !ok {
 		return fail(http.StatusNotFound, "no such action")
 	}
 	var body StaffActionBody
 	if err := decodeJSON(c, &body, true); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	row, err := s.findRequest(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	action := workflows.StaffAction{Actor: staffActor(c), Reason: body.Reason, Text: body.Text, Assignee: body.Assignee, Store: body.Store}
-	if err := s.update(ctx, row.ID, update, nil, action); err != nil {
-		return err
-	}
-	st, err := s.state(ctx, row.ID)
+	st, err := s.svc.ActAndReport(c.Request().Context(), c.Param("id"), requests.StaffAction{
+		Name: c.Param("action"), Actor: staffActor(c), Reason: body.Reason, Text: body.Text, Assignee: body.Assignee, Store: body.Store,
+	})
 	if err != nil {
 		return err
 	}

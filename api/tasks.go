@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,7 +14,6 @@ import (
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
-	"github.com/dsr-project/dsr/workflows"
 )
 
 // maxTasks is how many tasks the list shows, the soonest due first.
@@ -90,14 +87,9 @@ type TaskRetention struct {
 	Until  *time.Time `json:"until"`
 }
 
-var (
-	errNoTask   = fail(http.StatusNotFound, "no such task")
-	errTaskDone = fail(http.StatusConflict, "the task is already done")
-)
+var errNoTask = fail(http.StatusNotFound, "no such task")
 
-// completeTask hands the result to the request's workflow, whose validator decides whether
-// the request takes it now, and only then closes the task: a task is never done while its
-// request still waits for it.
+// completeTask hands the result to requests.Service.CompleteTask.
 func (s *Server) completeTask(c echo.Context) error {
 	var body TaskCompletion
 	if err := decodeJSON(c, &body, false); err != nil {
@@ -111,50 +103,11 @@ func (s *Server) completeTask(c echo.Context) error {
 	if err != nil {
 		return errNoTask
 	}
-	done, err := s.finishTask(c.Request().Context(), id, result, body.Note, staffActor(c))
+	done, err := s.svc.CompleteTask(c.Request().Context(), id, result, body.Note, staffActor(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, taskView(*done))
-}
-
-// finishTask hands a task's result to its request's workflow and then closes the task, for
-// the API and the tasks page.
-func (s *Server) finishTask(ctx context.Context, id string, result connector.Result, note string, actor workflows.Actor) (*requestdb.Task, error) {
-	task, err := s.findTask(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if task.Status == requestdb.TaskDone {
-		return nil, errTaskDone
-	}
-	result.Store = task.Store
-	in := workflows.StoreResultInput{Store: task.Store, Result: result, Actor: actor}
-	if err := s.update(ctx, task.RequestID, workflows.UpdateStoreResult, nil, in); err != nil {
-		return nil, err
-	}
-	done, err := s.opts.Requests.CompleteTask(ctx, task.ID, result, note, actor.Name)
-	switch {
-	case errors.Is(err, requestdb.ErrConflict):
-		return nil, errTaskDone
-	case errors.Is(err, requestdb.ErrNotFound):
-		return nil, errNoTask
-	case err != nil:
-		return nil, unavailable(err)
-	}
-	return done, nil
-}
-
-// findTask returns the task of an ID, "request-id:store".
-func (s *Server) findTask(ctx context.Context, id string) (*requestdb.Task, error) {
-	task, err := s.opts.Requests.GetTask(ctx, id)
-	switch {
-	case errors.Is(err, requestdb.ErrNotFound):
-		return nil, errNoTask
-	case err != nil:
-		return nil, unavailable(err)
-	}
-	return task, nil
 }
 
 // validate checks the completion as the webhook protocol checks a service's answer, and

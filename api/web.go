@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -157,18 +156,6 @@ func (s *Server) renderError(c echo.Context, err error) error {
 	return s.render(c, ae.status, "error.html", errorPage{
 		webPage: webPage{Title: http.StatusText(ae.status)}, Status: ae.status, Message: sentence(ae.message),
 	})
-}
-
-func asAPIError(err error) *apiError {
-	var ae *apiError
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &ae):
-		return ae
-	case errors.As(err, &he):
-		return fail(he.Code, strings.ToLower(http.StatusText(he.Code)))
-	}
-	return internalError(err)
 }
 
 // sentence capitalises a message of the API for a page.

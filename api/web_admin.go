@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
-	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -147,17 +147,13 @@ func (s *Server) queuePage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "queue.html", page)
 }
 
-// requestPageData is everything about one request, as the staff view answers it.
+// requestPageData is everything about one request, read from the database as the staff
+// view answers it.
 type requestPageData struct {
 	webPage
-	Row         *requestdb.Request
+	requests.StaffView
 	Details     domain.Details
-	State       *workflows.RequestState
-	StateError  string
-	Audit       []requestdb.AuditEvent
-	Tasks       []requestdb.Task
 	Badge       daysLeft
-	FailedStore []string
 	TemporalURL string
 	Error       string
 	Done        string
@@ -171,21 +167,13 @@ var actionDone = map[string]string{
 }
 
 func (s *Server) requestData(c echo.Context) (requestPageData, error) {
-	ctx := c.Request().Context()
-	row, err := s.findRequest(ctx, c.Param("id"))
+	v, err := s.svc.Staff(c.Request().Context(), c.Param("id"), false)
 	if err != nil {
 		return requestPageData{}, err
 	}
-	events, err := s.opts.Requests.AuditEvents(ctx, row.ID)
-	if err != nil {
-		return requestPageData{}, unavailable(err)
-	}
-	tasks, err := s.opts.Requests.TasksOf(ctx, row.ID)
-	if err != nil {
-		return requestPageData{}, unavailable(err)
-	}
+	row := v.Row
 	p := requestPageData{
-		webPage: s.staffPage(c, "Request "+row.ID), Row: row, Audit: events, Tasks: tasks,
+		webPage: s.staffPage(c, "Request "+row.ID), StaffView: v,
 		Badge: deadlineBadge(row.ReceivedAt, row.DueAt, s.opts.Now(), row.Status),
 		Done:  actionDone[c.QueryParam("done")],
 	}
@@ -202,18 +190,6 @@ func (s *Server) requestData(c echo.Context) (requestPageData, error) {
 		p.TemporalURL = strings.TrimRight(s.opts.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(ns) +
 			"/workflows/" + url.PathEscape(workflows.RequestID(row.ID))
 	}
-	st, err := s.state(ctx, row.ID)
-	if err != nil {
-		s.log.Warn("request state unavailable", "request_id", row.ID, "error", err)
-		p.StateError = "The workflow engine did not answer; the status and timeline below may lag behind."
-		return p, nil
-	}
-	p.State = &st
-	for _, o := range st.Stores {
-		if o.Error != "" && !o.Done {
-			p.FailedStore = append(p.FailedStore, o.Store)
-		}
-	}
 	return p, nil
 }
 
@@ -229,8 +205,7 @@ func (s *Server) requestPage(c echo.Context) error {
 // /api/v1/admin/requests/{id}/{action}; a refusal is shown on the request's page.
 func (s *Server) requestActionForm(c echo.Context) error {
 	action := c.Param("action")
-	update, ok := staffUpdates[action]
-	if !ok {
+	if _, ok := requests.StaffActions[action]; !ok {
 		return s.renderError(c, fail(http.StatusNotFound, "no such action"))
 	}
 	ctx := c.Request().Context()
@@ -238,11 +213,11 @@ func (s *Server) requestActionForm(c echo.Context) error {
 	if err != nil {
 		return s.renderError(c, err)
 	}
-	body := workflows.StaffAction{
-		Actor: staffActor(c), Reason: strings.TrimSpace(c.FormValue("reason")), Text: strings.TrimSpace(c.FormValue("text")),
+	err = s.svc.Act(ctx, row.ID, requests.StaffAction{
+		Name: action, Actor: staffActor(c), Reason: strings.TrimSpace(c.FormValue("reason")), Text: strings.TrimSpace(c.FormValue("text")),
 		Assignee: strings.TrimSpace(c.FormValue("assignee")), Store: c.FormValue("store"),
-	}
-	if err := s.update(ctx, row.ID, update, nil, body); err != nil {
+	})
+	if err != nil {
 		ae := asAPIError(err)
 		if ae.status >= 500 {
 			return s.renderError(c, err)

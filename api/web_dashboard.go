@@ -7,12 +7,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
-	"github.com/dsr-project/dsr/workflows"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // The privacy team's pages beyond the queue and a request: manual tasks, metrics, bulk
@@ -81,7 +80,7 @@ func (s *Server) completeTaskForm(c echo.Context) error {
 	}
 	result, err := body.validate()
 	if err == nil {
-		_, err = s.finishTask(c.Request().Context(), id, result, body.Note, staffActor(c))
+		_, err = s.svc.CompleteTask(c.Request().Context(), id, result, body.Note, staffActor(c))
 	}
 	if err != nil {
 		ae := asAPIError(err)
@@ -178,11 +177,7 @@ func (s *Server) bulkActionForm(c echo.Context) error {
 	ctx := c.Request().Context()
 	for _, id := range ids {
 		out := bulkOutcome{ID: id}
-		row, err := s.findRequest(ctx, id)
-		if err == nil {
-			err = s.update(ctx, row.ID, staffUpdates[action], nil, workflows.StaffAction{Actor: staffActor(c), Reason: reason})
-		}
-		if err != nil {
+		if err := s.svc.Act(ctx, id, requests.StaffAction{Name: action, Actor: staffActor(c), Reason: reason}); err != nil {
 			ae := asAPIError(err)
 			if ae.status >= 500 {
 				s.log.Error("bulk action failed", "request_id", id, "action", action, "error", err)
@@ -224,10 +219,10 @@ func (s *Server) submitStaffRequestForm(c echo.Context) error {
 		Type: string(domain.TypeChildErasure), Email: values.Get("email"), Jurisdiction: values.Get("jurisdiction"),
 		Details: domain.Details{Reason: values.Get("reason")},
 	}
-	in, err := validateIntake(form, nil, true)
+	in, err := requests.ValidateIntake(form, nil, true)
 	var answer IntakeAnswer
 	if err == nil {
-		answer, err = s.openRequest(c.Request().Context(), in, opening{id: uuid.NewString(), openedBy: staffActor(c).Name})
+		answer, _, err = s.svc.Open(c.Request().Context(), in, requests.Opening{OpenedBy: staffActor(c).Name})
 	}
 	if err != nil {
 		ae := asAPIError(err)

@@ -4,11 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
-	"github.com/dsr-project/dsr/workflows"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // The requester's pages. The status token is the requester's only key to a request, so the
@@ -187,24 +186,23 @@ func webIntake(values url.Values) (IntakeForm, []int) {
 	return form, rows
 }
 
-var changePath = regexp.MustCompile(`^details\.changes\[(\d+)\]\.(field|value)$`)
+// placeChangeErrors puts each problem of a requested change beside its row.
+func (p *requestFormPage) placeChangeErrors(changes map[int]domain.ChangeProblem, rows []int) {
+	for i, problem := range changes {
+		if i < len(rows) {
+			p.Rows[rows[i]].FieldError = sentence(problem.Field)
+			p.Rows[rows[i]].ValueError = sentence(problem.Value)
+		}
+	}
+}
 
-// placeErrors puts each of the API's field problems beside the input it belongs to.
-func (p *requestFormPage) placeErrors(fields map[string]string, rows []int) {
+// placeErrors puts each of the other field problems beside the input it belongs to;
+// changes placed by row are left out.
+func (p *requestFormPage) placeErrors(fields map[string]string) {
 	for path, msg := range fields {
 		msg = sentence(msg)
-		if m := changePath.FindStringSubmatch(path); m != nil {
-			i, _ := strconv.Atoi(m[1]) // the pattern admits only digits
-			if i < len(rows) {
-				if m[2] == "field" {
-					p.Rows[rows[i]].FieldError = msg
-				} else {
-					p.Rows[rows[i]].ValueError = msg
-				}
-				continue
-			}
-		}
 		switch {
+		case strings.HasPrefix(path, "details.changes["):
 		case strings.HasPrefix(path, "details.changes"):
 			p.Errors["changes"] = msg
 		case strings.HasPrefix(path, "details.scope"):
@@ -232,7 +230,7 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 		return s.renderError(c, err)
 	}
 	form, rows := webIntake(values)
-	in, err := validateIntake(form, nil, false)
+	in, err := requests.ValidateIntake(form, nil, false)
 	if err == nil {
 		err = s.limitIntakeByAddress(in)
 	}
@@ -241,17 +239,22 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 		if ae.status != http.StatusUnprocessableEntity && ae.status != http.StatusForbidden && ae.status != http.StatusTooManyRequests {
 			return s.renderError(c, err)
 		}
-		page.placeErrors(ae.fields, rows)
+		var invalid *domain.Error
+		if errors.As(err, &invalid) && invalid.Validation != nil {
+			page.placeChangeErrors(invalid.Validation.Changes, rows)
+		}
+		page.placeErrors(ae.fields)
 		if len(ae.fields) == 0 {
 			page.Errors["form"] = sentence(ae.message)
 		}
 		return s.render(c, ae.status, "request_form.html", page)
 	}
-	o := opening{gpc: page.GPC}
-	if o.gpc {
-		in.honourGPC()
+	key := []string{values.Get("idempotency_key")}
+	err = checkIdempotencyKey(key)
+	var answer IntakeAnswer
+	if err == nil {
+		answer, _, err = s.svc.Open(r.Context(), in, requests.Opening{GPC: page.GPC, IdempotencyKey: key[0], Keyed: true})
 	}
-	answer, _, err := s.openOnce(r.Context(), []string{values.Get("idempotency_key")}, in, o)
 	if err != nil {
 		ae := asAPIError(err)
 		if ae.status >= 500 {
@@ -351,9 +354,8 @@ var codeResults = map[domain.CheckResult]string{
 func (s *Server) submitCodeForm(c echo.Context) error {
 	row := currentRequest(c)
 	page := s.verifyData(c)
-	var out workflows.VerifyEmailResult
-	code := strings.TrimSpace(c.FormValue("code"))
-	if err := s.update(c.Request().Context(), row.ID, workflows.UpdateVerifyEmail, &out, workflows.VerifyEmailInput{Code: code}); err != nil {
+	out, err := s.svc.VerifyEmail(c.Request().Context(), row.ID, c.FormValue("code"))
+	if err != nil {
 		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
 	}
 	if out.Result == domain.CheckConfirmed {
@@ -368,8 +370,8 @@ func (s *Server) submitCodeForm(c echo.Context) error {
 
 func (s *Server) resendCodeForm(c echo.Context) error {
 	page := s.verifyData(c)
-	var out workflows.ResendCodeResult
-	if err := s.update(c.Request().Context(), currentRequest(c).ID, workflows.UpdateResendCode, &out); err != nil {
+	out, err := s.svc.ResendCode(c.Request().Context(), currentRequest(c).ID)
+	if err != nil {
 		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
 	}
 	page.Notice = "We sent a new code. It works until " + out.ExpiresAt.UTC().Format("15:04 MST") + "."
@@ -404,16 +406,16 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 		webPage: webPage{Title: "Your request"}, Row: row,
 		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 	}
-	st, err := s.state(c.Request().Context(), row.ID)
+	view, err := s.svc.Status(c.Request().Context(), row)
 	if err != nil {
-		s.log.Warn("request state unavailable", "request_id", row.ID, "error", err)
+		s.log.Warn("request progress unavailable", "request_id", row.ID, "error", err)
 		p.View = RequesterView{ID: row.ID, Type: row.Type, Status: row.Status, StatusReason: row.StatusReason, ReceivedAt: row.ReceivedAt, DueDate: row.DueAt}
 		p.Error = "We cannot show the progress of your request right now; please try again shortly."
 		return p
 	}
 	p.Live = true
-	p.View = requesterView(st)
-	if !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {
+	p.View = view
+	if st := view; !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {
 		p.Refresh = statusRefresh
 	}
 	return p
@@ -433,8 +435,7 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 			answers[name] = v
 		}
 	}
-	var out workflows.SubmitIdentityResult
-	err := s.update(c.Request().Context(), currentRequest(c).ID, workflows.UpdateSubmitIdentity, &out, workflows.SubmitIdentityInput{Answers: answers})
+	out, err := s.svc.SubmitIdentity(c.Request().Context(), currentRequest(c).ID, answers)
 	if err != nil {
 		page := s.statusData(c)
 		return s.pageRefusal(c, err, "status.html", &page.Error, &page)
@@ -452,7 +453,8 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 func (s *Server) reportDownload(c echo.Context) error {
 	row := currentRequest(c)
 	if row.Status != domain.StatusCompleted {
-		return s.renderError(c, errNotCompleted)
+		_, err := s.svc.Report(c.Request().Context(), row)
+		return s.renderError(c, err)
 	}
 	if !wantsHTML(c) {
 		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="dsr-report-`+row.ID+`.json"`)
