@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ type stack struct {
 	base     string
 	tokens   *auth.Repo
 	requests *requestdb.Repo
+	temporal client.Client
+	// stopEngine stops the Temporal server under the running API.
+	stopEngine func()
 }
 
 // startStack starts the stack; configure, when given, changes the server's options and
@@ -49,7 +53,9 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(eng.Stop)
+	var stopOnce sync.Once
+	stopEngine := func() { stopOnce.Do(eng.Stop) }
+	t.Cleanup(stopEngine)
 	c, err := client.Dial(client.Options{HostPort: eng.Address, Namespace: "default", Logger: sdklog.NewStructuredLogger(quiet)})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,7 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	// Store results are sealed, as the worker and the API seal them.
 	requests, mailbox := requestdb.New(db).WithResultKeys(newCodecRing(t)), requestdb.NewDevMailbox(db)
 	const taskQueue = "dsr-api-test"
-	s := &stack{t: t, tokens: auth.New(db), requests: requests}
+	s := &stack{t: t, tokens: auth.New(db), requests: requests, temporal: c, stopEngine: stopEngine}
 	acts := &activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, Links: links.Builder{Base: "http://x", Secret: testSecret}}
 	opts := api.Options{
 		Log: quiet, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: s.tokens,
