@@ -3,6 +3,7 @@
 package activities
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -47,4 +48,14 @@ type Activities struct {
 	TeamEmail string
 	// Worker names the process that ran an activity, for the record; never PII.
 	Worker string
+	// Steps hears of every step RecordStep stores, such as telemetry counting status
+	// changes; nil means no one listens.
+	Steps StepObserver
+}
+
+// StepObserver hears of the steps RecordStep stores: once per step, however often the
+// activity is retried, and only after the step is committed, so counts made from it are
+// exact. It must not block or fail the activity.
+type StepObserver interface {
+	StepStored(ctx context.Context, step requestdb.Applied)
 }
