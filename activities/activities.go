@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/internal/connector"
-	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/mail"
@@ -22,7 +21,6 @@ const DefaultReportLinkTTL = 7 * 24 * time.Hour
 // Activities holds the dependencies of all activities. Workflows reference its methods
 // through a nil pointer; the worker registers one real instance.
 type Activities struct {
-	DB       *database.DB
 	Requests *requestdb.Repo
 	Mail     mail.Sender
 	Secret   keys.Secret

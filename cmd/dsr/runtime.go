@@ -83,7 +83,7 @@ func workerIdentity() string {
 // close releases the stores.
 func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (acts *activities.Activities, close func(), err error) {
 	acts = &activities.Activities{
-		DB: db, Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, PublicURL: cfg.PublicURL,
+		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, PublicURL: cfg.PublicURL,
 		ReportLinkTTL: cfg.ReportLinkTTL, Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
 	}
 	// Results kept in clear by an older release are sealed before any new one is read.

@@ -61,7 +61,7 @@ func startTarget(t *testing.T) (bench.Target, string) {
 	const taskQueue = "dsr-bench-test"
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Request)
-	w.RegisterActivity(&activities.Activities{DB: db, Requests: requests, Mail: mailbox, Secret: secret, PublicURL: "http://x"})
+	w.RegisterActivity(&activities.Activities{Requests: requests, Mail: mailbox, Secret: secret, PublicURL: "http://x"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
