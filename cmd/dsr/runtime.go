@@ -222,7 +222,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
-		Sessions: db, TrustedProxies: cfg.TrustedProxies,
+		Sessions: auth.NewSessions(db), TrustedProxies: cfg.TrustedProxies,
 		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.Temporal.Namespace,
 		// Behind TLS the dashboard's session cookie must never travel in clear.
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),

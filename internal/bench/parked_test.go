@@ -69,7 +69,7 @@ func startTarget(t *testing.T) (bench.Target, string) {
 	srv := httptest.NewServer(api.New(api.Options{
 		Log: quietLog, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: tokens, Secret: secret,
 		DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(), Verification: workflows.DefaultVerificationSettings(),
-		RateLimits: unlimitedRates, Sessions: db,
+		RateLimits: unlimitedRates, Sessions: auth.NewSessions(db),
 	}).Handler())
 	t.Cleanup(srv.Close)
 	admin, _, err := tokens.Create(ctx, "bench-admin", auth.RoleAdmin)
