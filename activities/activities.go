@@ -3,10 +3,10 @@
 package activities
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/dsr-project/dsr/internal/connector"
-	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/links"
@@ -17,7 +17,6 @@ import (
 // Activities holds the dependencies of all activities. Workflows reference its methods
 // through a nil pointer; the worker registers one real instance.
 type Activities struct {
-	DB       *database.DB
 	Requests *requestdb.Repo
 	Mail     mail.Sender
 	Secret   keys.Secret
@@ -41,4 +40,14 @@ type Activities struct {
 	TeamEmail string
 	// Worker names the process that ran an activity, for the record; never PII.
 	Worker string
+	// Steps hears of every step RecordStep stores, such as telemetry counting status
+	// changes; nil means no one listens.
+	Steps StepObserver
+}
+
+// StepObserver hears of the steps RecordStep stores: once per step, however often the
+// activity is retried, and only after the step is committed, so counts made from it are
+// exact. It must not block or fail the activity.
+type StepObserver interface {
+	StepStored(ctx context.Context, step requestdb.Applied)
 }

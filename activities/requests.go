@@ -31,19 +31,26 @@ type RecordStepInput struct {
 }
 
 // RecordStep appends the audit event and patches the request row in one transaction; the
-// sequence number makes a repeat a no-op.
+// sequence number makes a repeat a no-op. A step it stores is told to Steps.
 func (a *Activities) RecordStep(ctx context.Context, in RecordStepInput) error {
 	details, err := json.Marshal(in.Details)
 	if err != nil {
 		return err
 	}
-	return a.Requests.ApplyStep(ctx, requestdb.Step{
+	applied, err := a.Requests.ApplyStep(ctx, requestdb.Step{
 		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch,
 		Event: requestdb.AuditEvent{
 			At: in.At, Actor: in.Actor, Role: in.Role, Action: in.Action,
 			FromStatus: string(in.From), ToStatus: string(in.To), Details: string(details),
 		},
 	})
+	if err != nil {
+		return err
+	}
+	if applied.Stored && a.Steps != nil {
+		a.Steps.StepStored(ctx, applied)
+	}
+	return nil
 }
 
 // IssueCodeInput asks for the request's code number Number.

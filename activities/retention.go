@@ -45,9 +45,10 @@ func (a *Activities) PurgeRetained(ctx context.Context, in PurgeRetainedInput) (
 	if err != nil {
 		return out, err
 	}
-	return out, a.Requests.ApplyStep(ctx, requestdb.Step{RequestID: in.RequestID, Seq: in.Seq, Event: requestdb.AuditEvent{
+	_, err = a.Requests.ApplyStep(ctx, requestdb.Step{RequestID: in.RequestID, Seq: in.Seq, Event: requestdb.AuditEvent{
 		At: time.Now().UTC(), Role: "system", Action: "retention_purged", Details: string(details),
 	}})
+	return out, err
 }
 
 // AddToSuppressionList puts the request's address, as its keyed hash, on the suppression

@@ -2,10 +2,9 @@ package activities
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
+	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
 // RecordSelfCheckInput names the self-check run to record.
@@ -19,26 +18,14 @@ type RecordSelfCheckResult struct {
 	Worker string
 }
 
-type selfCheck struct {
-	ID         string `gorm:"primaryKey"`
-	StartedAt  time.Time
-	RecordedAt time.Time
-	Worker     string
-}
-
-func (selfCheck) TableName() string { return "self_checks" }
-
 // RecordSelfCheck writes one row per self-check run. The check ID is the primary key and a
 // second insert of it does nothing, so a retried activity leaves exactly one row.
 func (a *Activities) RecordSelfCheck(ctx context.Context, in RecordSelfCheckInput) (RecordSelfCheckResult, error) {
-	row := selfCheck{ID: in.CheckID, StartedAt: in.StartedAt.UTC(), RecordedAt: time.Now().UTC(), Worker: a.Worker}
-	err := a.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
+	stored, err := a.Requests.RecordSelfCheck(ctx, requestdb.SelfCheck{
+		ID: in.CheckID, StartedAt: in.StartedAt, RecordedAt: time.Now(), Worker: a.Worker,
+	})
 	if err != nil {
-		return RecordSelfCheckResult{}, fmt.Errorf("record self-check: %w", err)
-	}
-	var stored selfCheck
-	if err := a.DB.WithContext(ctx).First(&stored, "id = ?", in.CheckID).Error; err != nil {
-		return RecordSelfCheckResult{}, fmt.Errorf("read self-check: %w", err)
+		return RecordSelfCheckResult{}, err
 	}
 	return RecordSelfCheckResult{Worker: stored.Worker}, nil
 }

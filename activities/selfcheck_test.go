@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
 )
 
@@ -15,8 +16,8 @@ func TestRecordSelfCheckIsIdempotent(t *testing.T) {
 	for _, target := range testenv.Databases(t) {
 		t.Run(target.Name, func(t *testing.T) {
 			db := testenv.OpenMigrated(t, target.URL)
-			first := &activities.Activities{DB: db, Worker: "worker-a"}
-			retry := &activities.Activities{DB: db, Worker: "worker-b"}
+			first := &activities.Activities{Requests: requestdb.New(db), Worker: "worker-a"}
+			retry := &activities.Activities{Requests: requestdb.New(db), Worker: "worker-b"}
 			in := activities.RecordSelfCheckInput{CheckID: "c1", StartedAt: time.Now()}
 			ctx := context.Background()
 			if _, err := first.RecordSelfCheck(ctx, in); err != nil {

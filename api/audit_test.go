@@ -25,7 +25,7 @@ import (
 
 func (h *harness) recordStep(requestID string, seq int64, at time.Time, action string) {
 	h.t.Helper()
-	err := h.requests.ApplyStep(context.Background(), requestdb.Step{
+	_, err := h.requests.ApplyStep(context.Background(), requestdb.Step{
 		RequestID: requestID, Seq: seq, Event: requestdb.AuditEvent{At: at, Role: "system", Action: action, Details: `["why"]`},
 	})
 	if err != nil {

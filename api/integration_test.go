@@ -74,7 +74,7 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	opts := api.Options{
 		Log: quiet, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: s.tokens,
 		Secret: testSecret, DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(),
-		Verification: workflows.DefaultVerificationSettings(), RateLimits: unlimited, Sessions: db,
+		Verification: workflows.DefaultVerificationSettings(), RateLimits: unlimited, Sessions: auth.NewSessions(db),
 	}
 	for _, f := range configure {
 		f(&opts, acts)

@@ -178,7 +178,7 @@ func newHarnessOn(t *testing.T, url string, dev bool, configure ...func(*api.Opt
 		Verification: workflows.DefaultVerificationSettings(), Now: func() time.Time { return h.now },
 		PayloadCodec: codec.New(h.codecRing), CodecOrigins: []string{uiOrigin}, CodecTrustedOrigin: devUIOrigin,
 		CallbackKeys: callbackKeys, CallbackStores: callbackStores,
-		RateLimits: unlimited, Sessions: db,
+		RateLimits: unlimited, Sessions: auth.NewSessions(db),
 	}
 	if dev {
 		h.mailbox = requestdb.NewDevMailbox(db)

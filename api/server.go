@@ -19,7 +19,6 @@ import (
 
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
-	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -79,9 +78,9 @@ type Options struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
 	// believed. A request from any other address is counted by that address.
 	TrustedProxies []netip.Prefix
-	// Sessions is the database that keeps dashboard sessions (table dashboard_sessions); nil
-	// leaves out /api/v1/session, and only bearer tokens sign staff in.
-	Sessions *database.DB
+	// Sessions keeps dashboard sessions; nil leaves out /api/v1/session, and only bearer
+	// tokens sign staff in.
+	Sessions *auth.Sessions
 	// SecureCookies marks the session cookie Secure even when TLS ends before this server
 	// at a proxy that is not in TrustedProxies.
 	SecureCookies bool

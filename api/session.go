@@ -6,16 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 
 	"github.com/dsr-project/dsr/internal/auth"
-	"github.com/dsr-project/dsr/internal/keys"
 )
 
 const (
@@ -36,16 +33,6 @@ var (
 	errNoCaller = fail(http.StatusUnauthorized, "a valid API token or dashboard session is required")
 	errCSRF     = failCode(http.StatusForbidden, codeCSRF, "this change needs the session's CSRF token in the X-CSRF-Token header")
 )
-
-// dashboardSession is a signed-in dashboard: the hash of its random ID, never the ID.
-type dashboardSession struct {
-	IDHash    string `gorm:"primaryKey"`
-	TokenID   string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-}
-
-func (dashboardSession) TableName() string { return "dashboard_sessions" }
 
 // SessionForm is the body of POST /api/v1/session.
 type SessionForm struct {
@@ -81,19 +68,14 @@ func (s *Server) signIn(c echo.Context) error {
 	case err != nil:
 		return unavailable(err)
 	}
-	id, idHash, err := keys.NewToken()
+	id, session, err := s.opts.Sessions.Create(ctx, tok.ID, s.opts.Now(), SessionLife)
 	if err != nil {
-		return internalError(fmt.Errorf("session id: %w", err))
-	}
-	now := utcMicros(s.opts.Now())
-	row := dashboardSession{IDHash: idHash, TokenID: tok.ID, CreatedAt: now, ExpiresAt: now.Add(SessionLife)}
-	if err := s.opts.Sessions.WithContext(ctx).Create(&row).Error; err != nil {
-		return unavailable(fmt.Errorf("store session: %w", err))
+		return unavailable(err)
 	}
 	s.setSessionCookie(c, id, int(SessionLife/time.Second))
 	s.log.Info("dashboard signed in", "token_id", tok.ID, "role", tok.Role)
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, SessionAnswer{Role: tok.Role, Name: tok.Name, CSRFToken: s.csrfToken(id), ExpiresAt: row.ExpiresAt})
+	return c.JSON(http.StatusOK, SessionAnswer{Role: tok.Role, Name: tok.Name, CSRFToken: s.csrfToken(id), ExpiresAt: session.ExpiresAt})
 }
 
 // signOut ends the cookie's session and clears the cookie. Ending a live session needs its
@@ -108,8 +90,8 @@ func (s *Server) signOut(c echo.Context) error {
 		case err != nil && !errors.Is(err, auth.ErrUnauthorized):
 			return unavailable(err)
 		}
-		if err := s.opts.Sessions.WithContext(ctx).Delete(&dashboardSession{}, "id_hash = ?", keys.HashToken(id)).Error; err != nil {
-			return unavailable(fmt.Errorf("delete session: %w", err))
+		if err := s.opts.Sessions.Delete(ctx, id); err != nil {
+			return unavailable(err)
 		}
 	}
 	s.setSessionCookie(c, "", -1)
@@ -178,20 +160,7 @@ func changesState(method string) bool {
 // sessionToken returns the live token a live session was opened with. An unknown or expired
 // session, or one whose token was revoked since, returns auth.ErrUnauthorized.
 func (s *Server) sessionToken(ctx context.Context, id string) (auth.Token, error) {
-	var tok auth.Token
-	err := s.opts.Sessions.WithContext(ctx).Table("dashboard_sessions").
-		Select("api_tokens.*").
-		Joins("JOIN api_tokens ON api_tokens.id = dashboard_sessions.token_id").
-		Where("dashboard_sessions.id_hash = ? AND dashboard_sessions.expires_at > ? AND api_tokens.revoked_at IS NULL",
-			keys.HashToken(id), utcMicros(s.opts.Now())).
-		Take(&tok).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return auth.Token{}, auth.ErrUnauthorized
-	case err != nil:
-		return auth.Token{}, fmt.Errorf("authenticate session: %w", err)
-	}
-	return tok, nil
+	return s.opts.Sessions.Token(ctx, id, s.opts.Now())
 }
 
 // csrfToken is bound to the session without being stored: an HMAC of its ID.
@@ -218,15 +187,12 @@ func (s *Server) purgeSessions(ctx context.Context) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		revoked := s.opts.Sessions.Table("api_tokens").Select("id").Where("revoked_at IS NOT NULL")
-		res := s.opts.Sessions.WithContext(ctx).
-			Where("expires_at <= ? OR token_id IN (?)", utcMicros(s.opts.Now()), revoked).
-			Delete(&dashboardSession{})
+		n, err := s.opts.Sessions.Purge(ctx, s.opts.Now())
 		switch {
-		case res.Error != nil && ctx.Err() == nil:
-			s.log.Warn("purge of dashboard sessions failed", "error", res.Error)
-		case res.RowsAffected > 0:
-			s.log.Debug("dashboard sessions purged", "count", res.RowsAffected)
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("purge of dashboard sessions failed", "error", err)
+		case n > 0:
+			s.log.Debug("dashboard sessions purged", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -235,6 +201,3 @@ func (s *Server) purgeSessions(ctx context.Context) {
 		}
 	}
 }
-
-// utcMicros is t as both database engines keep it: UTC with microseconds.
-func utcMicros(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

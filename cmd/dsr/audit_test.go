@@ -34,7 +34,7 @@ func auditedRequest(t *testing.T, db *database.DB) *requestdb.Repo {
 		t.Fatal(err)
 	}
 	for seq := range int64(2) {
-		err := repo.ApplyStep(ctx, requestdb.Step{RequestID: "r1", Seq: seq + 1, Event: requestdb.AuditEvent{Actor: "system", Action: "step"}})
+		_, err := repo.ApplyStep(ctx, requestdb.Step{RequestID: "r1", Seq: seq + 1, Event: requestdb.AuditEvent{Actor: "system", Action: "step"}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,7 +92,7 @@ func runDev(cmd *cobra.Command) error {
 		return err
 	}
 	defer db.Close()
-	if err := tel.ReadRequests(db, true); err != nil {
+	if err := tel.ReportRequests(requestdb.New(db)); err != nil {
 		return err
 	}
 

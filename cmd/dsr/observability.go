@@ -16,6 +16,7 @@ import (
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/telemetry"
 )
 
@@ -35,8 +36,8 @@ func connectServing(cmd *cobra.Command, mode config.Mode) (cfg config.Config, lo
 		return
 	}
 	dialOpts, err := tel.DialOptions()
-	if err == nil {
-		err = tel.ReadRequests(db, mode == config.ModeAPI)
+	if err == nil && mode == config.ModeAPI {
+		err = tel.ReportRequests(requestdb.New(db))
 	}
 	if err == nil {
 		c, err = engine.Dial(ctx, cfg.Temporal, log, codec.DataConverter(cfg.Codec), dialOpts...)
@@ -89,9 +90,11 @@ func stopTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
 	}
 }
 
-// instrumentActivities times and traces every store call and counts mail failures. The
-// identity checkers are rebuilt from the wrapped stores so that their calls count too.
+// instrumentActivities times and traces every store call, counts mail failures and counts
+// the status changes the activities store. The identity checkers are rebuilt from the
+// wrapped stores so that their calls count too.
 func instrumentActivities(acts *activities.Activities, tel *telemetry.Telemetry) {
+	acts.Steps = tel
 	var checkers connector.IdentityCheckers
 	for i, s := range acts.Stores {
 		acts.Stores[i] = tel.Store(s)

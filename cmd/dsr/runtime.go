@@ -84,7 +84,7 @@ func workerIdentity() string {
 // close releases the stores.
 func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (acts *activities.Activities, close func(), err error) {
 	acts = &activities.Activities{
-		DB: db, Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
+		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
 		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
 	}
 	// Results kept in clear by an older release are sealed before any new one is read.
@@ -223,7 +223,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
-		Sessions: db, TrustedProxies: cfg.TrustedProxies,
+		Sessions: auth.NewSessions(db), TrustedProxies: cfg.TrustedProxies,
 		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.Temporal.Namespace,
 		// Behind TLS the dashboard's session cookie must never travel in clear.
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),

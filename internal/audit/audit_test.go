@@ -62,7 +62,7 @@ func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 		seq     int64
 	}{{"r1", 1}, {"r2", 1}, {"r1", 2}, {"r2", 2}, {"r1", 3}} {
 		status := domain.StatusInProgress
-		err := repo.ApplyStep(ctx, requestdb.Step{
+		_, err := repo.ApplyStep(ctx, requestdb.Step{
 			RequestID: s.request, Seq: s.seq, Patch: requestdb.Patch{Status: &status},
 			Event: requestdb.AuditEvent{
 				At: day.Add(time.Duration(i) * time.Minute), Actor: "alice", Role: "analyst",

@@ -62,7 +62,7 @@ func startTarget(t *testing.T) (bench.Target, string) {
 	const taskQueue = "dsr-bench-test"
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Request)
-	w.RegisterActivity(&activities.Activities{DB: db, Requests: requests, Mail: mailbox, Secret: secret, Links: links.Builder{Base: "http://x", Secret: secret}})
+	w.RegisterActivity(&activities.Activities{Requests: requests, Mail: mailbox, Secret: secret, Links: links.Builder{Base: "http://x", Secret: secret}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func startTarget(t *testing.T) (bench.Target, string) {
 	srv := httptest.NewServer(api.New(api.Options{
 		Log: quietLog, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: tokens, Secret: secret,
 		DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(), Verification: workflows.DefaultVerificationSettings(),
-		RateLimits: unlimitedRates, Sessions: db,
+		RateLimits: unlimitedRates, Sessions: auth.NewSessions(db),
 	}).Handler())
 	t.Cleanup(srv.Close)
 	admin, _, err := tokens.Create(ctx, "bench-admin", auth.RoleAdmin)

@@ -204,7 +204,7 @@ func TestRequestMetricsCountByTypeAndMonthAndTimeTheAnswers(t *testing.T) {
 // recordStep records one audit event through ApplyStep, as the workflow does.
 func recordStep(t *testing.T, repo *requestdb.Repo, requestID string, seq int64, at time.Time, action string) {
 	t.Helper()
-	err := repo.ApplyStep(context.Background(), requestdb.Step{RequestID: requestID, Seq: seq, Event: requestdb.AuditEvent{At: at, Role: "system", Action: action}})
+	_, err := repo.ApplyStep(context.Background(), requestdb.Step{RequestID: requestID, Seq: seq, Event: requestdb.AuditEvent{At: at, Role: "system", Action: action}})
 	if err != nil {
 		t.Fatal(err)
 	}

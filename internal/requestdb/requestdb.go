@@ -1,5 +1,6 @@
 // Package requestdb is the application's store of privacy requests: the request rows, their
-// audit trail, duplicate-detection claims, the log of notices sent and the dev mailbox.
+// audit trail, duplicate-detection claims, the log of notices sent, the dev mailbox and the
+// workers' self-check records.
 // Errors never contain an e-mail address or a field value, so they may be logged and kept
 // in workflow history.
 package requestdb

@@ -91,15 +91,36 @@ type Step struct {
 	Patch     Patch
 }
 
+// Applied is what ApplyStep did, for callers that report on steps, such as metrics.
+type Applied struct {
+	// Stored is true when this call stored the step's event, false when an earlier call
+	// had (a retry). A caller counting steps counts only stored ones, so that each step
+	// counts once however often it is applied.
+	Stored bool
+	// Type is the request's type.
+	Type domain.RequestType
+	// From and To are the statuses the event records; equal when the step changed none.
+	From, To domain.Status
+	// At is when the step happened, as stored.
+	At time.Time
+	// TimeInFrom is how long the request had been in From: since its previous status
+	// change or, for the first, since its receipt. It is set only for a stored status
+	// change.
+	TimeInFrom time.Duration
+}
+
+// Transition reports whether the call stored a change of status.
+func (a Applied) Transition() bool { return a.Stored && a.From != a.To }
+
 // ApplyStep records the step's event and applies its patch in one transaction. Activities
 // are retried and may run late, so a step the request has already passed changes nothing:
 // the event's ID is derived from (RequestID, Seq), a repeated event is not stored again,
 // and the patch only applies while the request's StepSeq is lower than Seq. A new event
-// becomes the next link of the audit chain. It returns ErrNotFound when the request does
-// not exist.
-func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
+// becomes the next link of the audit chain. It returns what it applied, and ErrNotFound
+// when the request does not exist.
+func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 	if s.Seq < 1 {
-		return fmt.Errorf("apply step %d to request %s: seq must be positive", s.Seq, s.RequestID)
+		return Applied{}, fmt.Errorf("apply step %d to request %s: seq must be positive", s.Seq, s.RequestID)
 	}
 	ev := s.Event
 	ev.ID, ev.RequestID, ev.Seq = fmt.Sprintf("%s:%d", s.RequestID, s.Seq), s.RequestID, s.Seq
@@ -107,16 +128,32 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
 		ev.At = time.Now()
 	}
 	ev.At = utc(ev.At)
+	out := Applied{From: domain.Status(ev.FromStatus), To: domain.Status(ev.ToStatus), At: ev.At}
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var found []string
-		if err := tx.Model(&Request{}).Where("id = ?", s.RequestID).Limit(1).Pluck("id", &found).Error; err != nil {
+		var found []stepTarget
+		if err := tx.Model(&Request{}).Select("type", "received_at").Where("id = ?", s.RequestID).Limit(1).Find(&found).Error; err != nil {
 			return err
 		}
 		if len(found) == 0 {
 			return ErrNotFound
 		}
-		if err := r.appendEvent(tx, ev); err != nil {
+		out.Type = found[0].Type
+		// Read before the chain head is locked, so the lock is held no longer than before;
+		// only status changes ask, a handful per request.
+		var entered time.Time
+		if out.From != out.To {
+			var err error
+			if entered, err = enteredStatus(tx, s.RequestID, s.Seq, found[0].ReceivedAt); err != nil {
+				return err
+			}
+		}
+		stored, err := r.appendEvent(tx, ev)
+		if err != nil {
 			return err
+		}
+		out.Stored = stored
+		if stored && out.From != out.To {
+			out.TimeInFrom = max(ev.At.Sub(entered), 0)
 		}
 		res := tx.Model(&Request{}).Where("id = ? AND step_seq < ?", s.RequestID, s.Seq).
 			Updates(s.Patch.columns(s.Seq))
@@ -129,22 +166,44 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) error {
 		return markFailed(tx, s.RequestID, s.Patch.FailedStores)
 	})
 	if err != nil {
-		return fmt.Errorf("apply step %d to request %s: %w", s.Seq, s.RequestID, err)
+		return Applied{}, fmt.Errorf("apply step %d to request %s: %w", s.Seq, s.RequestID, err)
 	}
-	return nil
+	return out, nil
 }
 
-// appendEvent links ev to the chain head and stores it, unless an event with its ID exists.
-// Locking the head row first makes concurrent appends take turns on PostgreSQL; SQLite's
-// immediate transactions already admit one writer at a time.
-func (r *Repo) appendEvent(tx *gorm.DB, ev AuditEvent) error {
+// stepTarget is what ApplyStep reads of the request it applies a step to.
+type stepTarget struct {
+	Type       domain.RequestType
+	ReceivedAt time.Time
+}
+
+// enteredStatus returns when the request entered the status it had before step seq: the
+// time of its last earlier status change, or received when it has none.
+func enteredStatus(tx *gorm.DB, requestID string, seq int64, received time.Time) (time.Time, error) {
+	var at []time.Time
+	err := tx.Model(&AuditEvent{}).Where("request_id = ? AND seq < ? AND from_status <> to_status", requestID, seq).
+		Order("seq DESC").Limit(1).Pluck("at", &at).Error
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read when the status was entered: %w", err)
+	}
+	if len(at) == 1 {
+		return at[0], nil
+	}
+	return received, nil
+}
+
+// appendEvent links ev to the chain head and stores it, unless an event with its ID exists,
+// and reports whether it stored it. Locking the head row first makes concurrent appends
+// take turns on PostgreSQL; SQLite's immediate transactions already admit one writer at a
+// time.
+func (r *Repo) appendEvent(tx *gorm.DB, ev AuditEvent) (bool, error) {
 	q := tx.Model(&chainHead{}).Where("id = 1")
 	if r.db.Kind == config.Postgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var head chainHead
 	if err := q.Take(&head).Error; err != nil {
-		return fmt.Errorf("lock audit chain head: %w", err)
+		return false, fmt.Errorf("lock audit chain head: %w", err)
 	}
 	ev.ChainSeq, ev.PrevHash = head.ChainSeq+1, head.Hash
 	ev.Hash = ev.ChainHash()
@@ -152,17 +211,17 @@ func (r *Repo) appendEvent(tx *gorm.DB, ev AuditEvent) error {
 	// must fail rather than silently drop the event.
 	res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(&ev)
 	if res.Error != nil {
-		return fmt.Errorf("insert event: %w", res.Error)
+		return false, fmt.Errorf("insert event: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return nil
+		return false, nil
 	}
 	err := tx.Model(&chainHead{}).Where("id = 1").
 		Updates(map[string]any{"chain_seq": ev.ChainSeq, "hash": ev.Hash}).Error
 	if err != nil {
-		return fmt.Errorf("advance audit chain head: %w", err)
+		return false, fmt.Errorf("advance audit chain head: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // columns returns the assignments for the patch plus the step bookkeeping.

@@ -38,14 +38,14 @@ func TestApplyStepTwiceRecordsOneEventAndPatchesOnce(t *testing.T) {
 		ctx, repo := context.Background(), requestdb.New(db)
 		mustCreate(t, repo, "r1")
 		first := step(1, domain.StatusInProgress, "alice")
-		if err := repo.ApplyStep(ctx, first); err != nil {
+		if _, err := repo.ApplyStep(ctx, first); err != nil {
 			t.Fatal(err)
 		}
 		applied, err := repo.GetRequest(ctx, "r1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := repo.ApplyStep(ctx, first); err != nil {
+		if _, err := repo.ApplyStep(ctx, first); err != nil {
 			t.Fatal(err)
 		}
 		got, err := repo.GetRequest(ctx, "r1")
@@ -68,6 +68,45 @@ func TestApplyStepTwiceRecordsOneEventAndPatchesOnce(t *testing.T) {
 	})
 }
 
+func TestApplyStepReportsWhatItStoredAndTheTimeInTheStatusLeft(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		ctx, repo := context.Background(), requestdb.New(db)
+		mustCreate(t, repo, "r1") // received at(1)
+		move := func(seq int64, day int, from, to domain.Status) requestdb.Step {
+			return requestdb.Step{RequestID: "r1", Seq: seq, Event: requestdb.AuditEvent{
+				At: at(day), Action: "move", FromStatus: string(from), ToStatus: string(to)}}
+		}
+		for _, c := range []struct {
+			step requestdb.Step
+			want requestdb.Applied
+		}{
+			// The first status change measures from the receipt.
+			{move(1, 3, domain.StatusReceived, domain.StatusInProgress), requestdb.Applied{Stored: true, Type: domain.TypeReview,
+				From: domain.StatusReceived, To: domain.StatusInProgress, At: kept(at(3)), TimeInFrom: 48 * time.Hour}},
+			// A retry stores nothing.
+			{move(1, 3, domain.StatusReceived, domain.StatusInProgress), requestdb.Applied{Type: domain.TypeReview,
+				From: domain.StatusReceived, To: domain.StatusInProgress, At: kept(at(3))}},
+			// A step that keeps the status is stored but is no transition.
+			{move(2, 4, domain.StatusInProgress, domain.StatusInProgress), requestdb.Applied{Stored: true, Type: domain.TypeReview,
+				From: domain.StatusInProgress, To: domain.StatusInProgress, At: kept(at(4))}},
+			// The next change measures from the previous change, not from the step between.
+			{move(3, 8, domain.StatusInProgress, domain.StatusCompleted), requestdb.Applied{Stored: true, Type: domain.TypeReview,
+				From: domain.StatusInProgress, To: domain.StatusCompleted, At: kept(at(8)), TimeInFrom: 5 * 24 * time.Hour}},
+		} {
+			got, err := repo.ApplyStep(ctx, c.step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("step %d: applied %+v\nwant %+v", c.step.Seq, got, c.want)
+			}
+			if got.Transition() != (c.want.Stored && c.want.From != c.want.To) {
+				t.Errorf("step %d: Transition() = %v", c.step.Seq, got.Transition())
+			}
+		}
+	})
+}
+
 func TestApplyStepIgnoresAnOlderStep(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		ctx, repo := context.Background(), requestdb.New(db)
@@ -77,7 +116,7 @@ func TestApplyStepIgnoresAnOlderStep(t *testing.T) {
 			step(2, domain.StatusCompleted, "bob"),
 			step(1, domain.StatusNeedsAttention, "carol"), // late retry with other data
 		} {
-			if err := repo.ApplyStep(ctx, s); err != nil {
+			if _, err := repo.ApplyStep(ctx, s); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -103,7 +142,7 @@ func TestApplyStepIgnoresAnOlderStep(t *testing.T) {
 
 func TestApplyStepReportsAMissingRequest(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
-		err := requestdb.New(db).ApplyStep(context.Background(), step(1, domain.StatusInProgress, ""))
+		_, err := requestdb.New(db).ApplyStep(context.Background(), step(1, domain.StatusInProgress, ""))
 		if !errors.Is(err, requestdb.ErrNotFound) {
 			t.Errorf("err = %v, want ErrNotFound", err)
 		}
@@ -154,7 +193,7 @@ func TestApplyStepLinksEveryEventOfEveryRequestIntoOneChain(t *testing.T) {
 		mustCreate(t, repo, "r1")
 		mustCreate(t, repo, "r2")
 		for _, s := range []requestdb.Step{stepOf("r1", 1), stepOf("r2", 1), stepOf("r1", 2), stepOf("r2", 2)} {
-			if err := repo.ApplyStep(ctx, s); err != nil {
+			if _, err := repo.ApplyStep(ctx, s); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -182,7 +221,7 @@ func TestRepeatedStepAppendsNothingToTheChain(t *testing.T) {
 		ctx, repo := context.Background(), requestdb.New(db)
 		mustCreate(t, repo, "r1")
 		for _, s := range []requestdb.Step{stepOf("r1", 1), stepOf("r1", 2), stepOf("r1", 1), stepOf("r1", 2)} {
-			if err := repo.ApplyStep(ctx, s); err != nil {
+			if _, err := repo.ApplyStep(ctx, s); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -202,18 +241,22 @@ func TestConcurrentStepsFormOneUnbrokenChain(t *testing.T) {
 			mustCreate(t, repo, fmt.Sprintf("r%d", r))
 		}
 		var wg sync.WaitGroup
+		stored := make(chan bool, requests*steps*2)
 		errs := make(chan error, requests*steps*2)
 		for r := range requests {
 			for range 2 { // every step twice, as a retried activity would
 				wg.Go(func() {
 					for s := range steps {
-						errs <- repo.ApplyStep(ctx, stepOf(fmt.Sprintf("r%d", r), int64(s+1)))
+						applied, err := repo.ApplyStep(ctx, stepOf(fmt.Sprintf("r%d", r), int64(s+1)))
+						stored <- applied.Stored
+						errs <- err
 					}
 				})
 			}
 		}
 		wg.Wait()
 		close(errs)
+		close(stored)
 		for err := range errs {
 			if err != nil {
 				t.Fatal(err)
@@ -223,6 +266,15 @@ func TestConcurrentStepsFormOneUnbrokenChain(t *testing.T) {
 		if len(events) != requests*steps {
 			t.Fatalf("chain has %d events, want %d", len(events), requests*steps)
 		}
+		n := 0
+		for s := range stored {
+			if s {
+				n++
+			}
+		}
+		if n != requests*steps {
+			t.Errorf("%d applications reported storing their step, want one per step, %d", n, requests*steps)
+		}
 		checkLinked(t, repo, events)
 	})
 }
@@ -231,7 +283,7 @@ func TestDatabaseRefusesToRewriteAuditEvents(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		ctx, repo := context.Background(), requestdb.New(db)
 		mustCreate(t, repo, "r1")
-		if err := repo.ApplyStep(ctx, stepOf("r1", 1)); err != nil {
+		if _, err := repo.ApplyStep(ctx, stepOf("r1", 1)); err != nil {
 			t.Fatal(err)
 		}
 		statements := []string{
@@ -304,7 +356,7 @@ func TestChainMigrationAcceptsATableWithEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			repo := requestdb.New(db)
-			if err := repo.ApplyStep(ctx, stepOf("old", 2)); err != nil {
+			if _, err := repo.ApplyStep(ctx, stepOf("old", 2)); err != nil {
 				t.Fatal(err)
 			}
 			events, err := repo.AuditEvents(ctx, "old")

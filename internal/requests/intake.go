@@ -222,7 +222,7 @@ func (s *Service) abandon(id string) {
 	reason := "intake failed: the workflow engine did not accept the request"
 	status := domain.StatusCancelled
 	now := s.opts.Now().UTC()
-	err := s.opts.Store.ApplyStep(ctx, requestdb.Step{
+	_, err := s.opts.Store.ApplyStep(ctx, requestdb.Step{
 		RequestID: id, Seq: abandonedStep,
 		Event: requestdb.AuditEvent{At: now, Role: workflows.RoleSystem, Action: "intake_failed", FromStatus: string(domain.StatusReceived), ToStatus: string(status)},
 		Patch: requestdb.Patch{Status: &status, StatusReason: &reason, CompletedAt: &now},

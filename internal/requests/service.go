@@ -22,7 +22,7 @@ import (
 type Store interface {
 	CreateRequest(ctx context.Context, req *requestdb.Request) error
 	GetRequest(ctx context.Context, id string) (*requestdb.Request, error)
-	ApplyStep(ctx context.Context, s requestdb.Step) error
+	ApplyStep(ctx context.Context, s requestdb.Step) (requestdb.Applied, error)
 	RecordOptOut(ctx context.Context, o requestdb.OptOut) error
 	AuditEvents(ctx context.Context, requestID string) ([]requestdb.AuditEvent, error)
 	StoreResults(ctx context.Context, requestID string) ([]connector.Result, error)

@@ -7,23 +7,27 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/dsr-project/dsr/internal/database"
-	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
 )
+
+// RequestCounter counts the requests in the application database, as requestdb.Repo does.
+type RequestCounter interface {
+	CountByStatus(ctx context.Context, now time.Time) ([]requestdb.StatusCount, error)
+}
 
 // requestCollector reads the request gauges from the application database at scrape time.
 // Every process that reads them reports the same numbers, however many api processes run,
 // so dashboards take the max across instances, never the sum.
 type requestCollector struct {
-	db      *database.DB
+	counter RequestCounter
 	log     *slog.Logger
 	errors  prometheus.Counter
 	byState *prometheus.Desc
 	overdue *prometheus.Desc
 }
 
-func newRequestCollector(db *database.DB, log *slog.Logger, errors prometheus.Counter) *requestCollector {
-	c := &requestCollector{db: db, log: log, errors: errors}
+func newRequestCollector(counter RequestCounter, log *slog.Logger, errors prometheus.Counter) *requestCollector {
+	c := &requestCollector{counter: counter, log: log, errors: errors}
 	c.describe()
 	return c
 }
@@ -44,12 +48,12 @@ func (c *requestCollector) Describe(ch chan<- *prometheus.Desc) {
 // queryTimeout bounds the scrape-time queries so a slow database cannot hang a scrape.
 const queryTimeout = 5 * time.Second
 
-// Collect runs one grouped query over the requests table; the overdue count comes from
-// the same rows, so both gauges describe one moment.
+// Collect reads the counts in one grouped query; the overdue count comes from the same
+// rows, so both gauges describe one moment.
 func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
-	rows, err := c.read(ctx, time.Now())
+	rows, err := c.counter.CountByStatus(ctx, time.Now())
 	if err != nil {
 		c.errors.Inc()
 		c.log.Warn("could not read request gauges", "error", err)
@@ -57,30 +61,11 @@ func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	overdue := map[string]int64{}
 	for _, r := range rows {
-		ch <- prometheus.MustNewConstMetric(c.byState, prometheus.GaugeValue, float64(r.Count), r.Type, r.Status)
+		ch <- prometheus.MustNewConstMetric(c.byState, prometheus.GaugeValue, float64(r.Count), string(r.Type), string(r.Status))
 		// Every type seen gets an overdue gauge, 0 when none is late, so alerts see a value.
-		overdue[r.Type] += 0
-		if !domain.Status(r.Status).Terminal() {
-			overdue[r.Type] += r.Overdue
-		}
+		overdue[string(r.Type)] += r.Overdue
 	}
 	for typ, n := range overdue {
 		ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(n), typ)
 	}
-}
-
-type statusCount struct {
-	Type    string
-	Status  string
-	Count   int64
-	Overdue int64
-}
-
-// read counts requests by type and status, and those due before now, in one pass.
-func (c *requestCollector) read(ctx context.Context, now time.Time) ([]statusCount, error) {
-	var rows []statusCount
-	err := c.db.WithContext(ctx).Raw(
-		`SELECT type, status, COUNT(*) AS count, SUM(CASE WHEN due_at < ? THEN 1 ELSE 0 END) AS overdue
-		 FROM requests GROUP BY type, status`, now.UTC()).Scan(&rows).Error
-	return rows, err
 }

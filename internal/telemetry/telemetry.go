@@ -22,8 +22,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
-
-	"github.com/dsr-project/dsr/internal/database"
 )
 
 // Options say what one process measures and where it sends traces.
@@ -46,7 +44,6 @@ type Telemetry struct {
 	// spans is nil when tracing is off.
 	spans  *sdktrace.TracerProvider
 	meters *sdkmetric.MeterProvider
-	db     *database.DB
 	own    *ownMetrics
 }
 
@@ -77,15 +74,10 @@ func New(ctx context.Context, opts Options) (*Telemetry, error) {
 	return t, nil
 }
 
-// ReadRequests lets the step observer look requests up in db, and with gauges reports the
-// request gauges read from it at scrape time. Call it before the worker starts; the API
-// processes take the gauges, the workers need not.
-func (t *Telemetry) ReadRequests(db *database.DB, gauges bool) error {
-	t.db = db
-	if !gauges {
-		return nil
-	}
-	if err := t.Registry.Register(newRequestCollector(db, t.log, t.own.queryErrors)); err != nil {
+// ReportRequests reports the request gauges, read through counter at scrape time. The API
+// processes take them; the workers need not.
+func (t *Telemetry) ReportRequests(counter RequestCounter) error {
+	if err := t.Registry.Register(newRequestCollector(counter, t.log, t.own.queryErrors)); err != nil {
 		return fmt.Errorf("register request gauges: %w", err)
 	}
 	return nil

@@ -9,13 +9,16 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/mail/smtptest"
+	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/telemetry"
 )
 
@@ -172,8 +175,8 @@ func TestNoTracingWithoutAnExporter(t *testing.T) {
 		t.Error("tracing is on with no exporter configured")
 	}
 	is, err := tel.TemporalInterceptors()
-	if err != nil || len(is) != 1 {
-		t.Errorf("interceptors = %d, %v; want only the step observer", len(is), err)
+	if err != nil || len(is) != 0 {
+		t.Errorf("interceptors = %d, %v; want none without tracing", len(is), err)
 	}
 }
 
@@ -183,6 +186,71 @@ func TestMetricsNamesListOwnAndHTTPMetrics(t *testing.T) {
 		if !strings.Contains(" "+names+" ", " "+want+" ") {
 			t.Errorf("MetricNames lacks %s: %s", want, names)
 		}
+	}
+}
+
+func TestStatusChangesAreCountedOncePerStoredStep(t *testing.T) {
+	tel, _ := newTelemetry(t)
+	ctx := t.Context()
+	change := requestdb.Applied{Stored: true, Type: domain.TypeRestrict, From: domain.StatusAwaitingEmailVerification,
+		To: domain.StatusInProgress, TimeInFrom: 90 * time.Second}
+	tel.StepStored(ctx, change)
+	retried := change
+	retried.Stored = false // an earlier attempt stored it
+	tel.StepStored(ctx, retried)
+	tel.StepStored(ctx, requestdb.Applied{Stored: true, Type: domain.TypeRestrict, From: domain.StatusInProgress, To: domain.StatusInProgress})
+
+	text := metricsText(t, tel)
+	for _, want := range []string{
+		`dsr_request_transitions_total{from="awaiting_email_verification",to="in_progress",type="restrict"} 1`,
+		`dsr_request_status_duration_seconds_count{status="awaiting_email_verification",type="restrict"} 1`,
+		`dsr_request_status_duration_seconds_sum{status="awaiting_email_verification",type="restrict"} 90`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grep(text, "dsr_request_"))
+		}
+	}
+	if strings.Contains(text, `from="in_progress"`) || strings.Contains(text, `status="in_progress"`) {
+		t.Errorf("a step that kept the status was counted:\n%s", grep(text, "dsr_request_"))
+	}
+}
+
+// fakeCounter answers the request gauges' query as the test sets it.
+type fakeCounter struct {
+	rows []requestdb.StatusCount
+	err  error
+}
+
+func (c *fakeCounter) CountByStatus(context.Context, time.Time) ([]requestdb.StatusCount, error) {
+	return c.rows, c.err
+}
+
+func TestRequestGaugesAreReadAtScrapeTime(t *testing.T) {
+	tel, _ := newTelemetry(t)
+	counter := &fakeCounter{rows: []requestdb.StatusCount{
+		{Type: domain.TypeReview, Status: domain.StatusInProgress, Count: 3, Overdue: 2},
+		{Type: domain.TypeReview, Status: domain.StatusPendingReview, Count: 1, Overdue: 1},
+		{Type: domain.TypeRestrict, Status: domain.StatusCompleted, Count: 4},
+	}}
+	if err := tel.ReportRequests(counter); err != nil {
+		t.Fatal(err)
+	}
+	text := metricsText(t, tel)
+	for _, want := range []string{
+		`dsr_requests{status="in_progress",type="review"} 3`,
+		`dsr_requests{status="completed",type="restrict"} 4`,
+		`dsr_requests_overdue{type="review"} 3`,
+		`dsr_requests_overdue{type="restrict"} 0`,
+		`dsr_requests_query_errors_total 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grep(text, "dsr_requests"))
+		}
+	}
+	counter.err = errors.New("database unreachable")
+	text = metricsText(t, tel)
+	if !strings.Contains(text, "dsr_requests_query_errors_total 1") || strings.Contains(text, "dsr_requests{") {
+		t.Errorf("a failed read should count an error and report no gauges:\n%s", grep(text, "dsr_requests"))
 	}
 }
 

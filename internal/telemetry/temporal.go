@@ -21,7 +21,7 @@ func (t *Telemetry) TemporalMetrics() client.MetricsHandler {
 }
 
 // TemporalInterceptors are the client's (and so its workers') interceptors: tracing, when it
-// is on, and the observer of request status changes, which waits for ReadRequests.
+// is on; none otherwise.
 func (t *Telemetry) TemporalInterceptors() ([]interceptor.ClientInterceptor, error) {
 	var out []interceptor.ClientInterceptor
 	if t.spans != nil {
@@ -36,7 +36,7 @@ func (t *Telemetry) TemporalInterceptors() ([]interceptor.ClientInterceptor, err
 		}
 		out = append(out, tracing)
 	}
-	return append(out, &stepObserver{t: t}), nil
+	return out, nil
 }
 
 // DialOptions give a Temporal client the SDK metrics and the interceptors.
