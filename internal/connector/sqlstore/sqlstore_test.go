@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -75,6 +76,55 @@ func TestSuppressAllDeletesAndKeepsOrdersInRetentionWithTheirLines(t *testing.T)
 		r = s.apply(t, op("req-2", domain.TypeReview, "ada@example.com", domain.Details{}))
 		same(t, "review after", r.Found, []string{"order_history", "payment_card_last4"})
 	})
+}
+
+// A row kept for its own retention keeps the row it is reached through, which the
+// suppression would delete, since the kept row would otherwise point at nothing.
+func TestARetainedRowKeepsTheRowItIsReachedThrough(t *testing.T) {
+	t.Setenv("LEDGER_DSN", filepath.Join(t.TempDir(), "ledger.db"))
+	m, err := datamap.Parse("ledger.yaml", []byte(`
+stores:
+  - name: ledger
+    kind: sql
+    connection: {driver: sqlite, dsn_env: LEDGER_DSN}
+    tables:
+      - table: accounts
+        identity: email
+        primary_key: id
+        pii: {full_name: name}
+        suppress: {all: delete_row, columns: {full_name: null}}
+      - table: invoices
+        reached_through: {table: accounts, key: id, column: account_id}
+        primary_key: number
+        pii: {number: order_history}
+        suppress: {columns: {number: delete_row}}
+        retention:
+          - {column: issued_at, younger_than: 10 years, basis: Bookkeeping law, describe: "invoice {number}"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, db, err := sqlstore.Open(ctx, m.Stores[0], sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, stmt := range []string{
+		`CREATE TABLE accounts (id BIGINT PRIMARY KEY, email VARCHAR(255) NOT NULL, full_name VARCHAR(255))`,
+		`CREATE TABLE invoices (number VARCHAR(32) PRIMARY KEY, account_id BIGINT NOT NULL, issued_at TIMESTAMP NOT NULL)`,
+		`INSERT INTO accounts VALUES (1, 'ada@example.com', 'Ada Lovelace'), (2, 'ada@example.com', 'Ada L.')`,
+	} {
+		mustExec(t, db, datamap.SQLite, stmt)
+	}
+	mustExec(t, db, datamap.SQLite, `INSERT INTO invoices VALUES ('I-1', 1, ?)`, daysAgo(100))
+	r := must(t)(c.Apply(ctx, op("req-1", domain.TypeSuppress, "ada@example.com", suppress())))
+	same(t, "changed", r.Changed, []string{"name"})
+	same(t, "retained", r.Retained, []connector.Retention{{What: "invoice I-1", Reason: "Bookkeeping law",
+		Until: daysAgo(100).AddDate(10, 0, 0), Ref: "invoices:I-1"}})
+	s := shop{driver: datamap.SQLite, db: db}
+	same(t, "kept account", s.count(t, "SELECT COUNT(*) FROM accounts WHERE id = 1"), 1)
+	same(t, "other account", s.count(t, "SELECT COUNT(*) FROM accounts WHERE id = 2"), 0)
+	same(t, "invoice", s.count(t, "SELECT COUNT(*) FROM invoices"), 1)
 }
 
 func TestSuppressCategoriesAppliesEachColumnStrategy(t *testing.T) {
