@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/dsr-project/dsr/internal/connector"
-	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -299,7 +298,7 @@ func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreRe
 	switch {
 	case errors.Is(err, connector.ErrPending):
 		return RunStoreResult{Pending: true}, nil
-	case errors.Is(err, webhook.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
+	case errors.Is(err, connector.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
 		return RunStoreResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", in.Store, err), "StoreRefused", nil)
 	case err != nil:
 		var appErr *temporal.ApplicationError

@@ -75,6 +75,12 @@ type Connector interface {
 // that calls back, or a person completing a task. The result then arrives on its own.
 var ErrPending = errors.New("the store answers later")
 
+// ErrPermanent is what a connector returns, wrapped, when the store refused the operation
+// and retrying the same request will not help: the store rejected it, answered outside
+// its protocol, or is misconfigured. dsr then stops retrying the operation; every other
+// error is worth retrying.
+var ErrPermanent = errors.New("permanent failure, not retried")
+
 // IdentityChecker answers whether data points a requester gave match what a system holds.
 type IdentityChecker interface {
 	MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error)
