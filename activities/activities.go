@@ -25,12 +25,11 @@ type Activities struct {
 	Requests *requestdb.Repo
 	Mail     mail.Sender
 	Secret   keys.Secret
-	// Stores are the company's systems a request fans out to.
+	// Stores are the company's systems a request fans out to. Those whose capabilities
+	// include an identity checker also check requesters' data points.
 	Stores []connector.Connector
 	// Recipients are the affiliates and third parties each store's data is shared with.
 	Recipients map[string][]datamap.Recipient
-	// Identity checks requesters' data points; nil means none can match.
-	Identity connector.IdentityChecker
 	// PublicURL is where requesters reach dsr's pages, for links in mail.
 	PublicURL string
 	// ReportLinkTTL is how long a mailed report link works; zero means DefaultReportLinkTTL.

@@ -213,15 +213,17 @@ type CheckIdentityInput struct {
 type CheckIdentityResult struct{ Matched int }
 
 // CheckIdentity counts the data points that match what the company holds for the address.
+// With no store able to check, none can match.
 func (a *Activities) CheckIdentity(ctx context.Context, in CheckIdentityInput) (CheckIdentityResult, error) {
-	if a.Identity == nil {
+	checkers := connector.IdentityCheckersOf(a.Stores)
+	if len(checkers) == 0 {
 		return CheckIdentityResult{}, nil
 	}
 	req, err := a.Requests.GetRequest(ctx, in.RequestID)
 	if err != nil {
 		return CheckIdentityResult{}, err
 	}
-	n, err := a.Identity.MatchDataPoints(ctx, req.Email, in.Answers)
+	n, err := checkers.MatchDataPoints(ctx, req.Email, in.Answers)
 	if err != nil {
 		return CheckIdentityResult{}, fmt.Errorf("check data points: %w", err)
 	}

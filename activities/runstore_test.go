@@ -23,6 +23,7 @@ func (s failingStore) Name() string { return "ledger" }
 func (s failingStore) Apply(context.Context, connector.Operation) (connector.Result, error) {
 	return connector.Result{}, s.err
 }
+func (s failingStore) Capabilities() connector.Capabilities { return connector.Capabilities{} }
 
 // Any connector, not only a webhook, can say that the store refused for good: RunStore
 // then fails without retries. Other errors stay worth retrying.

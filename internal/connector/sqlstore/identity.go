@@ -8,13 +8,14 @@ import (
 	"github.com/dsr-project/dsr/internal/datamap"
 )
 
-// identityConnector is the connector of a store that declares identity data points.
-type identityConnector struct{ *Connector }
+// identityChecker checks identities in a store that declares identity data points; a
+// type of its own so that a store declaring none offers no checker (see Capabilities).
+type identityChecker struct{ *Connector }
 
 // MatchDataPoints returns how many answers match a data point the store holds for email.
 // Answers are keyed by the data point's name and compare without case, spaces or dashes;
 // unknown names and blank answers match nothing.
-func (c identityConnector) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
+func (c identityChecker) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
 	email = normaliseEmail(email)
 	if email == "" {
 		return 0, nil
@@ -33,7 +34,7 @@ func (c identityConnector) MatchDataPoints(ctx context.Context, email string, an
 	return matched, nil
 }
 
-func (c identityConnector) matches(h holding, name, answer string) bool {
+func (c identityChecker) matches(h holding, name, answer string) bool {
 	for _, d := range c.store.DataPoints {
 		if d.Name != name {
 			continue

@@ -245,9 +245,9 @@ func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
 
 func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
 	eachShop(t, func(t *testing.T, s shop) {
-		checker, ok := s.connector.(connector.IdentityChecker)
-		if !ok {
-			t.Fatal("a store with identity data points is no IdentityChecker")
+		checker := s.connector.Capabilities().IdentityChecker
+		if checker == nil {
+			t.Fatal("a store with identity data points checks no identities")
 		}
 		for _, c := range []struct {
 			email   string
@@ -267,10 +267,10 @@ func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
 	})
 }
 
-func TestStoreWithoutDataPointsIsNoIdentityChecker(t *testing.T) {
+func TestStoreWithoutDataPointsHasNoIdentityChecker(t *testing.T) {
 	store := shopStore(t, datamap.Connection{Driver: datamap.SQLite})
 	store.DataPoints = nil
-	if _, ok := sqlstore.New(store, nil).(connector.IdentityChecker); ok {
+	if sqlstore.New(store, nil).Capabilities().IdentityChecker != nil {
 		t.Error("got an IdentityChecker, want none")
 	}
 }
@@ -381,7 +381,7 @@ func TestPurgeErasesARetainedRecordOnlyAfterItsPeriod(t *testing.T) {
 	eachShop(t, func(t *testing.T, s shop) {
 		r := s.apply(t, op("req-1", domain.TypeSuppress, "ada@example.com", suppress()))
 		kept := r.Retained[0]
-		purger := s.connector.(connector.Purger)
+		purger := s.connector.Capabilities().Purger
 		early, err := purger.Purge(ctx, kept.Ref)
 		if err != nil || early.Purged || !early.HeldUntil.Equal(kept.Until) {
 			t.Fatalf("purge before the end: %+v, %v; want held until %s", early, err, kept.Until)
@@ -392,7 +392,7 @@ func TestPurgeErasesARetainedRecordOnlyAfterItsPeriod(t *testing.T) {
 		}
 		t.Cleanup(func() { ldb.Close() })
 		for range 2 {
-			out, err := later.(connector.Purger).Purge(ctx, kept.Ref)
+			out, err := later.Capabilities().Purger.Purge(ctx, kept.Ref)
 			if err != nil || !out.Purged {
 				t.Fatalf("purge after the end: %+v, %v", out, err)
 			}
@@ -412,7 +412,7 @@ func TestPurgeWaitsWhileALegalHoldLasts(t *testing.T) {
 				held = k
 			}
 		}
-		out, err := s.connector.(connector.Purger).Purge(ctx, held.Ref)
+		out, err := s.connector.Capabilities().Purger.Purge(ctx, held.Ref)
 		if err != nil || out.Purged || !out.LegalHold {
 			t.Fatalf("purge under hold: %+v, %v", out, err)
 		}
@@ -422,7 +422,7 @@ func TestPurgeWaitsWhileALegalHoldLasts(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { fdb.Close() })
-		if out, err := far.(connector.Purger).Purge(ctx, held.Ref); err != nil || !out.Purged {
+		if out, err := far.Capabilities().Purger.Purge(ctx, held.Ref); err != nil || !out.Purged {
 			t.Fatalf("purge once the hold is lifted and the period over: %+v, %v", out, err)
 		}
 		same(t, "order left", s.count(t, "SELECT COUNT(*) FROM orders WHERE number = 'B-1'"), 0)

@@ -95,6 +95,10 @@ func New(name string, cfg Config) *Connector {
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.name }
 
+// Capabilities: none. The protocol (PROTOCOL.md) has no identity check and no purge: a
+// service erases what it kept under its own retention rules.
+func (c *Connector) Capabilities() connector.Capabilities { return connector.Capabilities{} }
+
 // KeyID is the ID of the key the store signs with, so that a callback endpoint can check
 // that a callback naming this store was signed with its key.
 func (c *Connector) KeyID() string { return c.cfg.KeyID }
