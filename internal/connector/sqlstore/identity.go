@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 // identityChecker checks identities in a store that declares identity data points; a
@@ -16,9 +17,9 @@ type identityChecker struct{ *Connector }
 // Answers are keyed by the data point's name and compare without case, spaces or dashes;
 // unknown names and blank answers match nothing.
 func (c identityChecker) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
-	email = normaliseEmail(email)
-	if email == "" {
-		return 0, nil
+	email, err := domain.NormalizeEmail(email)
+	if err != nil {
+		return 0, nil // no address, no records to match
 	}
 	h, err := c.load(ctx, c.db, email, false, c.plan.identityTables)
 	if err != nil {

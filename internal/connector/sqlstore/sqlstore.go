@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -84,15 +83,14 @@ func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connecto
 }
 
 func (c *Connector) apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
-	email := normaliseEmail(op.Email)
+	email, err := domain.NormalizeEmail(op.Email)
 	switch {
-	case op.RequestID == "" || email == "":
-		return connector.Result{}, fmt.Errorf("request ID and e-mail address are required: %w", domain.ErrInvalid)
+	case op.RequestID == "" || err != nil:
+		return connector.Result{}, fmt.Errorf("a request ID and a valid e-mail address are required: %w", domain.ErrInvalid)
 	case len(op.RequestID) > maxKeyLength:
 		return connector.Result{}, fmt.Errorf("request ID is longer than %d bytes: %w", maxKeyLength, domain.ErrInvalid)
 	}
 	var body change
-	var err error
 	switch op.Type {
 	case domain.TypeReview:
 		return c.review(ctx, email)
@@ -116,8 +114,6 @@ func (c *Connector) apply(ctx context.Context, op connector.Operation) (connecto
 	}
 	return c.applyOnce(ctx, op.RequestID, string(op.Type), email, body)
 }
-
-func normaliseEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // querier is a database or a transaction.
 type querier interface {

@@ -232,6 +232,7 @@ func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
 			"empty scope":      op("req-1", domain.TypeSuppress, "ada@example.com", domain.Details{Scope: &domain.SuppressScope{}}),
 			"unknown limit":    op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{typed}}),
 			"no address":       op("req-1", domain.TypeReview, " ", domain.Details{}),
+			"not an address":   op("req-1", domain.TypeSuppress, "Ada <"+typed+">", suppress()),
 			"no request":       op("", domain.TypeReview, "ada@example.com", domain.Details{}),
 		} {
 			_, err := s.connector.Apply(ctx, d)
@@ -258,6 +259,7 @@ func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
 			{" ADA@example.com", map[string]string{"postal_code": "NW1 2DB", "phone_last4": "9999", "shoe_size": "7"}, 1},
 			{"ada@example.com", map[string]string{"postal_code": "", "order_number": "B-1"}, 0},
 			{"cy@example.com", map[string]string{"postal_code": "NW1 2DB"}, 0},
+			{"Ada <ada@example.com>", map[string]string{"postal_code": "NW1 2DB"}, 0},
 		} {
 			got, err := checker.MatchDataPoints(ctx, c.email, c.answers)
 			if err != nil || got != c.want {

@@ -59,8 +59,11 @@ func (c *Connector) Notify(ctx context.Context, n RecipientNotice) (Receipt, err
 	if c.cfg.URL == "" || c.cfg.KeyID == "" || len(c.cfg.Secret) == 0 {
 		return Receipt{}, fmt.Errorf("recipient %s needs a URL, a key ID and a secret: %w", c.name, connector.ErrPermanent)
 	}
-	n.Kind = KindRecipientNotice
-	n.Email = strings.ToLower(strings.TrimSpace(n.Email))
+	email, err := domain.NormalizeEmail(n.Email)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("recipient %s: %w: %w", c.name, err, connector.ErrPermanent)
+	}
+	n.Kind, n.Email = KindRecipientNotice, email
 	n.IdempotencyKey = NoticeIdempotencyKey(n.RequestID, c.name)
 	body, err := jsonBody(n)
 	if err != nil {

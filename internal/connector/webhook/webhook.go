@@ -148,12 +148,12 @@ func (c *Connector) apply(ctx context.Context, op connector.Operation) (connecto
 
 // request builds the body of an operation, or says why it cannot be sent.
 func (c *Connector) request(op connector.Operation) (Request, error) {
-	email := strings.ToLower(strings.TrimSpace(op.Email))
+	email, emailErr := domain.NormalizeEmail(op.Email)
 	switch {
 	case c.cfg.URL == "" || c.cfg.KeyID == "" || len(c.cfg.Secret) == 0:
 		return Request{}, fmt.Errorf("store needs a URL, a key ID and a secret: %w", connector.ErrPermanent)
-	case op.RequestID == "" || email == "":
-		return Request{}, fmt.Errorf("request ID and e-mail address are required: %w: %w", domain.ErrInvalid, connector.ErrPermanent)
+	case op.RequestID == "" || emailErr != nil:
+		return Request{}, fmt.Errorf("a request ID and a valid e-mail address are required: %w: %w", domain.ErrInvalid, connector.ErrPermanent)
 	case strings.Contains(op.RequestID, ":"):
 		return Request{}, fmt.Errorf("request ID contains a colon: %w: %w", domain.ErrInvalid, connector.ErrPermanent)
 	}

@@ -301,15 +301,28 @@ func TestInvalidOperationsAreNotSent(t *testing.T) {
 	for name, op := range map[string]connector.Operation{
 		"no request ID":       {Type: domain.TypeReview, Email: "ada@example.com"},
 		"no address":          {RequestID: "req-1", Type: domain.TypeReview, Email: " "},
+		"not an address":      {RequestID: "req-1", Type: domain.TypeReview, Email: "Lovelace <ada@example.com>"},
 		"unknown type":        {RequestID: "req-1", Type: "erase", Email: "ada@example.com"},
 		"colon in request ID": {RequestID: "req:1", Type: domain.TypeReview, Email: "ada@example.com"},
 	} {
 		_, err := c.Apply(ctx, op)
-		if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, connector.ErrPermanent) {
-			t.Errorf("%s: got %v, want domain.ErrInvalid and ErrPermanent", name, err)
+		if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, connector.ErrPermanent) || strings.Contains(err.Error(), "Lovelace") {
+			t.Errorf("%s: got %v, want domain.ErrInvalid and ErrPermanent without the address", name, err)
 		}
 	}
 	same(t, "requests sent", s.hits.Load(), int32(0))
+}
+
+func TestNoticesWithoutAValidAddressAreNotSent(t *testing.T) {
+	s := newService(t, answering(http.StatusOK, map[string]string{"status": "done"}))
+	c := s.connector(webhook.Config{})
+	for _, email := range []string{" ", "Lovelace <ada@example.com>"} {
+		_, err := c.Notify(ctx, webhook.RecipientNotice{RequestID: "req-1", Operation: domain.TypeSuppress, Email: email})
+		if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, connector.ErrPermanent) || strings.Contains(err.Error(), "Lovelace") {
+			t.Errorf("%q: got %v, want domain.ErrInvalid and ErrPermanent without the address", email, err)
+		}
+	}
+	same(t, "notices sent", s.hits.Load(), int32(0))
 }
 
 func TestConnectorWithoutSecretIsPermanentlyMisconfigured(t *testing.T) {
