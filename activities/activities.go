@@ -20,12 +20,11 @@ type Activities struct {
 	Requests *requestdb.Repo
 	Mail     mail.Sender
 	Secret   keys.Secret
-	// Stores are the company's systems a request fans out to.
+	// Stores are the company's systems a request fans out to. Those whose capabilities
+	// include an identity checker also check requesters' data points.
 	Stores []connector.Connector
 	// Recipients are the affiliates and third parties each store's data is shared with.
 	Recipients map[string][]datamap.Recipient
-	// Identity checks requesters' data points; nil means none can match.
-	Identity connector.IdentityChecker
 	// Links builds the addresses mail carries.
 	Links links.Builder
 	// LookupEnv reads the secrets that sign webhook recipients' notices; nil means

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -137,7 +138,7 @@ func (a *Activities) postRecipient(ctx context.Context, req *requestdb.Request, 
 		RequestID: req.ID, Operation: req.Type, Email: req.Email, Details: details, Change: change, RespondBy: respondBy,
 	})
 	switch {
-	case errors.Is(err, webhook.ErrPermanent):
+	case errors.Is(err, connector.ErrPermanent):
 		out.Status = "failed"
 		out.Answer = err.Error()
 		return out, nil

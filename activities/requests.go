@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/dsr-project/dsr/internal/connector"
-	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -204,15 +203,17 @@ type CheckIdentityInput struct {
 type CheckIdentityResult struct{ Matched int }
 
 // CheckIdentity counts the data points that match what the company holds for the address.
+// With no store able to check, none can match.
 func (a *Activities) CheckIdentity(ctx context.Context, in CheckIdentityInput) (CheckIdentityResult, error) {
-	if a.Identity == nil {
+	checkers := connector.IdentityCheckersOf(a.Stores)
+	if len(checkers) == 0 {
 		return CheckIdentityResult{}, nil
 	}
 	req, err := a.Requests.GetRequest(ctx, in.RequestID)
 	if err != nil {
 		return CheckIdentityResult{}, err
 	}
-	n, err := a.Identity.MatchDataPoints(ctx, req.Email, in.Answers)
+	n, err := checkers.MatchDataPoints(ctx, req.Email, in.Answers)
 	if err != nil {
 		return CheckIdentityResult{}, fmt.Errorf("check data points: %w", err)
 	}
@@ -296,7 +297,7 @@ func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreRe
 	switch {
 	case errors.Is(err, connector.ErrPending):
 		return RunStoreResult{Pending: true}, a.Requests.MarkStorePending(ctx, req.ID, in.Store)
-	case errors.Is(err, webhook.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
+	case errors.Is(err, connector.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
 		return RunStoreResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", in.Store, err), "StoreRefused", nil)
 	case err != nil:
 		var appErr *temporal.ApplicationError

@@ -28,7 +28,7 @@ func (a *Activities) PurgeRetained(ctx context.Context, in PurgeRetainedInput) (
 	var purger connector.Purger
 	for _, s := range a.Stores {
 		if s.Name() == in.Store {
-			purger, _ = s.(connector.Purger)
+			purger = s.Capabilities().Purger
 		}
 	}
 	if purger == nil {

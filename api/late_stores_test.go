@@ -26,6 +26,8 @@ func (s laterStore) Apply(context.Context, connector.Operation) (connector.Resul
 	return connector.Result{}, fmt.Errorf("store %s: %w", s, connector.ErrPending)
 }
 
+func (s laterStore) Capabilities() connector.Capabilities { return connector.Capabilities{} }
+
 func TestLateAnswersCompleteARequestOnTheRealEngine(t *testing.T) {
 	s := startStack(t, func(o *api.Options, a *activities.Activities) {
 		a.Stores = []connector.Connector{laterStore("paper-files"), laterStore("newsletter")}

@@ -13,7 +13,6 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/config"
-	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -91,17 +90,12 @@ func stopTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
 }
 
 // instrumentActivities times and traces every store call, counts mail failures and counts
-// the status changes the activities store. The identity checkers are rebuilt from the
-// wrapped stores so that their calls count too.
+// the status changes the activities store. A wrapped store's capabilities are wrapped too,
+// so identity checks and purges count.
 func instrumentActivities(acts *activities.Activities, tel *telemetry.Telemetry) {
 	acts.Steps = tel
-	var checkers connector.IdentityCheckers
 	for i, s := range acts.Stores {
 		acts.Stores[i] = tel.Store(s)
-		if ic, ok := acts.Stores[i].(connector.IdentityChecker); ok {
-			checkers = append(checkers, ic)
-		}
 	}
-	acts.Identity = checkers
 	acts.Mail = tel.Mail(acts.Mail)
 }

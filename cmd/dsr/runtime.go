@@ -104,15 +104,7 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	if err != nil {
 		return nil, nil, err
 	}
-	acts.Recipients, acts.LookupEnv = recipients, demoLookupEnv(cfg)
-	var checkers connector.IdentityCheckers
-	for _, c := range stores {
-		acts.Stores = append(acts.Stores, c)
-		if ic, ok := c.(connector.IdentityChecker); ok {
-			checkers = append(checkers, ic)
-		}
-	}
-	acts.Identity = checkers
+	acts.Stores, acts.Recipients, acts.LookupEnv = stores, recipients, demoLookupEnv(cfg)
 	close = closeStores
 	return acts, close, nil
 }

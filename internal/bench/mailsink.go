@@ -4,11 +4,11 @@ import (
 	"context"
 	"io"
 	"net"
-	"strings"
 	"sync"
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
 )
 
@@ -46,7 +46,7 @@ func (s *MailSink) Close() error { return s.srv.Close() }
 func (s *MailSink) ReadCode(_ context.Context, email string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.codes[strings.ToLower(email)], nil
+	return s.codes[domain.FoldEmail(email)], nil
 }
 
 func (s *MailSink) keep(rcpt []string, raw []byte) {
@@ -62,7 +62,7 @@ func (s *MailSink) keep(rcpt []string, raw []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, to := range rcpt {
-		s.codes[strings.ToLower(to)] = code[1]
+		s.codes[domain.FoldEmail(to)] = code[1]
 	}
 }
 

@@ -29,7 +29,8 @@ type Retention struct {
 	Ref string `json:"ref,omitempty"`
 }
 
-// Purger erases a record a store kept once its retention has ended.
+// Purger erases a record a store kept once its retention has ended. Callers find a
+// store's purger in its Capabilities.
 type Purger interface {
 	Purge(ctx context.Context, ref string) (PurgeOutcome, error)
 }
@@ -69,13 +70,34 @@ type PriorValue struct {
 type Connector interface {
 	Name() string
 	Apply(ctx context.Context, op Operation) (Result, error)
+	// Capabilities says what else the system can do. Every connector answers, so that
+	// callers ask it instead of guessing from its Go type, which a wrapper would hide.
+	Capabilities() Capabilities
+}
+
+// Capabilities are what a system can do besides Apply. A nil field means it cannot; a
+// connector wrapping another passes on the capabilities of the one inside.
+type Capabilities struct {
+	// IdentityChecker matches the data points a requester gives against the system's
+	// records; nil when the system holds none to match.
+	IdentityChecker IdentityChecker
+	// Purger erases the records the system kept once their retention ends; nil when dsr
+	// cannot erase them there.
+	Purger Purger
 }
 
 // ErrPending is what Apply returns, wrapped, when the store will answer later: a service
 // that calls back, or a person completing a task. The result then arrives on its own.
 var ErrPending = errors.New("the store answers later")
 
+// ErrPermanent is what a connector returns, wrapped, when the store refused the operation
+// and retrying the same request will not help: the store rejected it, answered outside
+// its protocol, or is misconfigured. dsr then stops retrying the operation; every other
+// error is worth retrying.
+var ErrPermanent = errors.New("permanent failure, not retried")
+
 // IdentityChecker answers whether data points a requester gave match what a system holds.
+// Callers find a system's checker in its Capabilities.
 type IdentityChecker interface {
 	MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error)
 }
@@ -83,6 +105,17 @@ type IdentityChecker interface {
 // IdentityCheckers asks several systems. The best single match counts: the same data point
 // is often held in more than one system and must not count twice.
 type IdentityCheckers []IdentityChecker
+
+// IdentityCheckersOf gathers the checkers of the systems that can check identities.
+func IdentityCheckersOf(systems []Connector) IdentityCheckers {
+	var out IdentityCheckers
+	for _, c := range systems {
+		if ic := c.Capabilities().IdentityChecker; ic != nil {
+			out = append(out, ic)
+		}
+	}
+	return out
+}
 
 // MatchDataPoints returns the highest count any system matched.
 func (cs IdentityCheckers) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {

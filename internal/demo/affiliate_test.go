@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
@@ -64,7 +65,7 @@ func TestAffiliateRefusesNoticesItCannotAuthenticate(t *testing.T) {
 		"wrong key ID": {URL: url, KeyID: "someone-else", Secret: []byte(affiliateSecret)},
 	} {
 		_, err := webhook.New("Smith Micro Software AS", cfg).Notify(ctx, suppressNotice())
-		if !errors.Is(err, webhook.ErrPermanent) {
+		if !errors.Is(err, connector.ErrPermanent) {
 			t.Errorf("%s: Notify = %v, want a permanent failure (401)", name, err)
 		}
 	}

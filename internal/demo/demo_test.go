@@ -190,7 +190,7 @@ func TestSupportDeskRefusesARequestSignedWithAnotherKey(t *testing.T) {
 	_, url := desk(t, deskSecret)
 	c := webhook.New(demo.SupportDeskStore, webhook.Config{URL: url, KeyID: "desk", Secret: []byte("not the desk's secret, 32 bytes!")})
 	_, err := c.Apply(ctx, connector.Operation{RequestID: "r1", Type: domain.TypeReview, Email: demo.Ada().Email})
-	if !errors.Is(err, webhook.ErrPermanent) {
+	if !errors.Is(err, connector.ErrPermanent) {
 		t.Errorf("err = %v, want a permanent refusal (401)", err)
 	}
 }

@@ -44,3 +44,14 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	return s, nil
 }
+
+// FoldEmail is NormalizeEmail for lookups and comparisons that must not fail, such as a
+// mailbox found by the address it was sent to: it returns NormalizeEmail's form of s, or,
+// when s is no address NormalizeEmail accepts, s trimmed, in Unicode NFC and lower case,
+// so that two spellings of the same text still compare equal.
+func FoldEmail(s string) string {
+	if n, err := NormalizeEmail(s); err == nil {
+		return n
+	}
+	return strings.ToLower(norm.NFC.String(strings.TrimSpace(s)))
+}

@@ -54,3 +54,17 @@ func TestNormalizeEmailRefusesControlCharactersAndUndeliverableSyntax(t *testing
 		}
 	}
 }
+
+func TestFoldEmailIsNormalizeEmailForAddressesAndFoldsTheRest(t *testing.T) {
+	for in, want := range map[string]string{
+		" ZOe\u0308@BU\u0308CHER.example ": "zo\u00eb@xn--bcher-kva.example", // as NormalizeEmail gives it
+		"  Alice.Smith@Example.COM \n":     "alice.smith@example.com",
+		" Dev@LocalHost ":                  "dev@localhost", // refused by NormalizeEmail, still folded
+		"ZOe\u0308":                        "zo\u00eb",
+		"":                                 "",
+	} {
+		if got := domain.FoldEmail(in); got != want {
+			t.Errorf("FoldEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,12 +3,12 @@ package requestdb
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/dsr-project/dsr/internal/database"
+	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
 )
 
@@ -70,4 +70,4 @@ func (b *DevMailbox) List(ctx context.Context, to string, limit int) ([]DevMail,
 	return msgs, nil
 }
 
-func normalizeAddr(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+func normalizeAddr(s string) string { return domain.FoldEmail(s) }

@@ -13,31 +13,10 @@ import (
 )
 
 // Store wraps a connector so that each call into the store is timed, counted when it fails,
-// and traced as a span under the activity that made it. The wrapper keeps the connector's
-// optional abilities (identity checks, purges).
+// and traced as a span under the activity that made it. The wrapper offers the capabilities
+// of the connector inside, each instrumented too.
 func (t *Telemetry) Store(c connector.Connector) connector.Connector {
-	base := &instrumentedStore{inner: c, t: t}
-	checker, checks := c.(connector.IdentityChecker)
-	purger, purges := c.(connector.Purger)
-	switch {
-	case checks && purges:
-		return &struct {
-			*instrumentedStore
-			checkingStore
-			purgingStore
-		}{base, checkingStore{base, checker}, purgingStore{base, purger}}
-	case checks:
-		return &struct {
-			*instrumentedStore
-			checkingStore
-		}{base, checkingStore{base, checker}}
-	case purges:
-		return &struct {
-			*instrumentedStore
-			purgingStore
-		}{base, purgingStore{base, purger}}
-	}
-	return base
+	return &instrumentedStore{inner: c, t: t}
 }
 
 type instrumentedStore struct {
@@ -60,12 +39,25 @@ func (s *instrumentedStore) Apply(ctx context.Context, op connector.Operation) (
 	return res, err
 }
 
-type checkingStore struct {
+// Capabilities are those of the connector inside, each call through them instrumented; a
+// capability it lacks stays nil.
+func (s *instrumentedStore) Capabilities() connector.Capabilities {
+	caps := s.inner.Capabilities()
+	if caps.IdentityChecker != nil {
+		caps.IdentityChecker = instrumentedChecker{s, caps.IdentityChecker}
+	}
+	if caps.Purger != nil {
+		caps.Purger = instrumentedPurger{s, caps.Purger}
+	}
+	return caps
+}
+
+type instrumentedChecker struct {
 	s     *instrumentedStore
 	inner connector.IdentityChecker
 }
 
-func (c checkingStore) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
+func (c instrumentedChecker) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
 	var n int
 	err := c.s.call(ctx, "match_data_points", func(ctx context.Context) error {
 		var err error
@@ -75,12 +67,12 @@ func (c checkingStore) MatchDataPoints(ctx context.Context, email string, answer
 	return n, err
 }
 
-type purgingStore struct {
+type instrumentedPurger struct {
 	s     *instrumentedStore
 	inner connector.Purger
 }
 
-func (p purgingStore) Purge(ctx context.Context, ref string) (connector.PurgeOutcome, error) {
+func (p instrumentedPurger) Purge(ctx context.Context, ref string) (connector.PurgeOutcome, error) {
 	var out connector.PurgeOutcome
 	err := p.s.call(ctx, "purge", func(ctx context.Context) error {
 		var err error

@@ -30,6 +30,9 @@ func (s *flakyStore) Name() string { return "crm" }
 func (s *flakyStore) Apply(context.Context, connector.Operation) (connector.Result, error) {
 	return connector.Result{Store: "crm"}, s.err
 }
+func (s *flakyStore) Capabilities() connector.Capabilities {
+	return connector.Capabilities{IdentityChecker: s}
+}
 func (s *flakyStore) MatchDataPoints(context.Context, string, map[string]string) (int, error) {
 	return 2, nil
 }
@@ -61,10 +64,11 @@ func TestStoreCallMetricsAndTracesPerStore(t *testing.T) {
 	tel, spans := newTelemetry(t)
 	inner := &flakyStore{}
 	store := tel.Store(inner)
-	if _, ok := store.(connector.IdentityChecker); !ok {
+	caps := store.Capabilities()
+	if caps.IdentityChecker == nil {
 		t.Fatal("the wrapped store lost its identity checks")
 	}
-	if _, ok := store.(connector.Purger); ok {
+	if caps.Purger != nil {
 		t.Fatal("the wrapped store gained purges it does not have")
 	}
 	ctx := t.Context()
@@ -75,7 +79,7 @@ func TestStoreCallMetricsAndTracesPerStore(t *testing.T) {
 	if _, err := store.Apply(ctx, connector.Operation{RequestID: "r1"}); err != inner.err {
 		t.Fatalf("err = %v, want the store's own", err)
 	}
-	if n, err := store.(connector.IdentityChecker).MatchDataPoints(ctx, "a@example.com", nil); n != 2 || err != nil {
+	if n, err := caps.IdentityChecker.MatchDataPoints(ctx, "a@example.com", nil); n != 2 || err != nil {
 		t.Fatalf("MatchDataPoints = %d, %v", n, err)
 	}
 
@@ -104,6 +108,42 @@ func TestStoreCallMetricsAndTracesPerStore(t *testing.T) {
 				t.Errorf("span %s carries %s=%s", sp.Name, a.Key, a.Value.Emit())
 			}
 		}
+	}
+}
+
+// keepingStore is a store that can purge what it kept, and nothing else.
+type keepingStore struct{ purged []string }
+
+func (s *keepingStore) Name() string { return "ledger" }
+func (s *keepingStore) Apply(context.Context, connector.Operation) (connector.Result, error) {
+	return connector.Result{Store: "ledger"}, nil
+}
+func (s *keepingStore) Capabilities() connector.Capabilities {
+	return connector.Capabilities{Purger: s}
+}
+func (s *keepingStore) Purge(_ context.Context, ref string) (connector.PurgeOutcome, error) {
+	s.purged = append(s.purged, ref)
+	return connector.PurgeOutcome{Purged: true}, nil
+}
+
+func TestWrappedStorePurgesThroughTheStoreInsideAndCountsIt(t *testing.T) {
+	tel, _ := newTelemetry(t)
+	inner := &keepingStore{}
+	caps := tel.Store(inner).Capabilities()
+	if caps.IdentityChecker != nil {
+		t.Fatal("the wrapped store gained identity checks it does not have")
+	}
+	if caps.Purger == nil {
+		t.Fatal("the wrapped store lost its purges")
+	}
+	if out, err := caps.Purger.Purge(t.Context(), "invoices:I-1"); !out.Purged || err != nil {
+		t.Fatalf("Purge = %+v, %v", out, err)
+	}
+	if len(inner.purged) != 1 || inner.purged[0] != "invoices:I-1" {
+		t.Errorf("the store inside purged %v, want invoices:I-1", inner.purged)
+	}
+	if want := `dsr_store_call_duration_seconds_count{operation="purge",outcome="ok",store="ledger"} 1`; !strings.Contains(metricsText(t, tel), want) {
+		t.Errorf("metrics lack %s", want)
 	}
 }
 

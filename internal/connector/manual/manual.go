@@ -31,6 +31,10 @@ func New(store datamap.Store, tasks *requestdb.Repo) *Connector {
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.store.Name }
 
+// Capabilities: none. dsr reads nothing in a manual store, so it can neither match data
+// points there nor erase what the store kept; people do that through their tasks.
+func (c *Connector) Capabilities() connector.Capabilities { return connector.Capabilities{} }
+
 // Apply opens the request's task (once) and reports that the result comes later.
 func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
 	err := c.tasks.CreateTask(ctx, requestdb.Task{

@@ -82,7 +82,7 @@ func (c demoCompany) matches(t *testing.T, email string, answers map[string]stri
 	t.Helper()
 	best := 0
 	for _, s := range c.stores {
-		if ic, ok := s.(connector.IdentityChecker); ok {
+		if ic := s.Capabilities().IdentityChecker; ic != nil {
 			n, err := ic.MatchDataPoints(ctx, email, answers)
 			if err != nil {
 				t.Fatal(err)

@@ -6,18 +6,20 @@ import (
 	"strings"
 
 	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
-// identityConnector is the connector of a store that declares identity data points.
-type identityConnector struct{ *Connector }
+// identityChecker checks identities in a store that declares identity data points; a
+// type of its own so that a store declaring none offers no checker (see Capabilities).
+type identityChecker struct{ *Connector }
 
 // MatchDataPoints returns how many answers match a data point the store holds for email.
 // Answers are keyed by the data point's name and compare without case, spaces or dashes;
 // unknown names and blank answers match nothing.
-func (c identityConnector) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
-	email = normaliseEmail(email)
-	if email == "" {
-		return 0, nil
+func (c identityChecker) MatchDataPoints(ctx context.Context, email string, answers map[string]string) (int, error) {
+	email, err := domain.NormalizeEmail(email)
+	if err != nil {
+		return 0, nil // no address, no records to match
 	}
 	h, err := c.load(ctx, c.db, email, false, c.plan.identityTables)
 	if err != nil {
@@ -33,7 +35,7 @@ func (c identityConnector) MatchDataPoints(ctx context.Context, email string, an
 	return matched, nil
 }
 
-func (c identityConnector) matches(h holding, name, answer string) bool {
+func (c identityChecker) matches(h holding, name, answer string) bool {
 	for _, d := range c.store.DataPoints {
 		if d.Name != name {
 			continue

@@ -31,7 +31,9 @@ func (c *Connector) Purge(ctx context.Context, refText string) (connector.PurgeO
 			out.Purged = err == nil
 			return err
 		}
-		if k := c.keep(h, c.now(), false)[i][0]; k != nil {
+		rs := matchedRows(h)
+		c.keep(rs, c.now(), false)
+		if k := rs[i][0].kept; k != nil {
 			out.LegalHold = k.Until.IsZero()
 			out.HeldUntil = k.Until
 			return nil

@@ -9,7 +9,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,9 +46,8 @@ func WithHashKey(key []byte) Option { return func(c *Connector) { c.hashKey = ke
 // Without it a retry reports the correction without its old values.
 func WithSealing(ring *codec.Keyring) Option { return func(c *Connector) { c.sealing = ring } }
 
-// New returns the connector of a sql store from a validated data map, using db. When the
-// store declares identity data points, the connector is also a connector.IdentityChecker.
-func New(store datamap.Store, db *sql.DB, opts ...Option) connector.Connector {
+// New returns the connector of a sql store from a validated data map, using db.
+func New(store datamap.Store, db *sql.DB, opts ...Option) *Connector {
 	if len(store.Categories) == 0 {
 		store.Categories = domain.DefaultCategories()
 	}
@@ -57,14 +55,21 @@ func New(store datamap.Store, db *sql.DB, opts ...Option) connector.Connector {
 	for _, o := range opts {
 		o(c)
 	}
-	if len(store.DataPoints) > 0 {
-		return identityConnector{c}
-	}
 	return c
 }
 
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.store.Name }
+
+// Capabilities: a sql store purges the records its suppressions kept, and checks identity
+// data points only when the data map declares some for it.
+func (c *Connector) Capabilities() connector.Capabilities {
+	caps := connector.Capabilities{Purger: c}
+	if len(c.store.DataPoints) > 0 {
+		caps.IdentityChecker = identityChecker{c}
+	}
+	return caps
+}
 
 // Apply runs the operation on the rows keyed to its e-mail address. Review reads only and
 // is not recorded; every other type is applied at most once per request and type. Input
@@ -78,15 +83,14 @@ func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connecto
 }
 
 func (c *Connector) apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
-	email := normaliseEmail(op.Email)
+	email, err := domain.NormalizeEmail(op.Email)
 	switch {
-	case op.RequestID == "" || email == "":
-		return connector.Result{}, fmt.Errorf("request ID and e-mail address are required: %w", domain.ErrInvalid)
+	case op.RequestID == "" || err != nil:
+		return connector.Result{}, fmt.Errorf("a request ID and a valid e-mail address are required: %w", domain.ErrInvalid)
 	case len(op.RequestID) > maxKeyLength:
 		return connector.Result{}, fmt.Errorf("request ID is longer than %d bytes: %w", maxKeyLength, domain.ErrInvalid)
 	}
 	var body change
-	var err error
 	switch op.Type {
 	case domain.TypeReview:
 		return c.review(ctx, email)
@@ -110,8 +114,6 @@ func (c *Connector) apply(ctx context.Context, op connector.Operation) (connecto
 	}
 	return c.applyOnce(ctx, op.RequestID, string(op.Type), email, body)
 }
-
-func normaliseEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // querier is a database or a transaction.
 type querier interface {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -75,6 +76,55 @@ func TestSuppressAllDeletesAndKeepsOrdersInRetentionWithTheirLines(t *testing.T)
 		r = s.apply(t, op("req-2", domain.TypeReview, "ada@example.com", domain.Details{}))
 		same(t, "review after", r.Found, []string{"order_history", "payment_card_last4"})
 	})
+}
+
+// A row kept for its own retention keeps the row it is reached through, which the
+// suppression would delete, since the kept row would otherwise point at nothing.
+func TestARetainedRowKeepsTheRowItIsReachedThrough(t *testing.T) {
+	t.Setenv("LEDGER_DSN", filepath.Join(t.TempDir(), "ledger.db"))
+	m, err := datamap.Parse("ledger.yaml", []byte(`
+stores:
+  - name: ledger
+    kind: sql
+    connection: {driver: sqlite, dsn_env: LEDGER_DSN}
+    tables:
+      - table: accounts
+        identity: email
+        primary_key: id
+        pii: {full_name: name}
+        suppress: {all: delete_row, columns: {full_name: null}}
+      - table: invoices
+        reached_through: {table: accounts, key: id, column: account_id}
+        primary_key: number
+        pii: {number: order_history}
+        suppress: {columns: {number: delete_row}}
+        retention:
+          - {column: issued_at, younger_than: 10 years, basis: Bookkeeping law, describe: "invoice {number}"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, db, err := sqlstore.Open(ctx, m.Stores[0], sqlstore.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, stmt := range []string{
+		`CREATE TABLE accounts (id BIGINT PRIMARY KEY, email VARCHAR(255) NOT NULL, full_name VARCHAR(255))`,
+		`CREATE TABLE invoices (number VARCHAR(32) PRIMARY KEY, account_id BIGINT NOT NULL, issued_at TIMESTAMP NOT NULL)`,
+		`INSERT INTO accounts VALUES (1, 'ada@example.com', 'Ada Lovelace'), (2, 'ada@example.com', 'Ada L.')`,
+	} {
+		mustExec(t, db, datamap.SQLite, stmt)
+	}
+	mustExec(t, db, datamap.SQLite, `INSERT INTO invoices VALUES ('I-1', 1, ?)`, daysAgo(100))
+	r := must(t)(c.Apply(ctx, op("req-1", domain.TypeSuppress, "ada@example.com", suppress())))
+	same(t, "changed", r.Changed, []string{"name"})
+	same(t, "retained", r.Retained, []connector.Retention{{What: "invoice I-1", Reason: "Bookkeeping law",
+		Until: daysAgo(100).AddDate(10, 0, 0), Ref: "invoices:I-1"}})
+	s := shop{driver: datamap.SQLite, db: db}
+	same(t, "kept account", s.count(t, "SELECT COUNT(*) FROM accounts WHERE id = 1"), 1)
+	same(t, "other account", s.count(t, "SELECT COUNT(*) FROM accounts WHERE id = 2"), 0)
+	same(t, "invoice", s.count(t, "SELECT COUNT(*) FROM invoices"), 1)
 }
 
 func TestSuppressCategoriesAppliesEachColumnStrategy(t *testing.T) {
@@ -182,6 +232,7 @@ func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
 			"empty scope":      op("req-1", domain.TypeSuppress, "ada@example.com", domain.Details{Scope: &domain.SuppressScope{}}),
 			"unknown limit":    op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{typed}}),
 			"no address":       op("req-1", domain.TypeReview, " ", domain.Details{}),
+			"not an address":   op("req-1", domain.TypeSuppress, "Ada <"+typed+">", suppress()),
 			"no request":       op("", domain.TypeReview, "ada@example.com", domain.Details{}),
 		} {
 			_, err := s.connector.Apply(ctx, d)
@@ -195,9 +246,9 @@ func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
 
 func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
 	eachShop(t, func(t *testing.T, s shop) {
-		checker, ok := s.connector.(connector.IdentityChecker)
-		if !ok {
-			t.Fatal("a store with identity data points is no IdentityChecker")
+		checker := s.connector.Capabilities().IdentityChecker
+		if checker == nil {
+			t.Fatal("a store with identity data points checks no identities")
 		}
 		for _, c := range []struct {
 			email   string
@@ -208,6 +259,7 @@ func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
 			{" ADA@example.com", map[string]string{"postal_code": "NW1 2DB", "phone_last4": "9999", "shoe_size": "7"}, 1},
 			{"ada@example.com", map[string]string{"postal_code": "", "order_number": "B-1"}, 0},
 			{"cy@example.com", map[string]string{"postal_code": "NW1 2DB"}, 0},
+			{"Ada <ada@example.com>", map[string]string{"postal_code": "NW1 2DB"}, 0},
 		} {
 			got, err := checker.MatchDataPoints(ctx, c.email, c.answers)
 			if err != nil || got != c.want {
@@ -217,10 +269,10 @@ func TestMatchDataPointsCountsNormalisedMatches(t *testing.T) {
 	})
 }
 
-func TestStoreWithoutDataPointsIsNoIdentityChecker(t *testing.T) {
+func TestStoreWithoutDataPointsHasNoIdentityChecker(t *testing.T) {
 	store := shopStore(t, datamap.Connection{Driver: datamap.SQLite})
 	store.DataPoints = nil
-	if _, ok := sqlstore.New(store, nil).(connector.IdentityChecker); ok {
+	if sqlstore.New(store, nil).Capabilities().IdentityChecker != nil {
 		t.Error("got an IdentityChecker, want none")
 	}
 }
@@ -331,7 +383,7 @@ func TestPurgeErasesARetainedRecordOnlyAfterItsPeriod(t *testing.T) {
 	eachShop(t, func(t *testing.T, s shop) {
 		r := s.apply(t, op("req-1", domain.TypeSuppress, "ada@example.com", suppress()))
 		kept := r.Retained[0]
-		purger := s.connector.(connector.Purger)
+		purger := s.connector.Capabilities().Purger
 		early, err := purger.Purge(ctx, kept.Ref)
 		if err != nil || early.Purged || !early.HeldUntil.Equal(kept.Until) {
 			t.Fatalf("purge before the end: %+v, %v; want held until %s", early, err, kept.Until)
@@ -342,7 +394,7 @@ func TestPurgeErasesARetainedRecordOnlyAfterItsPeriod(t *testing.T) {
 		}
 		t.Cleanup(func() { ldb.Close() })
 		for range 2 {
-			out, err := later.(connector.Purger).Purge(ctx, kept.Ref)
+			out, err := later.Capabilities().Purger.Purge(ctx, kept.Ref)
 			if err != nil || !out.Purged {
 				t.Fatalf("purge after the end: %+v, %v", out, err)
 			}
@@ -362,7 +414,7 @@ func TestPurgeWaitsWhileALegalHoldLasts(t *testing.T) {
 				held = k
 			}
 		}
-		out, err := s.connector.(connector.Purger).Purge(ctx, held.Ref)
+		out, err := s.connector.Capabilities().Purger.Purge(ctx, held.Ref)
 		if err != nil || out.Purged || !out.LegalHold {
 			t.Fatalf("purge under hold: %+v, %v", out, err)
 		}
@@ -372,7 +424,7 @@ func TestPurgeWaitsWhileALegalHoldLasts(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { fdb.Close() })
-		if out, err := far.(connector.Purger).Purge(ctx, held.Ref); err != nil || !out.Purged {
+		if out, err := far.Capabilities().Purger.Purge(ctx, held.Ref); err != nil || !out.Purged {
 			t.Fatalf("purge once the hold is lifted and the period over: %+v, %v", out, err)
 		}
 		same(t, "order left", s.count(t, "SELECT COUNT(*) FROM orders WHERE number = 'B-1'"), 0)

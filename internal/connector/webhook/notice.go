@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 )
 
@@ -52,14 +53,17 @@ func (r Receipt) String() string {
 var receiptStatuses = []string{"acknowledged", "done", "not_found"}
 
 // Notify posts the notice, signed with the connector's key, and returns the recipient's
-// receipt for a 2xx answer. Failures follow Apply's rules: ErrPermanent marks those a
-// retry will not cure, and no error quotes the answer.
+// receipt for a 2xx answer. Failures follow Apply's rules: connector.ErrPermanent marks
+// those a retry will not cure, and no error quotes the answer.
 func (c *Connector) Notify(ctx context.Context, n RecipientNotice) (Receipt, error) {
 	if c.cfg.URL == "" || c.cfg.KeyID == "" || len(c.cfg.Secret) == 0 {
-		return Receipt{}, fmt.Errorf("recipient %s needs a URL, a key ID and a secret: %w", c.name, ErrPermanent)
+		return Receipt{}, fmt.Errorf("recipient %s needs a URL, a key ID and a secret: %w", c.name, connector.ErrPermanent)
 	}
-	n.Kind = KindRecipientNotice
-	n.Email = strings.ToLower(strings.TrimSpace(n.Email))
+	email, err := domain.NormalizeEmail(n.Email)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("recipient %s: %w: %w", c.name, err, connector.ErrPermanent)
+	}
+	n.Kind, n.Email = KindRecipientNotice, email
 	n.IdempotencyKey = NoticeIdempotencyKey(n.RequestID, c.name)
 	body, err := jsonBody(n)
 	if err != nil {

@@ -32,11 +32,6 @@ const DefaultTimeout = 30 * time.Second
 // MaxBodyBytes bounds an answer or a callback; a review's export counts against it.
 const MaxBodyBytes = 10 << 20
 
-// ErrPermanent marks a failure that retrying the same request will not cure: the service
-// refused it (a 4xx other than 408 and 429), answered outside the protocol, or the store
-// is misconfigured. Every other error is worth retrying.
-var ErrPermanent = errors.New("permanent failure, not retried")
-
 // ErrTooLarge marks an answer or callback body larger than MaxBodyBytes.
 var ErrTooLarge = errors.New("body is larger than 10 MB")
 
@@ -82,7 +77,7 @@ type Connector struct {
 var _ connector.Connector = (*Connector)(nil)
 
 // New returns the connector of the store called name. A configuration without URL, key
-// ID or secret makes every Apply fail with ErrPermanent.
+// ID or secret makes every Apply fail with connector.ErrPermanent.
 func New(name string, cfg Config) *Connector {
 	client := &http.Client{}
 	if cfg.Client != nil {
@@ -100,15 +95,21 @@ func New(name string, cfg Config) *Connector {
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.name }
 
+// Capabilities: none. The protocol (PROTOCOL.md) has no identity check and no purge: a
+// service erases what it kept under its own retention rules.
+func (c *Connector) Capabilities() connector.Capabilities { return connector.Capabilities{} }
+
 // KeyID is the ID of the key the store signs with, so that a callback endpoint can check
 // that a callback naming this store was signed with its key.
 func (c *Connector) KeyID() string { return c.cfg.KeyID }
 
 // Apply posts the operation to the service and returns the result of a 200 answer. A 202
-// answer returns a *Pending error. Failures that a retry will not cure wrap ErrPermanent;
-// invalid operations also wrap domain.ErrInvalid. A retry sends the same idempotency key,
-// so a service that honours it changes nothing twice. No error quotes the service's
-// answer, which may hold personal data; they give its status code only.
+// answer returns a *Pending error. Failures that a retry will not cure wrap
+// connector.ErrPermanent: the service refused the operation (a 4xx other than 408 and
+// 429), answered outside the protocol, or the store is misconfigured. Invalid operations
+// also wrap domain.ErrInvalid. A retry sends the same idempotency key, so a service that
+// honours it changes nothing twice. No error quotes the service's answer, which may hold
+// personal data; they give its status code only.
 func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
 	r, err := c.apply(ctx, op)
 	var pending *Pending
@@ -136,7 +137,7 @@ func (c *Connector) apply(ctx context.Context, op connector.Operation) (connecto
 	case code == http.StatusAccepted:
 		drain(resp.Body)
 		if req.CallbackURL == "" {
-			return connector.Result{}, fmt.Errorf("service answered 202 but the store has no callback URL: %w", ErrPermanent)
+			return connector.Result{}, fmt.Errorf("service answered 202 but the store has no callback URL: %w", connector.ErrPermanent)
 		}
 		return connector.Result{}, &Pending{Store: c.name, RequestID: req.RequestID, Operation: req.Operation, IdempotencyKey: req.IdempotencyKey}
 	default:
@@ -147,17 +148,17 @@ func (c *Connector) apply(ctx context.Context, op connector.Operation) (connecto
 
 // request builds the body of an operation, or says why it cannot be sent.
 func (c *Connector) request(op connector.Operation) (Request, error) {
-	email := strings.ToLower(strings.TrimSpace(op.Email))
+	email, emailErr := domain.NormalizeEmail(op.Email)
 	switch {
 	case c.cfg.URL == "" || c.cfg.KeyID == "" || len(c.cfg.Secret) == 0:
-		return Request{}, fmt.Errorf("store needs a URL, a key ID and a secret: %w", ErrPermanent)
-	case op.RequestID == "" || email == "":
-		return Request{}, fmt.Errorf("request ID and e-mail address are required: %w: %w", domain.ErrInvalid, ErrPermanent)
+		return Request{}, fmt.Errorf("store needs a URL, a key ID and a secret: %w", connector.ErrPermanent)
+	case op.RequestID == "" || emailErr != nil:
+		return Request{}, fmt.Errorf("a request ID and a valid e-mail address are required: %w: %w", domain.ErrInvalid, connector.ErrPermanent)
 	case strings.Contains(op.RequestID, ":"):
-		return Request{}, fmt.Errorf("request ID contains a colon: %w: %w", domain.ErrInvalid, ErrPermanent)
+		return Request{}, fmt.Errorf("request ID contains a colon: %w: %w", domain.ErrInvalid, connector.ErrPermanent)
 	}
 	if _, err := domain.ParseRequestType(string(op.Type)); err != nil {
-		return Request{}, fmt.Errorf("%w: %w", err, ErrPermanent)
+		return Request{}, fmt.Errorf("%w: %w", err, connector.ErrPermanent)
 	}
 	req := Request{RequestID: op.RequestID, Operation: op.Type, Email: email, Details: op.Details,
 		IdempotencyKey: IdempotencyKey(op.RequestID, op.Type, c.name)}
@@ -181,7 +182,7 @@ func (c *Connector) post(ctx context.Context, req Request) (*http.Response, erro
 func (c *Connector) send(ctx context.Context, body []byte) (*http.Response, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w: %w", err, ErrPermanent)
+		return nil, fmt.Errorf("build request: %w: %w", err, connector.ErrPermanent)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")
@@ -199,7 +200,7 @@ func (c *Connector) result(ctx context.Context, resp *http.Response) (connector.
 	body, err := readBody(resp.Body, resp.ContentLength)
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		return connector.Result{}, fmt.Errorf("answer: %w: %w", err, ErrPermanent)
+		return connector.Result{}, fmt.Errorf("answer: %w: %w", err, connector.ErrPermanent)
 	case err != nil:
 		return connector.Result{}, fmt.Errorf("read answer: %w", c.transportError(ctx, err))
 	}
@@ -210,7 +211,7 @@ func (c *Connector) result(ctx context.Context, resp *http.Response) (connector.
 			return r, nil
 		}
 	}
-	return connector.Result{}, fmt.Errorf("service answered 200 outside the protocol: %w: %w", err, ErrPermanent)
+	return connector.Result{}, fmt.Errorf("service answered 200 outside the protocol: %w: %w", err, connector.ErrPermanent)
 }
 
 // statusError says what a status code other than 200 and 202 means for a retry.
@@ -220,9 +221,9 @@ func statusError(code int) error {
 	case code >= 500, code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
 		return errors.New(msg)
 	case code >= 300 && code < 400:
-		return fmt.Errorf("%s; redirects are not followed: %w", msg, ErrPermanent)
+		return fmt.Errorf("%s; redirects are not followed: %w", msg, connector.ErrPermanent)
 	}
-	return fmt.Errorf("%s: %w", msg, ErrPermanent)
+	return fmt.Errorf("%s: %w", msg, connector.ErrPermanent)
 }
 
 // transportError keeps the errors of the network, TLS and the context, whose messages
@@ -263,7 +264,7 @@ func unwrapURL(err error) error {
 func jsonBody(req any) ([]byte, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("encode request: %w: %w", err, ErrPermanent)
+		return nil, fmt.Errorf("encode request: %w: %w", err, connector.ErrPermanent)
 	}
 	return body, nil
 }

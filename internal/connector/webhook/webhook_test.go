@@ -132,7 +132,7 @@ func TestAcceptedAnswerReturnsPending(t *testing.T) {
 	same(t, "pending", *pending, webhook.Pending{Store: "newsletter", RequestID: "req-1", Operation: domain.TypeReview,
 		IdempotencyKey: "req-1:review:newsletter"})
 	same(t, "callback URL", (<-s.requests).CallbackURL, "https://dsr.example/api/v1/callbacks/req-1")
-	if errors.Is(err, webhook.ErrPermanent) {
+	if errors.Is(err, connector.ErrPermanent) {
 		t.Error("pending is permanent")
 	}
 }
@@ -140,7 +140,7 @@ func TestAcceptedAnswerReturnsPending(t *testing.T) {
 func TestAcceptedAnswerWithoutCallbackURLIsPermanent(t *testing.T) {
 	s := newService(t, answering(http.StatusAccepted, map[string]string{"status": "accepted"}))
 	_, err := s.connector(webhook.Config{}).Apply(ctx, review)
-	if !errors.Is(err, webhook.ErrPermanent) {
+	if !errors.Is(err, connector.ErrPermanent) {
 		t.Fatalf("got %v, want ErrPermanent", err)
 	}
 	same(t, "callback URL", (<-s.requests).CallbackURL, "")
@@ -153,7 +153,7 @@ func TestStatusCodesDecideWhetherToRetry(t *testing.T) {
 	} {
 		s := newService(t, func(w http.ResponseWriter, _ webhook.Request) { w.WriteHeader(code) })
 		_, err := s.connector(webhook.Config{}).Apply(ctx, review)
-		if err == nil || errors.Is(err, webhook.ErrPermanent) != permanent {
+		if err == nil || errors.Is(err, connector.ErrPermanent) != permanent {
 			t.Errorf("%d: got %v, want permanent %v", code, err, permanent)
 		}
 		if err != nil && !strings.Contains(err.Error(), http.StatusText(code)) {
@@ -171,7 +171,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 	})
 	_, err := s.connector(webhook.Config{Client: &http.Client{}}).Apply(ctx, review)
-	if !errors.Is(err, webhook.ErrPermanent) {
+	if !errors.Is(err, connector.ErrPermanent) {
 		t.Errorf("got %v, want ErrPermanent", err)
 	}
 	if followed.Load() {
@@ -185,7 +185,7 @@ func TestTimeoutIsRetryable(t *testing.T) {
 	defer close(release)
 	start := time.Now()
 	_, err := s.connector(webhook.Config{Timeout: 50 * time.Millisecond}).Apply(ctx, review)
-	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, webhook.ErrPermanent) {
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, connector.ErrPermanent) {
 		t.Errorf("got %v, want a retryable deadline error", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -210,7 +210,7 @@ func TestUnreachableServiceIsRetryable(t *testing.T) {
 	c := s.connector(webhook.Config{})
 	s.Close()
 	_, err := c.Apply(ctx, review)
-	if err == nil || errors.Is(err, webhook.ErrPermanent) {
+	if err == nil || errors.Is(err, connector.ErrPermanent) {
 		t.Errorf("got %v, want a retryable error", err)
 	}
 }
@@ -227,7 +227,7 @@ func TestOversizedAnswerIsRefused(t *testing.T) {
 				w.Write(answer)
 			})
 			_, err := s.connector(webhook.Config{}).Apply(ctx, review)
-			if !errors.Is(err, webhook.ErrTooLarge) || !errors.Is(err, webhook.ErrPermanent) {
+			if !errors.Is(err, webhook.ErrTooLarge) || !errors.Is(err, connector.ErrPermanent) {
 				t.Errorf("got %v, want ErrTooLarge and ErrPermanent", err)
 			}
 		})
@@ -244,7 +244,7 @@ func TestAnswerOutsideTheProtocolIsPermanent(t *testing.T) {
 	} {
 		s := newService(t, func(w http.ResponseWriter, _ webhook.Request) { w.Write([]byte(answer)) })
 		_, err := s.connector(webhook.Config{}).Apply(ctx, review)
-		if !errors.Is(err, webhook.ErrPermanent) || !errors.Is(err, domain.ErrInvalid) {
+		if !errors.Is(err, connector.ErrPermanent) || !errors.Is(err, domain.ErrInvalid) {
 			t.Errorf("%s: got %v, want ErrPermanent and domain.ErrInvalid", name, err)
 		}
 	}
@@ -301,21 +301,34 @@ func TestInvalidOperationsAreNotSent(t *testing.T) {
 	for name, op := range map[string]connector.Operation{
 		"no request ID":       {Type: domain.TypeReview, Email: "ada@example.com"},
 		"no address":          {RequestID: "req-1", Type: domain.TypeReview, Email: " "},
+		"not an address":      {RequestID: "req-1", Type: domain.TypeReview, Email: "Lovelace <ada@example.com>"},
 		"unknown type":        {RequestID: "req-1", Type: "erase", Email: "ada@example.com"},
 		"colon in request ID": {RequestID: "req:1", Type: domain.TypeReview, Email: "ada@example.com"},
 	} {
 		_, err := c.Apply(ctx, op)
-		if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, webhook.ErrPermanent) {
-			t.Errorf("%s: got %v, want domain.ErrInvalid and ErrPermanent", name, err)
+		if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, connector.ErrPermanent) || strings.Contains(err.Error(), "Lovelace") {
+			t.Errorf("%s: got %v, want domain.ErrInvalid and ErrPermanent without the address", name, err)
 		}
 	}
 	same(t, "requests sent", s.hits.Load(), int32(0))
 }
 
+func TestNoticesWithoutAValidAddressAreNotSent(t *testing.T) {
+	s := newService(t, answering(http.StatusOK, map[string]string{"status": "done"}))
+	c := s.connector(webhook.Config{})
+	for _, email := range []string{" ", "Lovelace <ada@example.com>"} {
+		_, err := c.Notify(ctx, webhook.RecipientNotice{RequestID: "req-1", Operation: domain.TypeSuppress, Email: email})
+		if !errors.Is(err, domain.ErrInvalid) || !errors.Is(err, connector.ErrPermanent) || strings.Contains(err.Error(), "Lovelace") {
+			t.Errorf("%q: got %v, want domain.ErrInvalid and ErrPermanent without the address", email, err)
+		}
+	}
+	same(t, "notices sent", s.hits.Load(), int32(0))
+}
+
 func TestConnectorWithoutSecretIsPermanentlyMisconfigured(t *testing.T) {
 	s := newService(t, answering(http.StatusOK, map[string]string{"status": "done"}))
 	_, err := webhook.New("newsletter", webhook.Config{URL: s.URL, KeyID: keyID}).Apply(ctx, review)
-	if !errors.Is(err, webhook.ErrPermanent) {
+	if !errors.Is(err, connector.ErrPermanent) {
 		t.Errorf("got %v, want ErrPermanent", err)
 	}
 	same(t, "requests sent", s.hits.Load(), int32(0))

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/mail"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/dsr-project/dsr/internal/domain"
 	dsrmail "github.com/dsr-project/dsr/internal/mail"
 )
 
@@ -55,7 +55,7 @@ func WithImplicitTLS() Option { return func(s *Server) { s.implicitTLS = true } 
 
 // WithRejectRecipient answers RCPT TO for addr with code, e.g. 550 or 450.
 func WithRejectRecipient(addr string, code int) Option {
-	return func(s *Server) { s.reject[strings.ToLower(addr)] = code }
+	return func(s *Server) { s.reject[domain.FoldEmail(addr)] = code }
 }
 
 // Server is a running SMTP server on 127.0.0.1.
@@ -148,7 +148,8 @@ func (m Received) isFor(to string) bool {
 			addrs = append(addrs, a.Address)
 		}
 	}
-	return slices.ContainsFunc(addrs, func(a string) bool { return strings.EqualFold(a, to) })
+	to = domain.FoldEmail(to)
+	return slices.ContainsFunc(addrs, func(a string) bool { return domain.FoldEmail(a) == to })
 }
 
 func (s *Server) add(m Received) {
@@ -192,7 +193,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if code, ok := ss.server.reject[strings.ToLower(to)]; ok {
+	if code, ok := ss.server.reject[domain.FoldEmail(to)]; ok {
 		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 1, 1},
 			Message: "Mailbox unavailable: " + to} // echoes the address, as real servers do
 	}
