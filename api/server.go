@@ -130,12 +130,6 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Identity == nil {
-		opts.Identity = domain.DefaultIdentityPolicy()
-	}
-	if opts.Verification == (workflows.VerificationSettings{}) {
-		opts.Verification = workflows.DefaultVerificationSettings()
-	}
 	log := opts.Log
 	e := echo.New()
 	e.HideBanner = true
