@@ -24,7 +24,7 @@ type RecordStepInput struct {
 	At        time.Time
 	Action    string
 	Actor     string
-	Role      string
+	Role      domain.Role
 	From, To  domain.Status
 	Details   []string
 	Patch     requestdb.Patch
@@ -40,7 +40,7 @@ func (a *Activities) RecordStep(ctx context.Context, in RecordStepInput) error {
 	return a.Requests.ApplyStep(ctx, requestdb.Step{
 		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch,
 		Event: requestdb.AuditEvent{
-			At: in.At, Actor: in.Actor, Role: in.Role, Action: in.Action,
+			At: in.At, Actor: in.Actor, Role: in.Role.String(), Action: in.Action,
 			FromStatus: string(in.From), ToStatus: string(in.To), Details: string(details),
 		},
 	})

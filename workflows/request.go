@@ -57,7 +57,7 @@ func Request(ctx workflow.Context, in RequestInput) (RequestState, error) {
 	if err := r.registerHandlers(ctx); err != nil {
 		return r.state, err
 	}
-	if err := r.record(ctx, "received", Actor{Role: RoleSystem}, nil, nil); err != nil {
+	if err := r.record(ctx, "received", Actor{Role: domain.RoleSystem}, nil, nil); err != nil {
 		return r.state, err
 	}
 	workflow.Go(ctx, r.watchDeadline)
@@ -217,7 +217,7 @@ func (r *request) watchDeadline(ctx workflow.Context) {
 		}
 		if !r.state.DeadlineAlerted {
 			r.state.DeadlineAlerted = true
-			if err := r.record(ctx, "deadline_alert", Actor{Role: RoleSystem}, nil, nil, "75% of the time to respond is used"); err != nil {
+			if err := r.record(ctx, "deadline_alert", Actor{Role: domain.RoleSystem}, nil, nil, "75% of the time to respond is used"); err != nil {
 				return
 			}
 			err := execute(ctx, a.AlertTeam, activities.AlertTeamInput{RequestID: r.in.RequestID, DueAt: r.state.DueAt}).Get(ctx, nil)

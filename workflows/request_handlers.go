@@ -66,7 +66,7 @@ func (r *request) requireStatus(allowed ...domain.Status) error {
 }
 
 func requireStaff(in StaffAction) error {
-	if in.Actor.Role != RoleAnalyst && in.Actor.Role != RoleAdmin {
+	if !in.Actor.Role.Staff() {
 		return errors.New("only an analyst or admin may do this")
 	}
 	if in.Actor.Name == "" {
@@ -106,7 +106,7 @@ func (r *request) verifyEmailCode(ctx workflow.Context, in VerifyEmailInput) (Ve
 		left = 0
 	}
 	r.state.CodeAttemptsLeft = left
-	if err := r.record(ctx, "code_checked", Actor{Role: RoleRequester}, nil, nil, string(result)); err != nil {
+	if err := r.record(ctx, "code_checked", Actor{Role: domain.RoleRequester}, nil, nil, string(result)); err != nil {
 		return VerifyEmailResult{}, err
 	}
 	if result == domain.CheckConfirmed {
@@ -163,7 +163,7 @@ func (r *request) submitIdentity(ctx workflow.Context, in SubmitIdentityInput) (
 	if verified {
 		r.state.IdentityVerified, r.state.IdentityMethod = true, "data_points"
 	}
-	if err := r.record(ctx, "identity_checked", Actor{Role: RoleRequester}, nil, nil, detail); err != nil {
+	if err := r.record(ctx, "identity_checked", Actor{Role: domain.RoleRequester}, nil, nil, detail); err != nil {
 		return SubmitIdentityResult{}, err
 	}
 	switch {

@@ -14,7 +14,7 @@ import (
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
-var system = Actor{Role: RoleSystem}
+var system = Actor{Role: domain.RoleSystem}
 
 // verifyEmail mails a code and waits until the requester confirms one, asks for another,
 // cancels, or lets the window close. It reports whether the request ended.
@@ -38,7 +38,7 @@ func (r *request) verifyEmail(ctx workflow.Context) (bool, error) {
 			return true, err
 		}
 		if verified {
-			return false, r.record(ctx, "email_verified", Actor{Role: RoleRequester}, nil, nil)
+			return false, r.record(ctx, "email_verified", Actor{Role: domain.RoleRequester}, nil, nil)
 		}
 		if ended, err := r.interrupted(ctx); ended || err != nil {
 			return true, err

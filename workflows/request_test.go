@@ -24,8 +24,8 @@ const goodCode = "123456"
 var (
 	start   = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
 	salt    = []byte("0123456789abcdef")
-	analyst = workflows.Actor{Name: "ana", Role: workflows.RoleAnalyst}
-	second  = workflows.Actor{Name: "bob", Role: workflows.RoleAnalyst}
+	analyst = workflows.Actor{Name: "ana", Role: domain.RoleAnalyst}
+	second  = workflows.Actor{Name: "bob", Role: domain.RoleAnalyst}
 	a       *activities.Activities
 )
 
@@ -246,7 +246,7 @@ func TestCorrectAndUpdateWaitForAnAnalystsApproval(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			h := newHarness(t, typ)
 			h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-			requester := h.at(time.Hour, workflows.UpdateApprove, workflows.StaffAction{Actor: workflows.Actor{Name: "me", Role: workflows.RoleRequester}})
+			requester := h.at(time.Hour, workflows.UpdateApprove, workflows.StaffAction{Actor: workflows.Actor{Name: "me", Role: domain.RoleRequester}})
 			approve := h.at(48*time.Hour, workflows.UpdateApprove, staff(analyst, "looks right"))
 			st := h.run()
 			wantStatus(t, st, domain.StatusCompleted)
@@ -557,7 +557,7 @@ func TestStoreThatAnswersLaterCompletesTheRequestWhenItsResultArrives(t *testing
 	h.later["shop"], h.later["crm"] = true, true
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
 	answer := func(store string) workflows.StoreResultInput {
-		return workflows.StoreResultInput{Store: store, Result: connector.Result{Changed: []string{"marketing_email"}}, Actor: workflows.Actor{Role: workflows.RoleSystem}}
+		return workflows.StoreResultInput{Store: store, Result: connector.Result{Changed: []string{"marketing_email"}}, Actor: workflows.Actor{Role: domain.RoleSystem}}
 	}
 	h.at(2*time.Hour, workflows.UpdateStoreResult, answer("shop"))
 	repeat := h.at(2*time.Hour+time.Second, workflows.UpdateStoreResult, answer("shop"))

@@ -81,19 +81,12 @@ type RequestInput struct {
 	OpenedBy string
 }
 
-// Actor is who asked for a change: a staff member's token name and role, or the requester.
+// Actor is who asked for a change: a staff member's token name and role, the requester, or
+// dsr itself.
 type Actor struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name string      `json:"name"`
+	Role domain.Role `json:"role"`
 }
-
-// Roles allowed to act on requests.
-const (
-	RoleAnalyst   = "analyst"
-	RoleAdmin     = "admin"
-	RoleRequester = "requester"
-	RoleSystem    = "system"
-)
 
 // StaffAction is the argument of every staff update.
 type StaffAction struct {

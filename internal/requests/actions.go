@@ -135,7 +135,7 @@ func (s *Service) StoreAnswered(ctx context.Context, requestID, store string, re
 	if err != nil {
 		return err
 	}
-	in := workflows.StoreResultInput{Store: store, Result: result, Actor: workflows.Actor{Name: store, Role: workflows.RoleSystem}}
+	in := workflows.StoreResultInput{Store: store, Result: result, Actor: workflows.Actor{Name: store, Role: domain.RoleSystem}}
 	err = s.opts.Engine.Update(ctx, row.ID, workflows.UpdateStoreResult, nil, in)
 	if err == nil || domain.ErrorCodeOf(err) != domain.CodeConflict {
 		return err
