@@ -27,7 +27,8 @@ type RecordStepInput struct {
 	Role      domain.Role
 	From, To  domain.Status
 	Details   []string
-	Patch     requestdb.Patch
+	// Patch keeps its name from when it was a requestdb.Patch, so older inputs decode.
+	Patch StepChange
 }
 
 // RecordStep appends the audit event and patches the request row in one transaction; the
@@ -38,7 +39,7 @@ func (a *Activities) RecordStep(ctx context.Context, in RecordStepInput) error {
 		return err
 	}
 	return a.Requests.ApplyStep(ctx, requestdb.Step{
-		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch,
+		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch.patch(),
 		Event: requestdb.AuditEvent{
 			At: in.At, Actor: in.Actor, Role: in.Role.String(), Action: in.Action,
 			FromStatus: string(in.From), ToStatus: string(in.To), Details: string(details),

@@ -10,7 +10,6 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
-	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
 // request is one running privacy request: its state plus what the update handlers tell the
@@ -92,7 +91,7 @@ func (r *request) run(ctx workflow.Context) error {
 
 // record appends one audit step and applies its change to the request row, in sequence.
 // to is the new status, or nil when the status stays.
-func (r *request) record(ctx workflow.Context, action string, actor Actor, to *domain.Status, patch *requestdb.Patch, details ...string) error {
+func (r *request) record(ctx workflow.Context, action string, actor Actor, to *domain.Status, change *activities.StepChange, details ...string) error {
 	if err := r.recordMu.Lock(ctx); err != nil {
 		return err
 	}
@@ -105,18 +104,18 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 			return err
 		}
 	}
-	p := requestdb.Patch{}
-	if patch != nil {
-		p = *patch
+	c := activities.StepChange{}
+	if change != nil {
+		c = *change
 	}
 	if to != nil {
-		p.Status = to
+		c.Status = to
 	}
-	p.Progress = r.progress()
+	c.Progress = r.progress()
 	now := workflow.Now(ctx)
 	err := execute(ctx, a.RecordStep, activities.RecordStepInput{
 		RequestID: r.in.RequestID, Seq: r.seq, At: now, Action: action,
-		Actor: actor.Name, Role: actor.Role, From: from, To: status, Details: details, Patch: p,
+		Actor: actor.Name, Role: actor.Role, From: from, To: status, Details: details, Patch: c,
 	}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", action, err)
@@ -129,8 +128,8 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 }
 
 // progress is the state of the mailbox and identity checks as the row keeps it.
-func (r *request) progress() *requestdb.Progress {
-	return &requestdb.Progress{
+func (r *request) progress() *activities.StepProgress {
+	return &activities.StepProgress{
 		EmailVerified: r.state.EmailVerified, CodeAttemptsLeft: r.state.CodeAttemptsLeft,
 		IdentityRequirement: r.state.IdentityRequirement, IdentityVerified: r.state.IdentityVerified,
 		IdentityMethod: r.state.IdentityMethod, IdentityAttemptsLeft: r.state.IdentityAttempts,
@@ -146,11 +145,11 @@ func (r *request) setStatus(ctx workflow.Context, s domain.Status, action string
 func (r *request) finish(ctx workflow.Context, s domain.Status, action string, actor Actor, reason string) error {
 	now := workflow.Now(ctx)
 	r.state.StatusReason = reason
-	patch := &requestdb.Patch{StatusReason: &reason, CompletedAt: &now}
+	change := &activities.StepChange{StatusReason: &reason, CompletedAt: &now}
 	if r.state.JoinedTo != "" {
-		patch.JoinedTo = &r.state.JoinedTo
+		change.JoinedTo = &r.state.JoinedTo
 	}
-	if err := r.record(ctx, action, actor, &s, patch, reason); err != nil {
+	if err := r.record(ctx, action, actor, &s, change, reason); err != nil {
 		return err
 	}
 	if s == domain.StatusDenied && r.in.OpenedBy == "" {

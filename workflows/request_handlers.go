@@ -12,7 +12,6 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
-	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
 // maxTextLength bounds reasons and notes; they land in the audit log and in mail.
@@ -249,8 +248,8 @@ func (r *request) extend(ctx workflow.Context, in StaffAction) error {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, DueDateKey.ValueSet(due)); err != nil {
 		return err
 	}
-	patch := &requestdb.Patch{DueAt: &due, ExtendedAt: &now, ExtensionReason: &in.Reason}
-	if err := r.record(ctx, "extended", in.Actor, nil, patch, in.Reason); err != nil {
+	change := &activities.StepChange{DueAt: &due, ExtendedAt: &now, ExtensionReason: &in.Reason}
+	if err := r.record(ctx, "extended", in.Actor, nil, change, in.Reason); err != nil {
 		return err
 	}
 	if r.in.OpenedBy != "" {
@@ -326,7 +325,7 @@ func (r *request) validateAssign(in StaffAction) error {
 
 func (r *request) assign(ctx workflow.Context, in StaffAction) error {
 	r.state.Assignee = in.Assignee
-	return r.record(ctx, "assigned", in.Actor, nil, &requestdb.Patch{Assignee: &in.Assignee}, in.Assignee)
+	return r.record(ctx, "assigned", in.Actor, nil, &activities.StepChange{Assignee: &in.Assignee}, in.Assignee)
 }
 
 func (r *request) validateStoreResult(in StoreResultInput) error {

@@ -11,7 +11,6 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
-	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
 var system = Actor{Role: domain.RoleSystem}
@@ -96,7 +95,7 @@ func (r *request) joinDuplicate(ctx workflow.Context) (bool, error) {
 	now := workflow.Now(ctx)
 	reason := "joined an open request of the same type from the same address"
 	s := domain.StatusCancelled
-	return true, r.record(ctx, "joined_duplicate", system, &s, &requestdb.Patch{JoinedTo: &out.Holder, StatusReason: &reason, CompletedAt: &now}, out.Holder)
+	return true, r.record(ctx, "joined_duplicate", system, &s, &activities.StepChange{JoinedTo: &out.Holder, StatusReason: &reason, CompletedAt: &now}, out.Holder)
 }
 
 // verifyIdentity applies the identity policy: nothing more than the mailbox, matching data
@@ -172,7 +171,7 @@ func (r *request) process(ctx workflow.Context) error {
 			break
 		}
 		s := domain.StatusNeedsAttention
-		if err := r.record(ctx, "stores_failed", system, &s, &requestdb.Patch{FailedStores: r.storeErrors()}, failed...); err != nil {
+		if err := r.record(ctx, "stores_failed", system, &s, &activities.StepChange{FailedStores: r.storeErrors()}, failed...); err != nil {
 			return err
 		}
 		r.retryStores = nil
@@ -297,7 +296,7 @@ func (r *request) complete(ctx workflow.Context) error {
 	// The outcome itself is read from the store results the store activities saved.
 	now := workflow.Now(ctx)
 	s := domain.StatusCompleted
-	if err := r.record(ctx, "completed", system, &s, &requestdb.Patch{CompletedAt: &now}); err != nil {
+	if err := r.record(ctx, "completed", system, &s, &activities.StepChange{CompletedAt: &now}); err != nil {
 		return err
 	}
 	if r.in.OpenedBy == "" {

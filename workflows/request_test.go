@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -589,5 +590,31 @@ func TestStoreThatNeverAnswersNeedsAttentionAfterTheWindow(t *testing.T) {
 	wantStatus(t, h.run(), domain.StatusCancelled)
 	if seen.Status != domain.StatusNeedsAttention || seen.Stores[1].Error == "" {
 		t.Errorf("after the window: %s, stores %+v", seen.Status, seen.Stores)
+	}
+}
+
+// Every step writes the mailbox and identity progress to the row, and the step that marks
+// stores failed writes each one's error there for staff.
+func TestStepsWriteProgressAndFailedStoresToTheRow(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.storeFails["shop"] = 1
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(2*time.Hour, workflows.UpdateRetryStore, workflows.StaffAction{Actor: analyst, Store: "shop"})
+	wantStatus(t, h.run(), domain.StatusCompleted)
+	var failed map[string]string
+	for _, s := range h.steps {
+		if s.Patch.Progress == nil {
+			t.Fatalf("step %s wrote no progress", s.Action)
+		}
+		if s.Action == "stores_failed" {
+			failed = s.Patch.FailedStores
+		}
+	}
+	if len(failed) != 1 || !strings.HasPrefix(failed["shop"], "connection refused") {
+		t.Errorf("failed stores written = %v, want shop's error alone", failed)
+	}
+	first, last := h.steps[0].Patch.Progress, h.steps[len(h.steps)-1].Patch.Progress
+	if first.EmailVerified || !last.EmailVerified || !last.IdentityVerified || last.IdentityMethod != "mailbox" {
+		t.Errorf("progress first %+v, last %+v; want the mailbox proven by the end", first, last)
 	}
 }
