@@ -22,11 +22,17 @@ type request struct {
 	// recordMu keeps audit steps in sequence order even when handlers record concurrently.
 	recordMu workflow.Mutex
 
-	cancelled   *StaffAction
-	denied      *StaffAction
+	cancelled   *ending
+	denied      *ending
 	retryStores []string
 	dueChanged  bool
 	issuing     bool
+}
+
+// ending is a cancellation or denial the main loop has yet to carry out.
+type ending struct {
+	actor  Actor
+	reason string
 }
 
 var a *activities.Activities
@@ -190,9 +196,9 @@ func (r *request) wait(ctx workflow.Context, until time.Time, cond func() bool) 
 func (r *request) interrupted(ctx workflow.Context) (bool, error) {
 	switch {
 	case r.cancelled != nil:
-		return true, r.finish(ctx, domain.StatusCancelled, "cancelled", r.cancelled.Actor, r.cancelled.Reason)
+		return true, r.finish(ctx, domain.StatusCancelled, "cancelled", r.cancelled.actor, r.cancelled.reason)
 	case r.denied != nil:
-		return true, r.finish(ctx, domain.StatusDenied, "denied", r.denied.Actor, r.denied.Reason)
+		return true, r.finish(ctx, domain.StatusDenied, "denied", r.denied.actor, r.denied.reason)
 	}
 	return false, nil
 }

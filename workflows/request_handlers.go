@@ -64,11 +64,11 @@ func (r *request) requireStatus(allowed ...domain.Status) error {
 	return nil
 }
 
-func requireStaff(in StaffAction) error {
-	if !in.Actor.Role.Staff() {
+func requireStaff(actor Actor) error {
+	if !actor.Role.Staff() {
 		return errors.New("only an analyst or admin may do this")
 	}
-	if in.Actor.Name == "" {
+	if actor.Name == "" {
 		return errors.New("the acting staff member must be named")
 	}
 	return nil
@@ -168,13 +168,13 @@ func (r *request) submitIdentity(ctx workflow.Context, in SubmitIdentityInput) (
 	switch {
 	case verified:
 	case r.state.IdentityAttempts == 0:
-		r.denied = &StaffAction{Actor: system, Reason: "we could not verify your identity with the information given"}
+		r.denied = &ending{actor: system, reason: "we could not verify your identity with the information given"}
 	}
 	return SubmitIdentityResult{Verified: verified, AttemptsLeft: r.state.IdentityAttempts}, nil
 }
 
-func (r *request) validateApprove(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateApprove(in ApproveInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := r.requireStatus(domain.StatusPendingReview); err != nil {
@@ -186,13 +186,13 @@ func (r *request) validateApprove(in StaffAction) error {
 	return nil
 }
 
-func (r *request) approve(ctx workflow.Context, in StaffAction) error {
+func (r *request) approve(ctx workflow.Context, in ApproveInput) error {
 	r.state.Approved, r.state.ApprovedBy = true, in.Actor.Name
 	return r.record(ctx, "approved", in.Actor, nil, nil, in.Reason)
 }
 
-func (r *request) validateDeny(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateDeny(in DenyInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := requireText("reason", in.Reason); err != nil {
@@ -201,13 +201,13 @@ func (r *request) validateDeny(in StaffAction) error {
 	return r.requireStatus(domain.StatusAwaitingEmailVerification, domain.StatusAwaitingIdentityVerification, domain.StatusPendingReview, domain.StatusNeedsAttention)
 }
 
-func (r *request) deny(_ workflow.Context, in StaffAction) error {
-	r.denied = &in
+func (r *request) deny(_ workflow.Context, in DenyInput) error {
+	r.denied = &ending{actor: in.Actor, reason: in.Reason}
 	return nil
 }
 
-func (r *request) validateVerifyIdentity(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateVerifyIdentity(in VerifyIdentityInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	return r.requireStatus(domain.StatusAwaitingIdentityVerification, domain.StatusPendingReview)
@@ -215,14 +215,14 @@ func (r *request) validateVerifyIdentity(in StaffAction) error {
 
 // verifyIdentityManually records an analyst's verification. In pending_review it also
 // settles identity, but the request still needs its approval to proceed.
-func (r *request) verifyIdentityManually(ctx workflow.Context, in StaffAction) error {
+func (r *request) verifyIdentityManually(ctx workflow.Context, in VerifyIdentityInput) error {
 	r.state.IdentityMethod = "analyst"
 	r.state.IdentityVerified = true
 	return r.record(ctx, "identity_verified", in.Actor, nil, nil, in.Reason)
 }
 
-func (r *request) validateExtend(ctx workflow.Context, in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateExtend(ctx workflow.Context, in ExtendInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := requireText("reason", in.Reason); err != nil {
@@ -240,7 +240,7 @@ func (r *request) validateExtend(ctx workflow.Context, in StaffAction) error {
 	return nil
 }
 
-func (r *request) extend(ctx workflow.Context, in StaffAction) error {
+func (r *request) extend(ctx workflow.Context, in ExtendInput) error {
 	due := domain.ExtendedDueDate(r.in.Jurisdiction, r.state.OriginalDueAt, r.in.Deadline)
 	now := workflow.Now(ctx)
 	r.state.Extended, r.state.ExtensionReason, r.state.DueAt = true, in.Reason, due
@@ -258,8 +258,8 @@ func (r *request) extend(ctx workflow.Context, in StaffAction) error {
 	return r.notify(ctx, mail.KindExtension, mail.Extension{NewDueDate: due, Reason: in.Reason})
 }
 
-func (r *request) validateCancel(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateCancel(in CancelInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := requireText("reason", in.Reason); err != nil {
@@ -272,13 +272,13 @@ func (r *request) validateCancel(in StaffAction) error {
 		domain.StatusPendingReview, domain.StatusAwaitingManualTasks, domain.StatusNeedsAttention)
 }
 
-func (r *request) cancel(_ workflow.Context, in StaffAction) error {
-	r.cancelled = &in
+func (r *request) cancel(_ workflow.Context, in CancelInput) error {
+	r.cancelled = &ending{actor: in.Actor, reason: in.Reason}
 	return nil
 }
 
-func (r *request) validateRetryStore(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateRetryStore(in RetryStoreInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := r.requireStatus(domain.StatusNeedsAttention); err != nil {
@@ -290,7 +290,7 @@ func (r *request) validateRetryStore(in StaffAction) error {
 	return nil
 }
 
-func (r *request) retryStore(ctx workflow.Context, in StaffAction) error {
+func (r *request) retryStore(ctx workflow.Context, in RetryStoreInput) error {
 	if err := r.record(ctx, "store_retry_requested", in.Actor, nil, nil, in.Store); err != nil {
 		return err
 	}
@@ -298,20 +298,20 @@ func (r *request) retryStore(ctx workflow.Context, in StaffAction) error {
 	return nil
 }
 
-func (r *request) validateAddNote(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateAddNote(in AddNoteInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	return requireText("note", in.Text)
 }
 
-func (r *request) addNote(ctx workflow.Context, in StaffAction) error {
+func (r *request) addNote(ctx workflow.Context, in AddNoteInput) error {
 	r.state.Notes = append(r.state.Notes, Note{Author: in.Actor.Name, Text: in.Text, At: workflow.Now(ctx)})
 	return r.record(ctx, "note_added", in.Actor, nil, nil, in.Text)
 }
 
-func (r *request) validateAssign(in StaffAction) error {
-	if err := requireStaff(in); err != nil {
+func (r *request) validateAssign(in AssignInput) error {
+	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if len(in.Assignee) > 200 {
@@ -323,7 +323,7 @@ func (r *request) validateAssign(in StaffAction) error {
 	return nil
 }
 
-func (r *request) assign(ctx workflow.Context, in StaffAction) error {
+func (r *request) assign(ctx workflow.Context, in AssignInput) error {
 	r.state.Assignee = in.Assignee
 	return r.record(ctx, "assigned", in.Actor, nil, &activities.StepChange{Assignee: &in.Assignee}, in.Assignee)
 }

@@ -88,13 +88,56 @@ type Actor struct {
 	Role domain.Role `json:"role"`
 }
 
-// StaffAction is the argument of every staff update.
-type StaffAction struct {
+// The staff updates each take their own input. Their JSON keys are those of the one
+// argument all staff updates once shared (actor, reason, text, assignee, store), so the
+// updates in recorded histories decode.
+
+// ApproveInput lets a request in pending_review proceed.
+type ApproveInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// DenyInput ends a request; the reason is mailed to the requester.
+type DenyInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// VerifyIdentityInput records that a staff member verified the requester's identity.
+type VerifyIdentityInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// ExtendInput moves the due date once, as far as the law allows; the reason is mailed.
+type ExtendInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// CancelInput ends a request that is waiting.
+type CancelInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// RetryStoreInput runs one failed store again.
+type RetryStoreInput struct {
+	Actor Actor  `json:"actor"`
+	Store string `json:"store"`
+}
+
+// AddNoteInput adds a staff member's note to the request.
+type AddNoteInput struct {
+	Actor Actor  `json:"actor"`
+	Text  string `json:"text"`
+}
+
+// AssignInput names who works on the request; empty unassigns it.
+type AssignInput struct {
 	Actor    Actor  `json:"actor"`
-	Reason   string `json:"reason"`
-	Text     string `json:"text"`
 	Assignee string `json:"assignee"`
-	Store    string `json:"store"`
 }
 
 // VerifyEmailInput carries the code the requester typed.
