@@ -23,10 +23,11 @@ type RecordStepInput struct {
 	At        time.Time
 	Action    string
 	Actor     string
-	Role      string
+	Role      domain.Role
 	From, To  domain.Status
 	Details   []string
-	Patch     requestdb.Patch
+	// Patch keeps its name from when it was a requestdb.Patch, so older inputs decode.
+	Patch StepChange
 }
 
 // RecordStep appends the audit event and patches the request row in one transaction; the
@@ -37,9 +38,9 @@ func (a *Activities) RecordStep(ctx context.Context, in RecordStepInput) error {
 		return err
 	}
 	applied, err := a.Requests.ApplyStep(ctx, requestdb.Step{
-		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch,
+		RequestID: in.RequestID, Seq: in.Seq, Patch: in.Patch.patch(),
 		Event: requestdb.AuditEvent{
-			At: in.At, Actor: in.Actor, Role: in.Role, Action: in.Action,
+			At: in.At, Actor: in.Actor, Role: in.Role.String(), Action: in.Action,
 			FromStatus: string(in.From), ToStatus: string(in.To), Details: string(details),
 		},
 	})

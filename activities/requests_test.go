@@ -31,7 +31,7 @@ func TestRecordStepReportsEachStoredStepOnceAcrossRetries(t *testing.T) {
 	acts := &activities.Activities{Requests: repo, Steps: &heard}
 	status := domain.StatusInProgress
 	in := activities.RecordStepInput{RequestID: "r1", Seq: 1, At: received.Add(time.Minute), Action: "verified",
-		From: domain.StatusAwaitingEmailVerification, To: status, Patch: requestdb.Patch{Status: &status}}
+		From: domain.StatusAwaitingEmailVerification, To: status, Patch: activities.StepChange{Status: &status}}
 	for range 2 { // the second as a retry of an attempt whose answer was lost
 		if err := acts.RecordStep(context.Background(), in); err != nil {
 			t.Fatal(err)

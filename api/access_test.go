@@ -132,10 +132,19 @@ func TestStaffActionsMapToWorkflowUpdatesAsTheToken(t *testing.T) {
 	req := h.open()
 	analyst := h.token("carol", auth.RoleAnalyst)
 	h.engine.updateErr = temporal.NewApplicationError("not possible while the request is received", "")
-	for action, update := range map[string]string{
-		"approve": workflows.UpdateApprove, "deny": workflows.UpdateDeny, "verify-identity": workflows.UpdateVerifyIdentity,
-		"extend": workflows.UpdateExtend, "cancel": workflows.UpdateCancel, "retry": workflows.UpdateRetryStore,
-		"notes": workflows.UpdateAddNote, "assign": workflows.UpdateAssign,
+	carol := workflows.Actor{Name: "carol", Role: "analyst"}
+	for action, c := range map[string]struct {
+		update string
+		want   any
+	}{
+		"approve":         {workflows.UpdateApprove, workflows.ApproveInput{Actor: carol, Reason: "r"}},
+		"deny":            {workflows.UpdateDeny, workflows.DenyInput{Actor: carol, Reason: "r"}},
+		"verify-identity": {workflows.UpdateVerifyIdentity, workflows.VerifyIdentityInput{Actor: carol, Reason: "r"}},
+		"extend":          {workflows.UpdateExtend, workflows.ExtendInput{Actor: carol, Reason: "r"}},
+		"cancel":          {workflows.UpdateCancel, workflows.CancelInput{Actor: carol, Reason: "r"}},
+		"retry":           {workflows.UpdateRetryStore, workflows.RetryStoreInput{Actor: carol, Store: "s"}},
+		"notes":           {workflows.UpdateAddNote, workflows.AddNoteInput{Actor: carol, Text: "t"}},
+		"assign":          {workflows.UpdateAssign, workflows.AssignInput{Actor: carol, Assignee: "a"}},
 	} {
 		h.engine.updates = nil
 		body := `{"reason":"r","text":"t","assignee":"a","store":"s"}`
@@ -143,9 +152,8 @@ func TestStaffActionsMapToWorkflowUpdatesAsTheToken(t *testing.T) {
 		if a.code != http.StatusConflict || a.errorBody(t).Message != "not possible while the request is received" {
 			t.Errorf("%s: %d %s, want the workflow's refusal as 409", action, a.code, a.body)
 		}
-		want := workflows.StaffAction{Actor: workflows.Actor{Name: "carol", Role: "analyst"}, Reason: "r", Text: "t", Assignee: "a", Store: "s"}
-		if len(h.engine.updates) != 1 || h.engine.updates[0].UpdateName != update || h.engine.updates[0].Args[0] != want {
-			t.Errorf("%s sent %+v, want %s as carol", action, h.engine.updates, update)
+		if len(h.engine.updates) != 1 || h.engine.updates[0].UpdateName != c.update || h.engine.updates[0].Args[0] != c.want {
+			t.Errorf("%s sent %+v, want %s with %+v", action, h.engine.updates, c.update, c.want)
 		}
 	}
 }

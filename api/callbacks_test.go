@@ -65,7 +65,7 @@ func TestSignedCallbackDeliversTheResultAsTheStore(t *testing.T) {
 	want := workflows.StoreResultInput{
 		Store:  "newsletter",
 		Result: connector.Result{Store: "newsletter", Changed: []string{"marketing_email"}},
-		Actor:  workflows.Actor{Name: "newsletter", Role: workflows.RoleSystem},
+		Actor:  workflows.Actor{Name: "newsletter", Role: domain.RoleSystem},
 	}
 	got := h.engine.updates
 	if len(got) != 1 || got[0].WorkflowID != workflows.RequestID(req.ID) || got[0].UpdateName != workflows.UpdateStoreResult ||

@@ -156,7 +156,7 @@ func TestSessionChangesNeedTheCSRFToken(t *testing.T) {
 	if a := d.send(http.MethodPost, notes, `{"text":"called back"}`, d.answer.CSRFToken); a.code != http.StatusConflict {
 		t.Errorf("note with the CSRF token = %d %s, want the workflow's answer", a.code, a.body)
 	}
-	want := workflows.StaffAction{Actor: workflows.Actor{Name: "carol", Role: "analyst"}, Text: "called back"}
+	want := workflows.AddNoteInput{Actor: workflows.Actor{Name: "carol", Role: "analyst"}, Text: "called back"}
 	if len(h.engine.updates) != 1 || h.engine.updates[0].Args[0] != want {
 		t.Errorf("updates = %+v, want one note by carol", h.engine.updates)
 	}

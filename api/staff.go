@@ -15,7 +15,7 @@ import (
 
 func staffActor(c echo.Context) workflows.Actor {
 	tok := currentToken(c)
-	return workflows.Actor{Name: tok.Name, Role: string(tok.Role)}
+	return workflows.Actor{Name: tok.Name, Role: tok.Role}
 }
 
 // staffIntake opens a request on someone's behalf, such as a child's erasure. It skips the

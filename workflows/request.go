@@ -1,7 +1,10 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -10,8 +13,11 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/mail"
-	"github.com/dsr-project/dsr/internal/requestdb"
 )
+
+// QueryState returns the whole RequestState. Each stage's update names stand beside its
+// handlers, in request_<stage>.go.
+const QueryState = "state"
 
 // request is one running privacy request: its state plus what the update handlers tell the
 // main loop. Handlers only set flags and run activities; the main loop moves the status.
@@ -23,11 +29,17 @@ type request struct {
 	// recordMu keeps audit steps in sequence order even when handlers record concurrently.
 	recordMu workflow.Mutex
 
-	cancelled   *StaffAction
-	denied      *StaffAction
+	cancelled   *ending
+	denied      *ending
 	retryStores []string
 	dueChanged  bool
 	issuing     bool
+}
+
+// ending is a cancellation or denial the main loop has yet to carry out.
+type ending struct {
+	actor  Actor
+	reason string
 }
 
 var a *activities.Activities
@@ -57,7 +69,7 @@ func Request(ctx workflow.Context, in RequestInput) (RequestState, error) {
 	if err := r.registerHandlers(ctx); err != nil {
 		return r.state, err
 	}
-	if err := r.record(ctx, "received", Actor{Role: RoleSystem}, nil, nil); err != nil {
+	if err := r.record(ctx, "received", Actor{Role: domain.RoleSystem}, nil, nil); err != nil {
 		return r.state, err
 	}
 	workflow.Go(ctx, r.watchDeadline)
@@ -90,9 +102,71 @@ func (r *request) run(ctx workflow.Context) error {
 	return r.process(ctx)
 }
 
+// update is one update handler of the request workflow and its validator.
+type update struct {
+	name      string
+	handler   any
+	validator any
+}
+
+// registerHandlers sets the state query and every stage's updates.
+func (r *request) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (RequestState, error) { return r.state, nil }); err != nil {
+		return err
+	}
+	for _, stage := range [][]update{r.verificationUpdates(), r.identityUpdates(), r.storeUpdates(), r.staffUpdates()} {
+		for _, u := range stage {
+			if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var (
+	errTerminal = errors.New("the request is closed")
+	errBusy     = errors.New("the request is being processed; wait until it needs attention")
+)
+
+func (r *request) requireStatus(allowed ...domain.Status) error {
+	if r.state.Status.Terminal() || r.cancelled != nil || r.denied != nil {
+		return errTerminal
+	}
+	if !slices.Contains(allowed, r.state.Status) {
+		return fmt.Errorf("not possible while the request is %s", r.state.Status)
+	}
+	return nil
+}
+
+func requireStaff(actor Actor) error {
+	if !actor.Role.Staff() {
+		return errors.New("only an analyst or admin may do this")
+	}
+	if actor.Name == "" {
+		return errors.New("the acting staff member must be named")
+	}
+	return nil
+}
+
+// maxTextLength bounds reasons and notes; they land in the audit log and in mail.
+const maxTextLength = 2000
+
+func requireText(what, s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("a %s is required", what)
+	}
+	if len(s) > maxTextLength {
+		return fmt.Errorf("the %s is longer than %d characters", what, maxTextLength)
+	}
+	return nil
+}
+
+var system = Actor{Role: domain.RoleSystem}
+
 // record appends one audit step and applies its change to the request row, in sequence.
 // to is the new status, or nil when the status stays.
-func (r *request) record(ctx workflow.Context, action string, actor Actor, to *domain.Status, patch *requestdb.Patch, details ...string) error {
+func (r *request) record(ctx workflow.Context, action string, actor Actor, to *domain.Status, change *activities.StepChange, details ...string) error {
 	if err := r.recordMu.Lock(ctx); err != nil {
 		return err
 	}
@@ -105,18 +179,18 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 			return err
 		}
 	}
-	p := requestdb.Patch{}
-	if patch != nil {
-		p = *patch
+	c := activities.StepChange{}
+	if change != nil {
+		c = *change
 	}
 	if to != nil {
-		p.Status = to
+		c.Status = to
 	}
-	p.Progress = r.progress()
+	c.Progress = r.progress()
 	now := workflow.Now(ctx)
 	err := execute(ctx, a.RecordStep, activities.RecordStepInput{
 		RequestID: r.in.RequestID, Seq: r.seq, At: now, Action: action,
-		Actor: actor.Name, Role: actor.Role, From: from, To: status, Details: details, Patch: p,
+		Actor: actor.Name, Role: actor.Role, From: from, To: status, Details: details, Patch: c,
 	}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record %s: %w", action, err)
@@ -129,8 +203,8 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 }
 
 // progress is the state of the mailbox and identity checks as the row keeps it.
-func (r *request) progress() *requestdb.Progress {
-	return &requestdb.Progress{
+func (r *request) progress() *activities.StepProgress {
+	return &activities.StepProgress{
 		EmailVerified: r.state.EmailVerified, CodeAttemptsLeft: r.state.CodeAttemptsLeft,
 		IdentityRequirement: r.state.IdentityRequirement, IdentityVerified: r.state.IdentityVerified,
 		IdentityMethod: r.state.IdentityMethod, IdentityAttemptsLeft: r.state.IdentityAttempts,
@@ -139,26 +213,6 @@ func (r *request) progress() *requestdb.Progress {
 
 func (r *request) setStatus(ctx workflow.Context, s domain.Status, action string, actor Actor) error {
 	return r.record(ctx, action, actor, &s, nil)
-}
-
-// finish moves the request to a terminal status, tells the requester where the law asks for
-// it, and releases its duplicate claim.
-func (r *request) finish(ctx workflow.Context, s domain.Status, action string, actor Actor, reason string) error {
-	now := workflow.Now(ctx)
-	r.state.StatusReason = reason
-	patch := &requestdb.Patch{StatusReason: &reason, CompletedAt: &now}
-	if r.state.JoinedTo != "" {
-		patch.JoinedTo = &r.state.JoinedTo
-	}
-	if err := r.record(ctx, action, actor, &s, patch, reason); err != nil {
-		return err
-	}
-	if s == domain.StatusDenied && r.in.OpenedBy == "" {
-		if err := r.notify(ctx, mail.KindDenial, mail.Denial{Reason: reason}); err != nil {
-			return err
-		}
-	}
-	return execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
 }
 
 // notify mails the requester one notice. The key makes a retried send a no-op.
@@ -191,43 +245,9 @@ func (r *request) wait(ctx workflow.Context, until time.Time, cond func() bool) 
 func (r *request) interrupted(ctx workflow.Context) (bool, error) {
 	switch {
 	case r.cancelled != nil:
-		return true, r.finish(ctx, domain.StatusCancelled, "cancelled", r.cancelled.Actor, r.cancelled.Reason)
+		return true, r.finish(ctx, domain.StatusCancelled, "cancelled", r.cancelled.actor, r.cancelled.reason)
 	case r.denied != nil:
-		return true, r.finish(ctx, domain.StatusDenied, "denied", r.denied.Actor, r.denied.Reason)
+		return true, r.finish(ctx, domain.StatusDenied, "denied", r.denied.actor, r.denied.reason)
 	}
 	return false, nil
-}
-
-// watchDeadline raises an internal alert once 75% of the time to answer is gone, and again
-// for an extended due date.
-func (r *request) watchDeadline(ctx workflow.Context) {
-	for !r.state.Status.Terminal() {
-		r.dueChanged = false
-		alertAt := domain.AlertAt(r.state.ReceivedAt, r.state.DueAt)
-		if d := alertAt.Sub(workflow.Now(ctx)); d > 0 {
-			if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return r.dueChanged || r.state.Status.Terminal() }); err != nil {
-				return
-			}
-		}
-		if r.dueChanged {
-			continue
-		}
-		if r.state.Status.Terminal() {
-			return
-		}
-		if !r.state.DeadlineAlerted {
-			r.state.DeadlineAlerted = true
-			if err := r.record(ctx, "deadline_alert", Actor{Role: RoleSystem}, nil, nil, "75% of the time to respond is used"); err != nil {
-				return
-			}
-			err := execute(ctx, a.AlertTeam, activities.AlertTeamInput{RequestID: r.in.RequestID, DueAt: r.state.DueAt}).Get(ctx, nil)
-			if err != nil {
-				workflow.GetLogger(ctx).Error("deadline alert not delivered", "error", err)
-			}
-		}
-		if err := workflow.Await(ctx, func() bool { return r.dueChanged || r.state.Status.Terminal() }); err != nil {
-			return
-		}
-		r.state.DeadlineAlerted = false
-	}
 }

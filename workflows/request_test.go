@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,8 +25,8 @@ const goodCode = "123456"
 var (
 	start   = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
 	salt    = []byte("0123456789abcdef")
-	analyst = workflows.Actor{Name: "ana", Role: workflows.RoleAnalyst}
-	second  = workflows.Actor{Name: "bob", Role: workflows.RoleAnalyst}
+	analyst = workflows.Actor{Name: "ana", Role: domain.RoleAnalyst}
+	second  = workflows.Actor{Name: "bob", Role: domain.RoleAnalyst}
 	a       *activities.Activities
 )
 
@@ -179,10 +180,6 @@ func (h *harness) statuses() []domain.Status {
 	return out
 }
 
-func staff(actor workflows.Actor, reason string) workflows.StaffAction {
-	return workflows.StaffAction{Actor: actor, Reason: reason}
-}
-
 func verify(code string) workflows.VerifyEmailInput { return workflows.VerifyEmailInput{Code: code} }
 
 func wantStatus(t *testing.T, st workflows.RequestState, want domain.Status) {
@@ -246,8 +243,8 @@ func TestCorrectAndUpdateWaitForAnAnalystsApproval(t *testing.T) {
 		t.Run(string(typ), func(t *testing.T) {
 			h := newHarness(t, typ)
 			h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-			requester := h.at(time.Hour, workflows.UpdateApprove, workflows.StaffAction{Actor: workflows.Actor{Name: "me", Role: workflows.RoleRequester}})
-			approve := h.at(48*time.Hour, workflows.UpdateApprove, staff(analyst, "looks right"))
+			requester := h.at(time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: workflows.Actor{Name: "me", Role: domain.RoleRequester}})
+			approve := h.at(48*time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: "looks right"})
 			st := h.run()
 			wantStatus(t, st, domain.StatusCompleted)
 			if requester.rejected == nil {
@@ -263,8 +260,8 @@ func TestCorrectAndUpdateWaitForAnAnalystsApproval(t *testing.T) {
 func TestAnalystDenialEndsTheRequestWithANotice(t *testing.T) {
 	h := newHarness(t, domain.TypeCorrect)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	noReason := h.at(time.Hour, workflows.UpdateDeny, staff(analyst, " "))
-	h.at(2*time.Hour, workflows.UpdateDeny, staff(analyst, "the new value contradicts our records"))
+	noReason := h.at(time.Hour, workflows.UpdateDeny, workflows.DenyInput{Actor: analyst, Reason: " "})
+	h.at(2*time.Hour, workflows.UpdateDeny, workflows.DenyInput{Actor: analyst, Reason: "the new value contradicts our records"})
 	st := h.run()
 	wantStatus(t, st, domain.StatusDenied)
 	if noReason.rejected == nil {
@@ -279,8 +276,8 @@ func TestAnalystDenialEndsTheRequestWithANotice(t *testing.T) {
 func TestChildErasureSkipsTheMailboxAndNeedsASecondStaffMember(t *testing.T) {
 	h := newHarness(t, domain.TypeChildErasure)
 	h.in.OpenedBy = "ana"
-	self := h.at(time.Minute, workflows.UpdateApprove, staff(analyst, ""))
-	other := h.at(time.Hour, workflows.UpdateApprove, staff(second, ""))
+	self := h.at(time.Minute, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: ""})
+	other := h.at(time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: second, Reason: ""})
 	st := h.run()
 	wantStatus(t, st, domain.StatusCompleted)
 	if self.rejected == nil || other.rejected != nil {
@@ -372,7 +369,7 @@ func TestIdentityNotMatchedAfterThreeAttemptsIsDenied(t *testing.T) {
 func TestAnalystCanVerifyIdentityInsteadOfDataPoints(t *testing.T) {
 	h := newHarness(t, domain.TypeSuppress)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	h.at(time.Hour, workflows.UpdateVerifyIdentity, staff(analyst, "called the customer"))
+	h.at(time.Hour, workflows.UpdateVerifyIdentity, workflows.VerifyIdentityInput{Actor: analyst, Reason: "called the customer"})
 	st := h.run()
 	wantStatus(t, st, domain.StatusCompleted)
 	if st.IdentityMethod != "analyst" {
@@ -383,9 +380,9 @@ func TestAnalystCanVerifyIdentityInsteadOfDataPoints(t *testing.T) {
 func TestExtensionMovesTheDueDateOnceAndTellsTheRequester(t *testing.T) {
 	h := newHarness(t, domain.TypeCorrect)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	first := h.at(time.Hour, workflows.UpdateExtend, staff(analyst, "many systems to search"))
-	again := h.at(2*time.Hour, workflows.UpdateExtend, staff(analyst, "still busy"))
-	h.at(3*time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	first := h.at(time.Hour, workflows.UpdateExtend, workflows.ExtendInput{Actor: analyst, Reason: "many systems to search"})
+	again := h.at(2*time.Hour, workflows.UpdateExtend, workflows.ExtendInput{Actor: analyst, Reason: "still busy"})
+	h.at(3*time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: ""})
 	st := h.run()
 	if first.rejected != nil || again.rejected == nil {
 		t.Errorf("first extension rejected=%v, second rejected=%v", first.rejected, again.rejected)
@@ -400,8 +397,8 @@ func TestExtensionMovesTheDueDateOnceAndTellsTheRequester(t *testing.T) {
 func TestExtensionAfterTheOriginalDueDateIsRefused(t *testing.T) {
 	h := newHarness(t, domain.TypeCorrect)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	late := h.at(h.in.DueAt.Sub(start)+time.Hour, workflows.UpdateExtend, staff(analyst, "too late"))
-	h.at(h.in.DueAt.Sub(start)+2*time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	late := h.at(h.in.DueAt.Sub(start)+time.Hour, workflows.UpdateExtend, workflows.ExtendInput{Actor: analyst, Reason: "too late"})
+	h.at(h.in.DueAt.Sub(start)+2*time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: ""})
 	h.run()
 	if late.rejected == nil {
 		t.Error("extension after the due date was accepted")
@@ -439,7 +436,7 @@ func TestCancellationAtEveryWaitingStatus(t *testing.T) {
 				v.Get(&st)
 				seen = st.Status
 			}, 2*time.Hour)
-			c := h.at(3*time.Hour, workflows.UpdateCancel, staff(analyst, "requester withdrew"))
+			c := h.at(3*time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: analyst, Reason: "requester withdrew"})
 			st := h.run()
 			if seen != tc.status {
 				t.Fatalf("status before cancelling = %s, want %s", seen, tc.status)
@@ -467,7 +464,7 @@ func TestDeadlineAlertAtThreeQuartersOfTheTime(t *testing.T) {
 	h := newHarness(t, domain.TypeCorrect)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
 	alertAt := domain.AlertAt(start, h.in.DueAt)
-	h.at(alertAt.Sub(start)+time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	h.at(alertAt.Sub(start)+time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: ""})
 	h.run()
 	if len(h.alerts) != 1 || h.alerts[0].Before(alertAt) {
 		t.Errorf("alerts at %v, want one at or after %s", h.alerts, alertAt)
@@ -478,8 +475,8 @@ func TestFailingStoreWaitsForAStaffRetryOfThatStoreAlone(t *testing.T) {
 	h := newHarness(t, domain.TypeRestrict)
 	h.storeFails["shop"] = 1
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	wrongStore := h.at(time.Hour, workflows.UpdateRetryStore, workflows.StaffAction{Actor: analyst, Store: "crm"})
-	retry := h.at(2*time.Hour, workflows.UpdateRetryStore, workflows.StaffAction{Actor: analyst, Store: "shop"})
+	wrongStore := h.at(time.Hour, workflows.UpdateRetryStore, workflows.RetryStoreInput{Actor: analyst, Store: "crm"})
+	retry := h.at(2*time.Hour, workflows.UpdateRetryStore, workflows.RetryStoreInput{Actor: analyst, Store: "shop"})
 	st := h.run()
 	wantStatus(t, st, domain.StatusCompleted)
 	if wrongStore.rejected == nil || retry.rejected != nil {
@@ -498,9 +495,9 @@ func TestFailingStoreWaitsForAStaffRetryOfThatStoreAlone(t *testing.T) {
 func TestNotesAndAssignmentAreRecorded(t *testing.T) {
 	h := newHarness(t, domain.TypeCorrect)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	h.at(time.Hour, workflows.UpdateAssign, workflows.StaffAction{Actor: analyst, Assignee: "bob"})
-	h.at(2*time.Hour, workflows.UpdateAddNote, workflows.StaffAction{Actor: analyst, Text: "asked for proof of address"})
-	h.at(3*time.Hour, workflows.UpdateApprove, staff(second, ""))
+	h.at(time.Hour, workflows.UpdateAssign, workflows.AssignInput{Actor: analyst, Assignee: "bob"})
+	h.at(2*time.Hour, workflows.UpdateAddNote, workflows.AddNoteInput{Actor: analyst, Text: "asked for proof of address"})
+	h.at(3*time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: second, Reason: ""})
 	st := h.run()
 	if st.Assignee != "bob" || len(st.Notes) != 1 || st.Notes[0].Author != "ana" {
 		t.Errorf("assignee %q, notes %+v", st.Assignee, st.Notes)
@@ -535,7 +532,7 @@ func TestCodeTypedWhileItIsBeingIssuedIsCheckedAgainstIt(t *testing.T) {
 func TestCorrectionIsPassedOnToRecipientsOfTheStoresThatHeldData(t *testing.T) {
 	h := newHarness(t, domain.TypeCorrect)
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
-	h.at(time.Hour, workflows.UpdateApprove, staff(analyst, ""))
+	h.at(time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: ""})
 	st := h.run()
 	if !slices.Equal(h.recipientStores, []string{"crm", "shop"}) || len(st.Recipients) != 1 || st.Recipients[0].Name != "Affiliate AS" {
 		t.Errorf("recipients asked of %v, told %+v", h.recipientStores, st.Recipients)
@@ -557,7 +554,7 @@ func TestStoreThatAnswersLaterCompletesTheRequestWhenItsResultArrives(t *testing
 	h.later["shop"], h.later["crm"] = true, true
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
 	answer := func(store string) workflows.StoreResultInput {
-		return workflows.StoreResultInput{Store: store, Result: connector.Result{Changed: []string{"marketing_email"}}, Actor: workflows.Actor{Role: workflows.RoleSystem}}
+		return workflows.StoreResultInput{Store: store, Result: connector.Result{Changed: []string{"marketing_email"}}, Actor: workflows.Actor{Role: domain.RoleSystem}}
 	}
 	h.at(2*time.Hour, workflows.UpdateStoreResult, answer("shop"))
 	repeat := h.at(2*time.Hour+time.Second, workflows.UpdateStoreResult, answer("shop"))
@@ -585,9 +582,35 @@ func TestStoreThatNeverAnswersNeedsAttentionAfterTheWindow(t *testing.T) {
 		v, _ := h.env.QueryWorkflow(workflows.QueryState)
 		v.Get(&seen)
 	}, workflows.StoreAnswerWindow+time.Hour)
-	h.at(workflows.StoreAnswerWindow+2*time.Hour, workflows.UpdateCancel, staff(analyst, "processor unreachable"))
+	h.at(workflows.StoreAnswerWindow+2*time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: analyst, Reason: "processor unreachable"})
 	wantStatus(t, h.run(), domain.StatusCancelled)
 	if seen.Status != domain.StatusNeedsAttention || seen.Stores[1].Error == "" {
 		t.Errorf("after the window: %s, stores %+v", seen.Status, seen.Stores)
+	}
+}
+
+// Every step writes the mailbox and identity progress to the row, and the step that marks
+// stores failed writes each one's error there for staff.
+func TestStepsWriteProgressAndFailedStoresToTheRow(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.storeFails["shop"] = 1
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(2*time.Hour, workflows.UpdateRetryStore, workflows.RetryStoreInput{Actor: analyst, Store: "shop"})
+	wantStatus(t, h.run(), domain.StatusCompleted)
+	var failed map[string]string
+	for _, s := range h.steps {
+		if s.Patch.Progress == nil {
+			t.Fatalf("step %s wrote no progress", s.Action)
+		}
+		if s.Action == "stores_failed" {
+			failed = s.Patch.FailedStores
+		}
+	}
+	if len(failed) != 1 || !strings.HasPrefix(failed["shop"], "connection refused") {
+		t.Errorf("failed stores written = %v, want shop's error alone", failed)
+	}
+	first, last := h.steps[0].Patch.Progress, h.steps[len(h.steps)-1].Patch.Progress
+	if first.EmailVerified || !last.EmailVerified || !last.IdentityVerified || last.IdentityMethod != "mailbox" {
+		t.Errorf("progress first %+v, last %+v; want the mailbox proven by the end", first, last)
 	}
 }

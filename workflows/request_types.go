@@ -6,7 +6,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/dsr-project/dsr/activities"
-	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 )
 
@@ -19,23 +18,6 @@ var (
 	RequestTypeKey  = temporal.NewSearchAttributeKeyKeyword(AttrRequestType)
 	JurisdictionKey = temporal.NewSearchAttributeKeyKeyword(AttrJurisdiction)
 	DueDateKey      = temporal.NewSearchAttributeKeyTime(AttrDueDate)
-)
-
-// Update and query names of the request workflow.
-const (
-	UpdateVerifyEmail    = "verify-email"
-	UpdateResendCode     = "resend-code"
-	UpdateSubmitIdentity = "submit-identity"
-	UpdateApprove        = "approve"
-	UpdateDeny           = "deny"
-	UpdateVerifyIdentity = "verify-identity"
-	UpdateExtend         = "extend"
-	UpdateCancel         = "cancel"
-	UpdateRetryStore     = "retry-store"
-	UpdateAddNote        = "add-note"
-	UpdateAssign         = "assign"
-	UpdateStoreResult    = "store-result"
-	QueryState           = "state"
 )
 
 // VerificationSettings govern the e-mail-address match; intake fixes them per request so a
@@ -81,67 +63,14 @@ type RequestInput struct {
 	OpenedBy string
 }
 
-// Actor is who asked for a change: a staff member's token name and role, or the requester.
+// Actor is who asked for a change: a staff member's token name and role, the requester, or
+// dsr itself. Every staff update's input carries one under "actor"; those inputs keep the
+// JSON keys of the one argument all staff updates once shared (actor, reason, text,
+// assignee, store), so the updates in recorded histories decode.
 type Actor struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name string      `json:"name"`
+	Role domain.Role `json:"role"`
 }
-
-// Roles allowed to act on requests.
-const (
-	RoleAnalyst   = "analyst"
-	RoleAdmin     = "admin"
-	RoleRequester = "requester"
-	RoleSystem    = "system"
-)
-
-// StaffAction is the argument of every staff update.
-type StaffAction struct {
-	Actor    Actor  `json:"actor"`
-	Reason   string `json:"reason"`
-	Text     string `json:"text"`
-	Assignee string `json:"assignee"`
-	Store    string `json:"store"`
-}
-
-// VerifyEmailInput carries the code the requester typed.
-type VerifyEmailInput struct {
-	Code string `json:"code"`
-}
-
-// VerifyEmailResult says what became of a code.
-type VerifyEmailResult struct {
-	Result       domain.CheckResult `json:"result"`
-	AttemptsLeft int                `json:"attempts_left"`
-}
-
-// ResendCodeResult says when the new code expires.
-type ResendCodeResult struct {
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// SubmitIdentityInput carries data points such as postal_code, phone_last4, order_number.
-type SubmitIdentityInput struct {
-	Answers map[string]string `json:"answers"`
-}
-
-// SubmitIdentityResult says whether the answers verified the requester.
-type SubmitIdentityResult struct {
-	Verified     bool `json:"verified"`
-	AttemptsLeft int  `json:"attempts_left"`
-}
-
-// StoreResultInput delivers a result that came later: a store's signed callback, or a
-// staff member completing a manual task.
-type StoreResultInput struct {
-	Store  string           `json:"store"`
-	Result connector.Result `json:"result"`
-	Actor  Actor            `json:"actor"`
-}
-
-// StoreAnswerWindow is how long a request waits for stores that answer later; DataGrail
-// gives processors contacted by e-mail 14 days.
-const StoreAnswerWindow = 14 * 24 * time.Hour
 
 // Step is one entry of a request's timeline.
 type Step struct {
@@ -150,22 +79,6 @@ type Step struct {
 	At     time.Time     `json:"at"`
 	Actor  Actor         `json:"actor"`
 	Status domain.Status `json:"status"`
-}
-
-// Note is a staff member's note on a request.
-type Note struct {
-	Author string    `json:"author"`
-	Text   string    `json:"text"`
-	At     time.Time `json:"at"`
-}
-
-// StoreOutcome is one system's result, or its error while it is failing.
-type StoreOutcome struct {
-	Store   string           `json:"store"`
-	Done    bool             `json:"done"`
-	Pending bool             `json:"pending,omitempty"`
-	Error   string           `json:"error"`
-	Result  connector.Result `json:"result"`
 }
 
 // RequestState is everything the workflow knows; the state query returns it whole.

@@ -139,8 +139,10 @@ func TestParseRoleKnowsTheThreeRoles(t *testing.T) {
 			t.Errorf("ParseRole(%q) = %q, %v", s, r, err)
 		}
 	}
-	if _, err := auth.ParseRole("Admin"); !errors.Is(err, auth.ErrInvalid) {
-		t.Errorf("ParseRole(Admin) err = %v, want ErrInvalid", err)
+	for _, s := range []string{"Admin", "requester", "system"} {
+		if _, err := auth.ParseRole(s); !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("ParseRole(%s) err = %v, want ErrInvalid: no token holds it", s, err)
+		}
 	}
 	if auth.RoleAuditor.Staff() || !auth.RoleAnalyst.Staff() || !auth.RoleAdmin.Staff() {
 		t.Error("only analysts and admins are staff")

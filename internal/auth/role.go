@@ -3,44 +3,32 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 // ErrInvalid marks a bad role or token name given to Create.
 var ErrInvalid = errors.New("invalid")
 
-// Role is what a token's holder may do.
-type Role string
+// Role is what a token's holder may do: the one role type of domain, of which a token holds
+// only the staff and auditor roles.
+type Role = domain.Role
 
-// Roles. Analysts and admins act on requests; auditors only read the record.
+// Roles a token may hold. Analysts and admins act on requests; auditors only read the record.
 const (
-	RoleAnalyst Role = "analyst"
-	RoleAdmin   Role = "admin"
-	RoleAuditor Role = "auditor"
+	RoleAnalyst = domain.RoleAnalyst
+	RoleAdmin   = domain.RoleAdmin
+	RoleAuditor = domain.RoleAuditor
 )
 
 var roles = []Role{RoleAnalyst, RoleAdmin, RoleAuditor}
 
-// ParseRole returns the role named s, or an error wrapping ErrInvalid.
+// ParseRole returns the token role named s, or an error wrapping ErrInvalid. The requester
+// and system roles exist, but no token holds them.
 func ParseRole(s string) (Role, error) {
-	for _, r := range roles {
-		if string(r) == s {
-			return r, nil
-		}
+	if r := Role(s); slices.Contains(roles, r) {
+		return r, nil
 	}
 	return "", fmt.Errorf("unknown role, want one of %v: %w", roles, ErrInvalid)
-}
-
-// Staff reports whether the role may act on requests: approve, deny, extend and the like.
-func (r Role) Staff() bool { return r == RoleAnalyst || r == RoleAdmin }
-
-func (r Role) String() string               { return string(r) }
-func (r Role) MarshalText() ([]byte, error) { return []byte(r), nil }
-
-func (r *Role) UnmarshalText(b []byte) error {
-	v, err := ParseRole(string(b))
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
 }

@@ -63,3 +63,22 @@ func TestJurisdictionUnmarshalTextRejectsUnknown(t *testing.T) {
 		t.Errorf("got %q, %v, want ccpa", j, err)
 	}
 }
+
+func TestParseRoleKnowsEveryActorsRole(t *testing.T) {
+	for _, want := range []domain.Role{domain.RoleAnalyst, domain.RoleAdmin, domain.RoleAuditor, domain.RoleRequester, domain.RoleSystem} {
+		if got, err := domain.ParseRole(want.String()); err != nil || got != want {
+			t.Errorf("ParseRole(%s) = %q, %v", want, got, err)
+		}
+	}
+	if _, err := domain.ParseRole("root"); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("ParseRole(root) err = %v, want ErrInvalid", err)
+	}
+	for _, r := range []domain.Role{domain.RoleAuditor, domain.RoleRequester, domain.RoleSystem, ""} {
+		if r.Staff() {
+			t.Errorf("%q counts as staff; only analysts and admins act on requests", r)
+		}
+	}
+	if !domain.RoleAnalyst.Staff() || !domain.RoleAdmin.Staff() {
+		t.Error("analysts and admins must count as staff")
+	}
+}

@@ -68,8 +68,31 @@ func (s *Service) Act(ctx context.Context, requestID string, a StaffAction) erro
 	if err != nil {
 		return err
 	}
-	in := workflows.StaffAction{Actor: a.Actor, Reason: a.Reason, Text: a.Text, Assignee: a.Assignee, Store: a.Store}
-	return s.opts.Engine.Update(ctx, row.ID, update, nil, in)
+	return s.opts.Engine.Update(ctx, row.ID, update, nil, updateInput(update, a))
+}
+
+// updateInput is the input of a staff action's update: each update takes its own type.
+func updateInput(update string, a StaffAction) any {
+	switch update {
+	case workflows.UpdateApprove:
+		return workflows.ApproveInput{Actor: a.Actor, Reason: a.Reason}
+	case workflows.UpdateDeny:
+		return workflows.DenyInput{Actor: a.Actor, Reason: a.Reason}
+	case workflows.UpdateVerifyIdentity:
+		return workflows.VerifyIdentityInput{Actor: a.Actor, Reason: a.Reason}
+	case workflows.UpdateExtend:
+		return workflows.ExtendInput{Actor: a.Actor, Reason: a.Reason}
+	case workflows.UpdateCancel:
+		return workflows.CancelInput{Actor: a.Actor, Reason: a.Reason}
+	case workflows.UpdateRetryStore:
+		return workflows.RetryStoreInput{Actor: a.Actor, Store: a.Store}
+	case workflows.UpdateAddNote:
+		return workflows.AddNoteInput{Actor: a.Actor, Text: a.Text}
+	case workflows.UpdateAssign:
+		return workflows.AssignInput{Actor: a.Actor, Assignee: a.Assignee}
+	}
+	// Act only passes the updates of StaffActions.
+	panic("no input for update " + update)
 }
 
 // ActAndReport applies a staff action and returns the workflow's state after it, as the
@@ -135,7 +158,7 @@ func (s *Service) StoreAnswered(ctx context.Context, requestID, store string, re
 	if err != nil {
 		return err
 	}
-	in := workflows.StoreResultInput{Store: store, Result: result, Actor: workflows.Actor{Name: store, Role: workflows.RoleSystem}}
+	in := workflows.StoreResultInput{Store: store, Result: result, Actor: workflows.Actor{Name: store, Role: domain.RoleSystem}}
 	err = s.opts.Engine.Update(ctx, row.ID, workflows.UpdateStoreResult, nil, in)
 	if err == nil || domain.ErrorCodeOf(err) != domain.CodeConflict {
 		return err

@@ -224,7 +224,7 @@ func (s *Service) abandon(id string) {
 	now := s.opts.Now().UTC()
 	_, err := s.opts.Store.ApplyStep(ctx, requestdb.Step{
 		RequestID: id, Seq: abandonedStep,
-		Event: requestdb.AuditEvent{At: now, Role: workflows.RoleSystem, Action: "intake_failed", FromStatus: string(domain.StatusReceived), ToStatus: string(status)},
+		Event: requestdb.AuditEvent{At: now, Role: domain.RoleSystem.String(), Action: "intake_failed", FromStatus: string(domain.StatusReceived), ToStatus: string(status)},
 		Patch: requestdb.Patch{Status: &status, StatusReason: &reason, CompletedAt: &now},
 	})
 	if err != nil {
