@@ -331,18 +331,23 @@ func TestLocalClusterCompletesARequestWhoseWorkerIsKilledMidFanOut(t *testing.T)
 	}
 	workflowID := "dsr-" + intake.ID
 
-	// An uncommitted row per SQL store holds their activities just after the store has
-	// committed its change, before the activity records the result and reports back.
+	// A locked "running" row per SQL store holds their activities just after the store has
+	// committed its change, before the activity records the result and reports back. The
+	// fan-out's own "running" rows meet these and leave them be (ON CONFLICT DO NOTHING
+	// does not wait on a row lock); saving a result updates the row, so it waits.
 	app := connect(t, c.setting("DATABASE_URL"))
+	for _, store := range []string{"crm", "billing"} {
+		if _, err := app.Exec(t.Context(), `INSERT INTO store_results (request_id, store, result, state, recorded_at) VALUES ($1, $2, '', 'running', now())`, intake.ID, store); err != nil {
+			t.Fatal(err)
+		}
+	}
 	hold, err := app.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hold.Rollback(context.Background())
-	for _, store := range []string{"crm", "billing"} {
-		if _, err := hold.Exec(t.Context(), `INSERT INTO store_results (request_id, store, result, recorded_at) VALUES ($1, $2, '', now())`, intake.ID, store); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := hold.Exec(t.Context(), `SELECT 1 FROM store_results WHERE request_id = $1 FOR UPDATE`, intake.ID); err != nil {
+		t.Fatal(err)
 	}
 
 	mail := smtp.WaitFor(t, personEmail, time.Minute)

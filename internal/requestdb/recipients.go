@@ -33,6 +33,14 @@ func (rec RecipientNoticeRecord) Outcome() string {
 	return rec.Status + ": " + rec.Answer
 }
 
+// Told is the notice as the requester sees it: "sent" or "not_sent".
+func (rec RecipientNoticeRecord) Told() string {
+	if rec.Status == "sent" {
+		return "sent"
+	}
+	return "not_sent"
+}
+
 // RecipientNotice returns the recorded notice to a recipient, or nil when none went out.
 func (r *Repo) RecipientNotice(ctx context.Context, requestID, recipient string) (*RecipientNoticeRecord, error) {
 	var rec RecipientNoticeRecord

@@ -74,7 +74,7 @@ func TestStoreResultsAreSealedAtRestAndOpenAfterKeyRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		stored, keyID := rawResult(t, db, "r1", "crm")
-		if keyID != "k1" || strings.Contains(stored, "Ada") || strings.Contains(stored, "+44") || strings.Contains(stored, "export") {
+		if keyID != "k1" || strings.Contains(stored, "Ada Lovelace") || strings.Contains(stored, "+44 1") || strings.Contains(stored, `"export"`) {
 			t.Fatalf("stored row = %q under key %q, want ciphertext under k1", stored, keyID)
 		}
 		// k2 now encrypts; k1 still opens what it sealed.

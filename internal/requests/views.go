@@ -69,6 +69,8 @@ type RetainedSummary struct {
 }
 
 // RecipientSummary is one organisation that had received the person's data and was told.
+// Its status is "sent" or "not_sent"; how the notice went and what the recipient answered
+// are for staff.
 type RecipientSummary struct {
 	Name   string `json:"name"`
 	Status string `json:"status"`
@@ -142,7 +144,7 @@ func (s *Service) Status(ctx context.Context, row *requestdb.Request) (StatusVie
 		return StatusView{}, domain.Unavailable(err)
 	}
 	for _, n := range notices {
-		v.Recipients = append(v.Recipients, RecipientSummary{Name: n.Recipient, Status: n.Outcome()})
+		v.Recipients = append(v.Recipients, RecipientSummary{Name: n.Recipient, Status: n.Told()})
 	}
 	return v, nil
 }
