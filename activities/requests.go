@@ -53,6 +53,22 @@ func (a *Activities) RecordStep(ctx context.Context, in RecordStepInput) error {
 	return nil
 }
 
+// RecordStepsInput is a batch of audit steps, in sequence.
+type RecordStepsInput struct {
+	Steps []RecordStepInput
+}
+
+// RecordSteps records a batch of steps in order, each as RecordStep does: a workflow writes
+// the steps one workflow task took with one activity. A retry skips those already stored.
+func (a *Activities) RecordSteps(ctx context.Context, in RecordStepsInput) error {
+	for _, step := range in.Steps {
+		if err := a.RecordStep(ctx, step); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // IssueCodeInput asks for the request's code number Number.
 type IssueCodeInput struct {
 	RequestID    string
@@ -275,13 +291,9 @@ type RunStoreResult struct {
 }
 
 // RunStore runs the request in one system and keeps the full result for the report.
+// Requests started before fan-outs ran as one activity (RunStores) still call it.
 func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreResult, error) {
-	var store connector.Connector
-	for _, s := range a.Stores {
-		if s.Name() == in.Store {
-			store = s
-		}
-	}
+	store := a.store(in.Store)
 	if store == nil {
 		return RunStoreResult{}, temporal.NewNonRetryableApplicationError("store "+in.Store+" is not configured", "UnknownStore", nil)
 	}

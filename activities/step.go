@@ -25,6 +25,10 @@ type StepChange struct {
 	Progress *StepProgress
 	// FailedStores marks systems failed, with the error staff see, unless already done.
 	FailedStores map[string]string
+	// Suppress and ReleaseClaim close the request in the step's transaction: its address
+	// goes on the suppression list, and its duplicate claim is released.
+	Suppress     bool `json:",omitempty"`
+	ReleaseClaim bool `json:",omitempty"`
 }
 
 // StepProgress is the state of the mailbox and identity checks as the row keeps it.
@@ -42,7 +46,7 @@ func (c StepChange) patch() requestdb.Patch {
 	p := requestdb.Patch{
 		Status: c.Status, DueAt: c.DueAt, ExtendedAt: c.ExtendedAt, ExtensionReason: c.ExtensionReason,
 		Assignee: c.Assignee, StatusReason: c.StatusReason, JoinedTo: c.JoinedTo, CompletedAt: c.CompletedAt,
-		FailedStores: c.FailedStores,
+		FailedStores: c.FailedStores, Suppress: c.Suppress, ReleaseClaim: c.ReleaseClaim,
 	}
 	if c.Progress != nil {
 		// A conversion, not a copy by field: it stops compiling if the two drift apart.

@@ -34,6 +34,18 @@ type request struct {
 	retryStores []string
 	dueChanged  bool
 	issuing     bool
+
+	// batched marks a request that keeps the engine's work small: bookkeeping runs as local
+	// activities, audit steps are written in batches by flushSteps, and the fan-out is one
+	// activity. Requests started before keep their one-activity-per-step shape on replay.
+	batched bool
+	// pending are audit steps taken but not yet written; flushing is set while a batch is.
+	pending  []activities.RecordStepInput
+	flushing bool
+	flushErr error
+	// running counts bookkeeping local activities under way; steps are written when none
+	// is, so the steps a workflow task takes go out together.
+	running int
 }
 
 // ending is a cancellation or denial the main loop has yet to carry out.
@@ -51,15 +63,40 @@ var activityOptions = workflow.ActivityOptions{
 	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 }
 
+// localActivityOptions suit the same activities run in the worker that runs the workflow
+// task: no engine round trip, one marker event. Retries past the first minute back off on
+// a durable timer, so an outage still delays a request but never loses a step.
+var localActivityOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy:         activityOptions.RetryPolicy,
+}
+
 // execute runs a short activity. Update handlers get a context without the main loop's
 // options, so every call sets them here.
 func execute(ctx workflow.Context, activity any, args ...any) workflow.Future {
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions), activity, args...)
 }
 
+// execute runs a short bookkeeping activity of this request: a local activity once the
+// request is batched. Each is idempotent, so a worker that dies before the workflow task
+// completes and a replay that runs it again change nothing twice.
+func (r *request) execute(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	if !r.batched {
+		return execute(ctx, activity, args...)
+	}
+	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localActivityOptions), activity, args...)
+	r.running++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		_ = f.Get(ctx, nil)
+		r.running--
+	})
+	return f
+}
+
 // Request runs one privacy request from intake to a terminal status.
 func Request(ctx workflow.Context, in RequestInput) (RequestState, error) {
 	r := &request{in: in, recordMu: workflow.NewMutex(ctx)}
+	r.batched = workflow.GetVersion(ctx, "batched-engine-work", workflow.DefaultVersion, 1) == 1
 	r.state = RequestState{
 		RequestID: in.RequestID, Type: in.Type, Jurisdiction: in.Jurisdiction,
 		Status: domain.StatusReceived, ReceivedAt: in.ReceivedAt, DueAt: in.DueAt, OriginalDueAt: in.DueAt,
@@ -68,6 +105,9 @@ func Request(ctx workflow.Context, in RequestInput) (RequestState, error) {
 	}
 	if err := r.registerHandlers(ctx); err != nil {
 		return r.state, err
+	}
+	if r.batched {
+		workflow.Go(ctx, r.flushSteps)
 	}
 	if err := r.record(ctx, "received", Actor{Role: domain.RoleSystem}, nil, nil); err != nil {
 		return r.state, err
@@ -80,7 +120,7 @@ func Request(ctx workflow.Context, in RequestInput) (RequestState, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return r.state, err
 	}
-	return r.state, nil
+	return r.state, r.flushed(ctx)
 }
 
 func (r *request) run(ctx workflow.Context) error {
@@ -165,19 +205,49 @@ func requireText(what, s string) error {
 var system = Actor{Role: domain.RoleSystem}
 
 // record appends one audit step and applies its change to the request row, in sequence.
-// to is the new status, or nil when the status stays.
+// to is the new status, or nil when the status stays. A batched request queues the step
+// for flushSteps, which writes it before the workflow task that took it completes.
 func (r *request) record(ctx workflow.Context, action string, actor Actor, to *domain.Status, change *activities.StepChange, details ...string) error {
+	if r.batched {
+		step, err := r.step(ctx, action, actor, to, change, details)
+		if err != nil {
+			return err
+		}
+		r.pending = append(r.pending, step)
+		r.took(step, actor)
+		return nil
+	}
 	if err := r.recordMu.Lock(ctx); err != nil {
 		return err
 	}
 	defer r.recordMu.Unlock()
+	step, err := r.step(ctx, action, actor, to, change, details)
+	if err != nil {
+		return err
+	}
+	if err := execute(ctx, a.RecordStep, step).Get(ctx, nil); err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	// The state changes only once the row has, so a status shown to the requester is one
+	// the database already holds (the report, for one, is read from the row).
+	r.took(step, actor)
+	return nil
+}
+
+// step numbers the next audit step and moves the status search attribute with it.
+func (r *request) step(ctx workflow.Context, action string, actor Actor, to *domain.Status, change *activities.StepChange, details []string) (activities.RecordStepInput, error) {
 	r.seq++
 	from, status := r.state.Status, r.state.Status
+	// The status search attribute costs a history event per change. A batched request sets
+	// it when it closes, so the engine's own lists can find how requests ended; while one
+	// runs, the database (the dashboard) has its status.
+	if to != nil && (!r.batched || to.Terminal()) {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(string(*to))); err != nil {
+			return activities.RecordStepInput{}, err
+		}
+	}
 	if to != nil {
 		status = *to
-		if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(string(*to))); err != nil {
-			return err
-		}
 	}
 	c := activities.StepChange{}
 	if change != nil {
@@ -187,19 +257,50 @@ func (r *request) record(ctx workflow.Context, action string, actor Actor, to *d
 		c.Status = to
 	}
 	c.Progress = r.progress()
-	now := workflow.Now(ctx)
-	err := execute(ctx, a.RecordStep, activities.RecordStepInput{
-		RequestID: r.in.RequestID, Seq: r.seq, At: now, Action: action,
+	return activities.RecordStepInput{
+		RequestID: r.in.RequestID, Seq: r.seq, At: workflow.Now(ctx), Action: action,
 		Actor: actor.Name, Role: actor.Role, From: from, To: status, Details: details, Patch: c,
-	}).Get(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("record %s: %w", action, err)
+	}, nil
+}
+
+// took applies a recorded step to the workflow's state.
+func (r *request) took(step activities.RecordStepInput, actor Actor) {
+	r.state.Status = step.To
+	r.state.Steps = append(r.state.Steps, Step{Seq: step.Seq, Action: step.Action, At: step.At, Actor: actor, Status: step.To})
+}
+
+// flushSteps writes queued audit steps, a batch per local activity, in sequence. It runs
+// beside the main loop and the update handlers and writes once they are all waiting, on
+// people, timers or stores: so a step one of them takes is written in the workflow task
+// that took it (the task, and an update's answer, wait for it), with every other step of
+// that task.
+func (r *request) flushSteps(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(r.pending) > 0 && r.running == 0 }); err != nil {
+			r.flushErr = err
+			return
+		}
+		batch := r.pending
+		r.pending, r.flushing = nil, true
+		lctx := workflow.WithLocalActivityOptions(ctx, localActivityOptions)
+		err := workflow.ExecuteLocalActivity(lctx, a.RecordSteps, activities.RecordStepsInput{Steps: batch}).Get(ctx, nil)
+		r.flushing = false
+		if err != nil {
+			r.flushErr = fmt.Errorf("record %s: %w", batch[0].Action, err)
+			return
+		}
 	}
-	// The state changes only once the row has, so a status shown to the requester is one
-	// the database already holds (the report, for one, is read from the row).
-	r.state.Status = status
-	r.state.Steps = append(r.state.Steps, Step{Seq: r.seq, Action: action, At: now, Actor: actor, Status: status})
-	return nil
+}
+
+// flushed waits until every step taken so far is written.
+func (r *request) flushed(ctx workflow.Context) error {
+	if !r.batched {
+		return nil
+	}
+	if err := workflow.Await(ctx, func() bool { return r.flushErr != nil || (len(r.pending) == 0 && !r.flushing) }); err != nil {
+		return err
+	}
+	return r.flushErr
 }
 
 // progress is the state of the mailbox and identity checks as the row keeps it.
@@ -215,9 +316,13 @@ func (r *request) setStatus(ctx workflow.Context, s domain.Status, action string
 	return r.record(ctx, action, actor, &s, nil)
 }
 
-// notify mails the requester one notice. The key makes a retried send a no-op.
+// notify mails the requester one notice, once the steps before it are written (a notice
+// may link to what they record). The key makes a retried send a no-op.
 func (r *request) notify(ctx workflow.Context, kind mail.Kind, data any) error {
-	return execute(ctx, a.SendNotice, activities.SendNoticeInput{
+	if err := r.flushed(ctx); err != nil {
+		return err
+	}
+	return r.execute(ctx, a.SendNotice, activities.SendNoticeInput{
 		Key:    fmt.Sprintf("%s:%s:%d", r.in.RequestID, kind, r.seq),
 		Notice: mail.Notice{Kind: kind, RequestID: r.in.RequestID, Data: data},
 	}).Get(ctx, nil)

@@ -33,16 +33,23 @@ func (r *request) complete(ctx workflow.Context) error {
 		if err := r.schedulePurges(ctx); err != nil {
 			return err
 		}
-		if workflow.GetVersion(ctx, "suppression-list", workflow.DefaultVersion, 1) == 1 {
-			if err := execute(ctx, a.AddToSuppressionList, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil); err != nil {
+		// A batched request lists the address with the completed step, below.
+		if !r.batched && workflow.GetVersion(ctx, "suppression-list", workflow.DefaultVersion, 1) == 1 {
+			if err := r.execute(ctx, a.AddToSuppressionList, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil); err != nil {
 				return err
 			}
 		}
 	}
-	// The outcome itself is read from the store results the store activities saved.
+	// The outcome itself is read from the store results the store activities saved. A
+	// batched request closes in the completed step's transaction.
 	now := workflow.Now(ctx)
 	s := domain.StatusCompleted
-	if err := r.record(ctx, "completed", system, &s, &activities.StepChange{CompletedAt: &now}); err != nil {
+	change := &activities.StepChange{CompletedAt: &now}
+	if r.batched {
+		change.Suppress = r.in.Type == domain.TypeSuppress || r.in.Type == domain.TypeChildErasure
+		change.ReleaseClaim = true
+	}
+	if err := r.record(ctx, "completed", system, &s, change); err != nil {
 		return err
 	}
 	if r.in.OpenedBy == "" {
@@ -50,13 +57,23 @@ func (r *request) complete(ctx workflow.Context) error {
 			return err
 		}
 	}
-	return execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
+	return r.releaseClaim(ctx)
+}
+
+// releaseClaim lets a later request of the same type from the same address run. A batched
+// request released it with its closing step.
+func (r *request) releaseClaim(ctx workflow.Context) error {
+	if r.batched {
+		return nil
+	}
+	return r.execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
 }
 
 // notifyRecipients passes a correction, erasure or restriction on to everyone the changed
 // stores shared the person's data with (GDPR Art. 19), and records who was told.
 func (r *request) notifyRecipients(ctx workflow.Context) error {
-	if r.in.Type == domain.TypeReview || workflow.GetVersion(ctx, "recipient-notices", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	// A batched request came after recipient notices, so it need not ask.
+	if r.in.Type == domain.TypeReview || (!r.batched && workflow.GetVersion(ctx, "recipient-notices", workflow.DefaultVersion, 1) == workflow.DefaultVersion) {
 		return nil
 	}
 	var held []string
@@ -69,7 +86,7 @@ func (r *request) notifyRecipients(ctx workflow.Context) error {
 		return nil
 	}
 	var out []activities.RecipientNotice
-	if err := execute(ctx, a.NotifyRecipients, activities.NotifyRecipientsInput{RequestID: r.in.RequestID, Stores: held}).Get(ctx, &out); err != nil {
+	if err := r.execute(ctx, a.NotifyRecipients, activities.NotifyRecipientsInput{RequestID: r.in.RequestID, Stores: held}).Get(ctx, &out); err != nil {
 		return err
 	}
 	r.state.Recipients = out
@@ -88,7 +105,7 @@ func (r *request) notifyRecipients(ctx workflow.Context) error {
 func (r *request) finish(ctx workflow.Context, s domain.Status, action string, actor Actor, reason string) error {
 	now := workflow.Now(ctx)
 	r.state.StatusReason = reason
-	change := &activities.StepChange{StatusReason: &reason, CompletedAt: &now}
+	change := &activities.StepChange{StatusReason: &reason, CompletedAt: &now, ReleaseClaim: r.batched}
 	if r.state.JoinedTo != "" {
 		change.JoinedTo = &r.state.JoinedTo
 	}
@@ -100,5 +117,5 @@ func (r *request) finish(ctx workflow.Context, s domain.Status, action string, a
 			return err
 		}
 	}
-	return execute(ctx, a.ReleaseClaim, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, nil)
+	return r.releaseClaim(ctx)
 }

@@ -123,7 +123,7 @@ func (r *request) validateSubmitIdentity(in SubmitIdentityInput) error {
 
 func (r *request) submitIdentity(ctx workflow.Context, in SubmitIdentityInput) (SubmitIdentityResult, error) {
 	var out activities.CheckIdentityResult
-	err := execute(ctx, a.CheckIdentity, activities.CheckIdentityInput{RequestID: r.in.RequestID, Answers: in.Answers}).Get(ctx, &out)
+	err := r.execute(ctx, a.CheckIdentity, activities.CheckIdentityInput{RequestID: r.in.RequestID, Answers: in.Answers}).Get(ctx, &out)
 	if err != nil {
 		return SubmitIdentityResult{}, err
 	}

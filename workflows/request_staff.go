@@ -84,7 +84,7 @@ func (r *request) watchDeadline(ctx workflow.Context) {
 			if err := r.record(ctx, "deadline_alert", Actor{Role: domain.RoleSystem}, nil, nil, "75% of the time to respond is used"); err != nil {
 				return
 			}
-			err := execute(ctx, a.AlertTeam, activities.AlertTeamInput{RequestID: r.in.RequestID, DueAt: r.state.DueAt}).Get(ctx, nil)
+			err := r.execute(ctx, a.AlertTeam, activities.AlertTeamInput{RequestID: r.in.RequestID, DueAt: r.state.DueAt}).Get(ctx, nil)
 			if err != nil {
 				workflow.GetLogger(ctx).Error("deadline alert not delivered", "error", err)
 			}

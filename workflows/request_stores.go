@@ -66,7 +66,7 @@ func (r *request) process(ctx workflow.Context) error {
 		return err
 	}
 	var stores []string
-	if err := execute(ctx, a.ListStores, activities.ListStoresInput{RequestID: r.in.RequestID}).Get(ctx, &stores); err != nil {
+	if err := r.execute(ctx, a.ListStores, activities.ListStoresInput{RequestID: r.in.RequestID}).Get(ctx, &stores); err != nil {
 		return err
 	}
 	for _, s := range stores {
@@ -104,7 +104,68 @@ func (r *request) process(ctx workflow.Context) error {
 	return r.complete(ctx)
 }
 
+// runStores runs the stores and keeps each one's outcome.
 func (r *request) runStores(ctx workflow.Context, stores []string) {
+	if r.batched {
+		r.runStoresTogether(ctx, stores)
+		return
+	}
+	r.runStoresOneByOne(ctx, stores)
+}
+
+// fanOutOptions suit one activity that runs every store of a request: each store has its
+// own timeout inside it, and heartbeats show the worker is alive. Retries of the activity
+// itself (a worker died, the database was down) skip the stores that have a result.
+var fanOutOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: activities.StoreTimeout + time.Minute, HeartbeatTimeout: time.Minute,
+	RetryPolicy: activityOptions.RetryPolicy,
+}
+
+// runStoresTogether runs the stores in one activity, in parallel inside it, and runs those
+// that failed and may succeed again with storeRetry's backoff and attempts.
+func (r *request) runStoresTogether(ctx workflow.Context, stores []string) {
+	backoff := storeRetry.InitialInterval
+	for attempt := int32(1); ; attempt++ {
+		var out []activities.StoreRun
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, fanOutOptions), a.RunStores,
+			activities.RunStoresInput{RequestID: r.in.RequestID, Stores: stores}).Get(ctx, &out)
+		if err != nil {
+			// Only a cancelled workflow gets here: the activity retries without limit.
+			for _, s := range stores {
+				r.setStoreOutcome(StoreOutcome{Store: s, Error: storeError(err)})
+			}
+			return
+		}
+		var again []string
+		for _, o := range out {
+			r.setStoreOutcome(StoreOutcome{Store: o.Store, Done: o.Error == "" && !o.Pending, Pending: o.Pending, Error: o.Error, Result: o.Result})
+			if o.Error != "" && o.Retryable && attempt < storeRetry.MaximumAttempts {
+				again = append(again, o.Store)
+			}
+		}
+		if len(again) == 0 {
+			return
+		}
+		if err := workflow.Sleep(ctx, backoff); err != nil {
+			return
+		}
+		backoff = min(time.Duration(float64(backoff)*storeRetry.BackoffCoefficient), storeRetry.MaximumInterval)
+		stores = again
+	}
+}
+
+// setStoreOutcome keeps a store's outcome, unless a callback delivered its result first.
+func (r *request) setStoreOutcome(o StoreOutcome) {
+	i := slices.IndexFunc(r.state.Stores, func(s StoreOutcome) bool { return s.Store == o.Store })
+	if i < 0 || r.state.Stores[i].Done {
+		return
+	}
+	r.state.Stores[i] = o
+}
+
+// runStoresOneByOne is the fan-out of requests started before runStoresTogether: an
+// activity per store.
+func (r *request) runStoresOneByOne(ctx workflow.Context, stores []string) {
 	storeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute, HeartbeatTimeout: time.Minute, RetryPolicy: storeRetry,
 	})
@@ -211,7 +272,7 @@ func (r *request) storeResult(ctx workflow.Context, in StoreResultInput) error {
 		return nil
 	}
 	var out activities.RunStoreResult
-	err := execute(ctx, a.RecordStoreResult, activities.RecordStoreResultInput{RequestID: r.in.RequestID, Store: in.Store, Result: in.Result}).Get(ctx, &out)
+	err := r.execute(ctx, a.RecordStoreResult, activities.RecordStoreResultInput{RequestID: r.in.RequestID, Store: in.Store, Result: in.Result}).Get(ctx, &out)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/dsr-project/dsr/activities"
@@ -56,6 +55,8 @@ type harness struct {
 	holder     string
 	alerts     []time.Time
 	storeFails map[string]int
+	// storeFlaky counts down failures that running the store again may cure.
+	storeFlaky map[string]int
 	storeRuns  []string
 	issueDelay time.Duration
 	// distinctCodes makes code n "00000n" instead of every code being goodCode.
@@ -72,7 +73,7 @@ type harness struct {
 
 func newHarness(t *testing.T, typ domain.RequestType) *harness {
 	var s testsuite.WorkflowTestSuite
-	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), storeFails: map[string]int{}, stores: []string{"crm", "shop"}, later: map[string]bool{}}
+	h := &harness{t: t, env: s.NewTestWorkflowEnvironment(), storeFails: map[string]int{}, storeFlaky: map[string]int{}, stores: []string{"crm", "shop"}, later: map[string]bool{}}
 	h.env.SetStartTime(start)
 	h.in = workflows.RequestInput{
 		RequestID: "r1", Type: typ, Jurisdiction: domain.JurisdictionGDPR, ReceivedAt: start,
@@ -81,6 +82,12 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		Verification: workflows.DefaultVerificationSettings(),
 	}
 	h.env.RegisterActivity(a)
+	h.env.OnActivity(a.RecordSteps, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordStepsInput) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.steps = append(h.steps, in.Steps...)
+		return nil
+	})
 	h.env.OnActivity(a.RecordStep, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RecordStepInput) error {
 		h.steps = append(h.steps, in)
 		return nil
@@ -127,24 +134,37 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		return []activities.RecipientNotice{{Name: "Affiliate AS", Channel: "email", Status: "sent"}}, nil
 	})
 	h.env.OnActivity(a.ListStores, mock.Anything, mock.Anything).Return(func(context.Context, activities.ListStoresInput) ([]string, error) { return h.stores, nil })
-	h.env.OnActivity(a.RunStore, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoreInput) (activities.RunStoreResult, error) {
-		// Stores run in parallel, so their fakes share the harness under a lock.
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.storeRuns = append(h.storeRuns, in.Store)
-		if h.later[in.Store] {
-			return activities.RunStoreResult{Pending: true}, nil
+	h.env.OnActivity(a.RunStores, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RunStoresInput) ([]activities.StoreRun, error) {
+		out := make([]activities.StoreRun, len(in.Stores))
+		for i, s := range in.Stores {
+			out[i] = h.runStore(s)
 		}
-		if h.storeFails[in.Store] > 0 {
-			h.storeFails[in.Store]--
-			return activities.RunStoreResult{}, temporal.NewNonRetryableApplicationError("connection refused", "StoreDown", nil)
-		}
-		if h.storeResult != nil {
-			return activities.RunStoreResult{Result: *h.storeResult}, nil
-		}
-		return activities.RunStoreResult{Result: connector.Result{Store: in.Store, Found: []string{"name"}, Changed: []string{"name"}}}, nil
+		return out, nil
 	})
 	return h
+}
+
+// runStore fakes one store: it answers later, fails while storeFails counts down, or
+// finds and changes the name.
+func (h *harness) runStore(store string) activities.StoreRun {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.storeRuns = append(h.storeRuns, store)
+	if h.later[store] {
+		return activities.StoreRun{Store: store, Pending: true}
+	}
+	if h.storeFails[store] > 0 {
+		h.storeFails[store]--
+		return activities.StoreRun{Store: store, Error: "connection refused"}
+	}
+	if h.storeFlaky[store] > 0 {
+		h.storeFlaky[store]--
+		return activities.StoreRun{Store: store, Error: "connection reset", Retryable: true}
+	}
+	if h.storeResult != nil {
+		return activities.StoreRun{Store: store, Result: *h.storeResult}
+	}
+	return activities.StoreRun{Store: store, Result: connector.Result{Store: store, Found: []string{"name"}, Changed: []string{"name"}}}
 }
 
 // at sends an update after d of workflow time.
@@ -233,8 +253,38 @@ func TestSuppressWithDataPointsCompletesAndListsTheAddress(t *testing.T) {
 	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
 	h.at(time.Hour, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"order_number": "A-1"}})
 	wantStatus(t, h.run(), domain.StatusCompleted)
-	if h.suppressed != 1 {
-		t.Errorf("suppression list additions = %d, want 1", h.suppressed)
+	// The address goes on the list with the completed step, in its transaction.
+	var listed []string
+	for _, s := range h.steps {
+		if s.Patch.Suppress {
+			listed = append(listed, s.Action)
+		}
+	}
+	if !slices.Equal(listed, []string{"completed"}) || h.suppressed != 0 {
+		t.Errorf("steps that list the address = %v and separate additions = %d, want the completed step alone", listed, h.suppressed)
+	}
+}
+
+// Every way a request closes releases its duplicate claim with the closing step.
+func TestTheClosingStepReleasesTheClaim(t *testing.T) {
+	for name, run := range map[string]func(h *harness){
+		"completed": func(h *harness) { h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode)) },
+		"expired":   func(h *harness) {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, domain.TypeRestrict)
+			run(h)
+			h.run()
+			last := h.steps[len(h.steps)-1]
+			for _, s := range h.steps {
+				if s.Patch.ReleaseClaim != (s.Seq == last.Seq) {
+					t.Errorf("step %s releases the claim: %v", s.Action, s.Patch.ReleaseClaim)
+				}
+			}
+			if last.Action != name {
+				t.Errorf("last step %s, want %s", last.Action, name)
+			}
+		})
 	}
 }
 
@@ -490,6 +540,38 @@ func TestFailingStoreWaitsForAStaffRetryOfThatStoreAlone(t *testing.T) {
 	if !slices.Contains(h.statuses(), domain.StatusNeedsAttention) {
 		t.Errorf("statuses %v never reached needs_attention", h.statuses())
 	}
+}
+
+// A store that fails in a way another try may cure is run again on its own, with backoff,
+// up to storeRetry's attempts; only then does a person have to act.
+func TestStoreThatFailsForAWhileIsRetriedAloneBeforeStaffAreAsked(t *testing.T) {
+	t.Run("recovers on the third try", func(t *testing.T) {
+		h := newHarness(t, domain.TypeRestrict)
+		h.storeFlaky["shop"] = 2
+		h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+		st := h.run()
+		wantStatus(t, st, domain.StatusCompleted)
+		if runs := slices.Sorted(slices.Values(h.storeRuns)); !slices.Equal(runs, []string{"crm", "shop", "shop", "shop"}) {
+			t.Errorf("store runs = %v, want crm once and shop three times", h.storeRuns)
+		}
+		if slices.Contains(h.statuses(), domain.StatusNeedsAttention) {
+			t.Errorf("statuses %v: a store that recovered on its own needed attention", h.statuses())
+		}
+	})
+	t.Run("still failing after five tries", func(t *testing.T) {
+		h := newHarness(t, domain.TypeRestrict)
+		h.storeFlaky["shop"] = 5
+		h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+		h.at(time.Hour, workflows.UpdateRetryStore, workflows.RetryStoreInput{Actor: analyst, Store: "shop"})
+		st := h.run()
+		wantStatus(t, st, domain.StatusCompleted)
+		if n := len(slices.DeleteFunc(slices.Clone(h.storeRuns), func(s string) bool { return s != "shop" })); n != 6 {
+			t.Errorf("shop ran %d times, want 5 tries and the staff retry", n)
+		}
+		if !slices.Contains(h.statuses(), domain.StatusNeedsAttention) {
+			t.Errorf("statuses %v never reached needs_attention", h.statuses())
+		}
+	})
 }
 
 func TestNotesAndAssignmentAreRecorded(t *testing.T) {

@@ -92,7 +92,7 @@ func (r *request) issueCode(ctx workflow.Context) error {
 	r.issuing = true
 	defer func() { r.issuing = false }()
 	var out activities.IssueCodeResult
-	err := execute(ctx, a.IssueCode, activities.IssueCodeInput{
+	err := r.execute(ctx, a.IssueCode, activities.IssueCodeInput{
 		RequestID: r.in.RequestID, Number: n, Digits: r.in.Verification.CodeDigits,
 		ValidMinutes: int(r.in.Verification.CodeLife / time.Minute),
 	}).Get(ctx, &out)
@@ -114,7 +114,7 @@ func (r *request) issueCode(ctx workflow.Context) error {
 // the first instead of changing the stores twice. It reports whether this request ended.
 func (r *request) joinDuplicate(ctx workflow.Context) (bool, error) {
 	var out activities.ClaimResult
-	if err := execute(ctx, a.ClaimRequest, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, &out); err != nil {
+	if err := r.execute(ctx, a.ClaimRequest, activities.ClaimInput{RequestID: r.in.RequestID}).Get(ctx, &out); err != nil {
 		return true, err
 	}
 	if out.Holder == r.in.RequestID {

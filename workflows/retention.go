@@ -59,11 +59,13 @@ func RetentionPurge(ctx workflow.Context, in RetentionPurgeInput) (connector.Pur
 }
 
 // schedulePurges starts one purge timer per record kept by a suppression. The timers are
-// their own workflows, left running when the request closes.
+// their own workflows, left running when the request closes. A batched request starts them
+// all before waiting for any, so their starts share workflow tasks.
 func (r *request) schedulePurges(ctx workflow.Context) error {
-	if workflow.GetVersion(ctx, "retention-purge", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !r.batched && workflow.GetVersion(ctx, "retention-purge", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil
 	}
+	var started []workflow.Future
 	index := 0
 	for _, o := range r.state.Stores {
 		for _, k := range o.Result.Retained {
@@ -78,9 +80,18 @@ func (r *request) schedulePurges(ctx workflow.Context) error {
 			f := workflow.ExecuteChildWorkflow(child, RetentionPurge, RetentionPurgeInput{
 				RequestID: r.in.RequestID, Store: o.Store, Ref: k.Ref, Until: k.Until, Index: index,
 			})
+			if r.batched {
+				started = append(started, f.GetChildWorkflowExecution())
+				continue
+			}
 			if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 				return err
 			}
+		}
+	}
+	for _, f := range started {
+		if err := f.Get(ctx, nil); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dsr-project/dsr/internal/demo"
@@ -33,13 +32,13 @@ type EndToEndOptions struct {
 func EndToEnd(o EndToEndOptions) Scenario {
 	return Scenario{Name: "e2e", Run: func(ctx context.Context, progress io.Writer) ([]Figure, error) {
 		h := newHarness(o.Target)
-		activities := map[string]int{}
+		work := map[string]EngineWork{}
 		for _, typ := range requestTypes {
 			id, err := h.runOne(ctx, h.pairs.forType(typ))
 			if err != nil {
 				return nil, fmt.Errorf("warm-up %s: %w", typ, err)
 			}
-			if activities[typ], err = countActivities(ctx, o.Target.Temporal, workflows.RequestID(id)); err != nil {
+			if work[typ], err = CountEngineWork(ctx, o.Target.Temporal, workflows.RequestID(id)); err != nil {
 				return nil, err
 			}
 		}
@@ -51,7 +50,7 @@ func EndToEnd(o EndToEndOptions) Scenario {
 		base, err := RunLoad(ctx, o.Requests, o.Concurrency, progress, "no-op workflows", func(ctx context.Context, i int) error {
 			run, err := o.Target.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
-			}, NoopActivitiesWorkflow, activities[requestTypes[i%len(requestTypes)]])
+			}, NoopActivitiesWorkflow, noopActivities(work[requestTypes[i%len(requestTypes)]]))
 			if err != nil {
 				return err
 			}
@@ -68,9 +67,9 @@ func EndToEnd(o EndToEndOptions) Scenario {
 			return nil, err
 		}
 		figs := append(base.Figures("no-op workflows", "workflows/s"), got.Figures("dsr requests", "requests/s")...)
+		figs = append(figs, engineWorkFigures("review", work["review"])...)
+		figs = append(figs, engineWorkFigures("suppression", work["suppress"])...)
 		return append(figs,
-			Figure{Name: "activities per review", Value: float64(activities["review"]), Unit: "activities"},
-			Figure{Name: "activities per suppression", Value: float64(activities["suppress"]), Unit: "activities"},
 			Figure{Name: "stores per request", Value: float64(h.stores()), Unit: "stores"},
 			Ratio("throughput vs no-op workflows", got.PerSecond(), base.PerSecond(), 0.7, false),
 		), nil
@@ -79,21 +78,9 @@ func EndToEnd(o EndToEndOptions) Scenario {
 
 var requestTypes = []string{"review", "suppress"}
 
-// countActivities counts the activities a finished workflow scheduled.
-func countActivities(ctx context.Context, c client.Client, workflowID string) (int, error) {
-	n := 0
-	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return 0, fmt.Errorf("history of %s: %w", workflowID, err)
-		}
-		if e.GetEventType() == enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
-			n++
-		}
-	}
-	return n, nil
-}
+// noopActivities is how many activities the baseline runs for a request's work: every
+// activity and local activity it ran, each as an ordinary activity, as dsr once did.
+func noopActivities(w EngineWork) int { return w.Activities + w.LocalActivities }
 
 // harness plays the requester (reading codes from the dev mailbox) and the analyst
 // (verifying identity and completing manual tasks through the staff API).

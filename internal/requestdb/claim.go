@@ -53,7 +53,11 @@ func (r *Repo) Claim(ctx context.Context, emailHash string, t domain.RequestType
 // ReleaseClaim frees whatever the request holds, so a later request for the same address
 // and type can open. Releasing twice, or without a claim, is no error.
 func (r *Repo) ReleaseClaim(ctx context.Context, requestID string) error {
-	if err := r.db.WithContext(ctx).Where("request_id = ?", requestID).Delete(&claim{}).Error; err != nil {
+	return releaseClaim(r.db.WithContext(ctx), requestID)
+}
+
+func releaseClaim(tx *gorm.DB, requestID string) error {
+	if err := tx.Where("request_id = ?", requestID).Delete(&claim{}).Error; err != nil {
 		return fmt.Errorf("release claims of request %s: %w", requestID, err)
 	}
 	return nil

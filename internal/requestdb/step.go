@@ -80,6 +80,11 @@ type Patch struct {
 	Progress *Progress
 	// FailedStores marks systems failed, with the error staff see, unless already done.
 	FailedStores map[string]string
+	// Suppress puts the request's address on the suppression list; ReleaseClaim lets a
+	// later request of its type from its address open. Both go with the step that closes
+	// the request, in its transaction.
+	Suppress     bool
+	ReleaseClaim bool
 }
 
 // Step is one workflow step: the event that records it and the change it makes. Seq counts
@@ -131,7 +136,7 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 	out := Applied{From: domain.Status(ev.FromStatus), To: domain.Status(ev.ToStatus), At: ev.At}
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var found []stepTarget
-		if err := tx.Model(&Request{}).Select("type", "received_at").Where("id = ?", s.RequestID).Limit(1).Find(&found).Error; err != nil {
+		if err := tx.Model(&Request{}).Select("type", "received_at", "email_hash").Where("id = ?", s.RequestID).Limit(1).Find(&found).Error; err != nil {
 			return err
 		}
 		if len(found) == 0 {
@@ -163,6 +168,16 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 		if res.RowsAffected == 0 {
 			return nil
 		}
+		if s.Patch.Suppress {
+			if err := suppress(tx, found[0].EmailHash, s.RequestID); err != nil {
+				return err
+			}
+		}
+		if s.Patch.ReleaseClaim {
+			if err := releaseClaim(tx, s.RequestID); err != nil {
+				return err
+			}
+		}
 		return markFailed(tx, s.RequestID, s.Patch.FailedStores)
 	})
 	if err != nil {
@@ -175,6 +190,7 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 type stepTarget struct {
 	Type       domain.RequestType
 	ReceivedAt time.Time
+	EmailHash  string
 }
 
 // enteredStatus returns when the request entered the status it had before step seq: the

@@ -393,3 +393,29 @@ func migrateTo(t *testing.T, db *database.DB, version int64) {
 		t.Fatal(err)
 	}
 }
+
+func TestTheClosingStepListsTheAddressAndReleasesTheClaimInItsTransaction(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		ctx, repo := context.Background(), requestdb.New(db)
+		req := mustCreate(t, repo, "r1")
+		if _, err := repo.Claim(ctx, req.EmailHash, req.Type, "r1"); err != nil {
+			t.Fatal(err)
+		}
+		closing := step(1, domain.StatusCompleted, "")
+		closing.Patch.Suppress, closing.Patch.ReleaseClaim = true, true
+		if _, err := repo.ApplyStep(ctx, closing); err != nil {
+			t.Fatal(err)
+		}
+		listed, err := repo.Suppressed(ctx, []string{req.EmailHash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		holder, err := repo.Claim(ctx, req.EmailHash, req.Type, "r2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !listed[req.EmailHash] || holder != "r2" {
+			t.Errorf("after the closing step: listed %v, a later request's claim went to %q; want listed and r2", listed, holder)
+		}
+	})
+}

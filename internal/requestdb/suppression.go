@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -19,8 +20,12 @@ func (suppressed) TableName() string { return "suppression_list" }
 // Suppress puts an address's keyed hash on the suppression list; the first request that put
 // it there stays recorded.
 func (r *Repo) Suppress(ctx context.Context, emailHash, requestID string) error {
+	return suppress(r.db.WithContext(ctx), emailHash, requestID)
+}
+
+func suppress(tx *gorm.DB, emailHash, requestID string) error {
 	row := suppressed{EmailHash: emailHash, RequestID: requestID, AddedAt: utc(time.Now())}
-	if err := r.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 		return fmt.Errorf("suppression list: %w", err)
 	}
 	return nil

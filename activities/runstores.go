@@ -1,0 +1,142 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// RunStoresInput names the systems one fan-out runs a request in.
+type RunStoresInput struct {
+	RequestID string
+	Stores    []string
+}
+
+// StoreRun is what one system made of the request: its result, Pending when it answers
+// later, or an Error staff may see (it names no person). Retryable says whether running the
+// system again may help.
+type StoreRun struct {
+	Store     string
+	Result    connector.Result
+	Pending   bool
+	Error     string
+	Retryable bool
+}
+
+// StoreTimeout bounds one system's run inside a fan-out.
+const StoreTimeout = 10 * time.Minute
+
+// storeHeartbeat is how often a fan-out tells the engine it is alive while systems run.
+const storeHeartbeat = 10 * time.Second
+
+// RunStores runs the request in every named system at once and reports each one's outcome.
+// One engine activity for the whole fan-out keeps the engine's work per request flat in the
+// number of systems. A failing system never fails the others: its error comes back in its
+// StoreRun. A system that already has a result (a retry after a worker died) is not run
+// again; its saved result comes back, so its change is applied once.
+func (a *Activities) RunStores(ctx context.Context, in RunStoresInput) ([]StoreRun, error) {
+	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	var details domain.Details
+	if err := json.Unmarshal([]byte(req.Details), &details); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("request details are not valid JSON", "BadDetails", nil)
+	}
+	saved, err := a.Requests.StoreResults(ctx, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[string]connector.Result, len(saved))
+	for _, res := range saved {
+		res.Export, res.Before = nil, nil
+		done[res.Store] = res
+	}
+
+	stop := a.heartbeatUntilDone(ctx)
+	defer stop()
+	out := make([]StoreRun, len(in.Stores))
+	var wg sync.WaitGroup
+	for i, name := range in.Stores {
+		if res, ok := done[name]; ok {
+			out[i] = StoreRun{Store: name, Result: res}
+			continue
+		}
+		wg.Go(func() { out[i] = a.runOneStore(ctx, req, details, name) })
+	}
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+// heartbeatUntilDone heartbeats on a ticker until the returned func is called, so a worker
+// that dies mid fan-out is noticed within the heartbeat timeout.
+func (a *Activities) heartbeatUntilDone(ctx context.Context) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		t := time.NewTicker(storeHeartbeat)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return cancel
+}
+
+// runOneStore applies the request in one system and keeps its full result for the report.
+func (a *Activities) runOneStore(ctx context.Context, req *requestdb.Request, details domain.Details, name string) StoreRun {
+	store := a.store(name)
+	if store == nil {
+		return StoreRun{Store: name, Error: "store " + name + " is not configured"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
+	defer cancel()
+	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
+	switch {
+	case errors.Is(err, connector.ErrPending):
+		if err := a.Requests.MarkStorePending(ctx, req.ID, name); err != nil {
+			return StoreRun{Store: name, Error: "could not record that the system answers later", Retryable: true}
+		}
+		return StoreRun{Store: name, Pending: true}
+	case errors.Is(err, connector.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
+		return StoreRun{Store: name, Error: fmt.Sprintf("%s: %v", name, err)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return StoreRun{Store: name, Error: "timed out", Retryable: true}
+	case err != nil:
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return StoreRun{Store: name, Error: appErr.Error(), Retryable: !appErr.NonRetryable()}
+		}
+		return StoreRun{Store: name, Error: fmt.Sprintf("%s: %v", name, err), Retryable: true}
+	}
+	kept, err := a.keepStoreResult(ctx, req.ID, name, res)
+	if err != nil {
+		// The change is applied; connectors apply a request once, so running it again is safe.
+		return StoreRun{Store: name, Error: "could not save the result", Retryable: true}
+	}
+	return StoreRun{Store: name, Result: kept.Result}
+}
+
+// store returns the configured system with that name, or nil.
+func (a *Activities) store(name string) connector.Connector {
+	for _, s := range a.Stores {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
