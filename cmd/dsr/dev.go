@@ -23,6 +23,7 @@ import (
 )
 
 func devCommand() *cobra.Command {
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run everything in one process: embedded Temporal with its Web UI, SQLite, worker and API",
@@ -31,17 +32,23 @@ Temporal server and an embedded SQLite database, both kept in the data directory
 state survives a restart, plus the worker and the HTTP API. Set DATABASE_URL to use
 PostgreSQL instead of SQLite. Ctrl-C stops it cleanly.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDev(cmd, pprofAddr) },
 	}
 	config.Register(cmd.Flags(), config.ModeDev)
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's profiles of the whole process (API, worker, embedded server) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	return cmd
 }
 
-func runDev(cmd *cobra.Command) error {
+func runDev(cmd *cobra.Command, pprofAddr string) error {
 	ctx := cmd.Context()
 	cfg, log, err := loadConfig(cmd, config.ModeDev)
 	if err != nil {
 		return err
+	}
+	if pprofAddr != "" {
+		if pprofAddr, err = servePprof(ctx, pprofAddr); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -132,6 +139,9 @@ func runDev(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(out, "  Dev mailbox        http://%s/dev/mail\n", ln.Addr())
 	fmt.Fprintf(out, "  Dev admin token    %s\n", adminToken)
+	if pprofAddr != "" {
+		fmt.Fprintf(out, "  Go profiles        http://%s/debug/pprof/\n", pprofAddr)
+	}
 	fmt.Fprintln(out, "Press Ctrl-C to stop.")
 
 	go selfCheckAtStart(ctx, cfg, log, func(ctx context.Context, id string) (workflows.SelfCheckResult, error) {
