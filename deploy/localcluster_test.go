@@ -247,7 +247,8 @@ type runningStore struct {
 	attempt    int32
 }
 
-// storeActivities maps each store of the request's fan-out to its pending activity.
+// storeActivities maps each store of the request's fan-out to the pending activity that
+// runs it (one activity runs every store of a fan-out).
 func (e engine) storeActivities(t *testing.T, workflowID string) map[string]runningStore {
 	t.Helper()
 	stores, _ := e.runStores(t, workflowID)
@@ -257,7 +258,7 @@ func (e engine) storeActivities(t *testing.T, workflowID string) map[string]runn
 	}
 	out := map[string]runningStore{}
 	for _, p := range desc.GetPendingActivities() {
-		if store, ok := stores[p.GetActivityId()]; ok {
+		for _, store := range stores[p.GetActivityId()] {
 			out[store] = runningStore{activityID: p.GetActivityId(), attempt: p.GetAttempt(),
 				started: p.GetState() == enums.PENDING_ACTIVITY_STATE_STARTED, worker: p.GetLastWorkerIdentity()}
 		}
@@ -265,28 +266,28 @@ func (e engine) storeActivities(t *testing.T, workflowID string) map[string]runn
 	return out
 }
 
-// runStores reads the history: the store of each RunStore activity (from its encrypted
+// runStores reads the history: the stores of each RunStores activity (from its encrypted
 // input) by activity ID, and the attempt that finished each store's activity.
-func (e engine) runStores(t *testing.T, workflowID string) (byActivity map[string]string, finalAttempt map[string]int32) {
+func (e engine) runStores(t *testing.T, workflowID string) (byActivity map[string][]string, finalAttempt map[string]int32) {
 	t.Helper()
-	byActivity, finalAttempt = map[string]string{}, map[string]int32{}
-	byEvent := map[int64]string{}
+	byActivity, finalAttempt = map[string][]string{}, map[string]int32{}
+	byEvent := map[int64][]string{}
 	it := e.GetWorkflowHistory(t.Context(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "RunStore" {
-			var in struct{ Store string }
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "RunStores" {
+			var in struct{ Stores []string }
 			if err := e.dc.FromPayloads(a.GetInput(), &in); err != nil {
 				t.Fatal(err)
 			}
-			byActivity[a.GetActivityId()], byEvent[ev.GetEventId()] = in.Store, in.Store
+			byActivity[a.GetActivityId()], byEvent[ev.GetEventId()] = in.Stores, in.Stores
 		}
 		// The engine writes an activity's started event once, with the attempt that ended it.
 		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
-			if store, ok := byEvent[a.GetScheduledEventId()]; ok {
+			for _, store := range byEvent[a.GetScheduledEventId()] {
 				finalAttempt[store] = a.GetAttempt()
 			}
 		}
@@ -371,7 +372,7 @@ func TestLocalClusterCompletesARequestWhoseWorkerIsKilledMidFanOut(t *testing.T)
 		return bookkept(t, crm, intake.ID) && bookkept(t, billing, intake.ID)
 	})
 	var running map[string]runningStore
-	waitUntil(t, "three started store activities", time.Minute, func() bool {
+	waitUntil(t, "the fan-out started in all three stores", time.Minute, func() bool {
 		running = tc.storeActivities(t, workflowID)
 		return len(running) == 3 && running["crm"].started && running["billing"].started && running["newsletter"].started
 	})
