@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -318,40 +319,62 @@ func startBenchStack(ctx context.Context, cfg config.Config, log *slog.Logger, t
 	}
 	s.databaseURL = cfg.DatabaseURL
 	s.closers = append(s.closers, func() { s.db.Close() })
-	acts, closeStores, err := newActivities(ctx, cfg, s.db)
+	stopWorker, err := startInProcessWorker(ctx, c, s.db, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, closeStores)
-	w, err := startWorker(c, acts, cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, w.Stop)
+	s.closers = append(s.closers, stopWorker)
 	adminToken, err := benchAdminToken(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := apiOptions(log, c, s.db, cfg, requestdb.NewDevMailbox(s.db))
+	stopAPI, err := serveBenchAPI(ctx, log, c, s.db, cfg, ln, "bench API")
 	if err != nil {
 		return nil, err
 	}
-	opts.RateLimits = benchRateLimits()
-	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() { served <- api.New(opts).Serve(serveCtx, ln, cfg.ShutdownTimeout) }()
-	s.closers = append(s.closers, func() {
-		stopServing()
-		if err := <-served; err != nil {
-			log.Error("bench API stopped", "error", err)
-		}
-	})
+	s.closers = append(s.closers, stopAPI)
 	s.cfg, s.temporalAddress, s.log, s.client = cfg, temporalAddress, log, c
 	s.target = bench.Target{
 		BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Temporal: c, HTTP: bench.NewHTTPClient(256),
 		Shared: shared,
 	}
 	return s, waitBenchReady(ctx, s.target.BaseURL)
+}
+
+// startInProcessWorker opens cfg's stores and polls cfg's task queue in this process; the
+// returned func stops the worker, then closes the stores.
+func startInProcessWorker(ctx context.Context, c client.Client, db *database.DB, cfg config.Config) (stop func(), err error) {
+	acts, closeStores, err := newActivities(ctx, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	w, err := startWorker(c, acts, cfg)
+	if err != nil {
+		closeStores()
+		return nil, err
+	}
+	return func() { w.Stop(); closeStores() }, nil
+}
+
+// serveBenchAPI serves cfg's API on ln, with the dev mailbox and the rate limits lifted,
+// until the returned func is called; name labels its failure in the log. ln is closed on
+// an error too.
+func serveBenchAPI(ctx context.Context, log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, ln net.Listener, name string) (stop func(), err error) {
+	opts, err := apiOptions(log, c, db, cfg, requestdb.NewDevMailbox(db))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	opts.RateLimits = benchRateLimits()
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- api.New(opts).Serve(serveCtx, ln, cfg.ShutdownTimeout) }()
+	return func() {
+		stopServing()
+		if err := <-served; err != nil {
+			log.Error(name+" stopped", "error", err)
+		}
+	}, nil
 }
 
 // benchAdminToken makes the harness's admin token and revokes it when the stack stops, so a
