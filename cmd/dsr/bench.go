@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ import (
 )
 
 // benchScenarioNames are the scenarios of `dsr bench`, in the order they run.
-var benchScenarioNames = []string{"intake", "e2e", "stores", "parked", "dashboard"}
+var benchScenarioNames = []string{"intake", "e2e", "fanout", "stores", "parked", "dashboard"}
 
 // benchTaskQueue begins the stack's task queue unless --task-queue says otherwise. Each run
 // takes a queue of its own: workflows an interrupted run left behind are encrypted with
@@ -41,15 +42,15 @@ const benchTaskQueue = "dsr-bench"
 
 // benchFlags are the command's own flags; the stack's settings are dev's.
 type benchFlags struct {
-	scenarios, out, temporalAddress, storeDatabaseURL, cpuProfile string
-	quick                                                         bool
-	concurrency, intake, e2e, storePeople, parked, dashboard      int
-	storeSizes                                                    []int
+	scenarios, out, temporalAddress, storeDatabaseURL, cpuProfile                  string
+	quick                                                                          bool
+	concurrency, intake, e2e, fanoutStores, fanout, storePeople, parked, dashboard int
+	storeSizes                                                                     []int
 }
 
 // quickBenchSizes are the smoke run's sizes: seconds, not minutes.
 var quickBenchSizes = map[string]string{
-	"concurrency": "8", "intake-requests": "40", "e2e-requests": "8", "store-sizes": "1000,2000",
+	"concurrency": "8", "intake-requests": "40", "e2e-requests": "8", "fanout-requests": "8", "fanout-stores": "7", "store-sizes": "1000,2000",
 	"store-people": "3", "parked-requests": "20", "dashboard-requests": "5000",
 }
 
@@ -64,6 +65,8 @@ Every figure that matters is a ratio against a baseline measured in the same run
 server. Results go to stdout as a Markdown table and to --out as results.json and results.md.
 The stack keeps its state in a temporary directory unless --data-dir is given, and polls its
 own task queue (dsr-bench), so other workers on a shared engine never take its requests.
+The fanout scenario adds a worker and an API on a queue of their own whose only stores are
+stub webhook services, so the demo company the other scenarios use is not touched.
 Intake and verification rate limits are lifted: they would measure the limiter, not the
 service.`,
 		Args: cobra.NoArgs,
@@ -77,9 +80,11 @@ service.`,
 	fs.StringVar(&f.storeDatabaseURL, "store-database-url", "", "PostgreSQL where the stores scenario builds its stores; default --database-url when that is PostgreSQL")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the scenarios (the whole process: API, worker and embedded server) to this file")
 	fs.BoolVar(&f.quick, "quick", false, "smoke-run sizes (seconds); explicit size flags still win")
-	fs.IntVar(&f.concurrency, "concurrency", 32, "concurrent callers in the intake and e2e scenarios")
+	fs.IntVar(&f.concurrency, "concurrency", 32, "concurrent callers in the intake, e2e, fanout and parked scenarios")
 	fs.IntVar(&f.intake, "intake-requests", 2000, "requests the intake scenario opens (and bare-engine workflows it starts)")
 	fs.IntVar(&f.e2e, "e2e-requests", 500, "reviews and suppressions the e2e scenario runs to completed")
+	fs.IntVar(&f.fanout, "fanout-requests", 500, "reviews and suppressions the fanout scenario runs to completed")
+	fs.IntVar(&f.fanoutStores, "fanout-stores", 7, "webhook stores, all answering at once, each fanout request goes through")
 	fs.IntSliceVar(&f.storeSizes, "store-sizes", []int{10_000, 100_000, 1_000_000}, "people per store in the stores scenario")
 	fs.IntVar(&f.storePeople, "store-people", 30, "people reviewed and suppressed per store size")
 	fs.IntVar(&f.parked, "parked-requests", 10_000, "requests parked waiting for their code in the parked scenario")
@@ -191,6 +196,11 @@ func benchScenarios(names []string, f *benchFlags, s *benchStack) ([]bench.Scena
 			out = append(out, bench.Intake(bench.IntakeOptions{Target: s.target, Requests: f.intake, Concurrency: f.concurrency}))
 		case "e2e":
 			out = append(out, bench.EndToEnd(bench.EndToEndOptions{Target: s.target, Requests: f.e2e, Concurrency: f.concurrency}))
+		case "fanout":
+			if f.fanoutStores < 1 {
+				return nil, errors.New("--fanout-stores: want at least one store")
+			}
+			out = append(out, fanoutScenario(s, bench.FanoutOptions{Stores: f.fanoutStores, Requests: f.fanout, Concurrency: f.concurrency}))
 		case "stores":
 			url := f.storeDatabaseURL
 			if url == "" && s.db.Kind == config.Postgres {
@@ -318,40 +328,62 @@ func startBenchStack(ctx context.Context, cfg config.Config, log *slog.Logger, t
 	}
 	s.databaseURL = cfg.DatabaseURL
 	s.closers = append(s.closers, func() { s.db.Close() })
-	acts, closeStores, err := newActivities(ctx, cfg, s.db)
+	stopWorker, err := startInProcessWorker(ctx, c, s.db, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, closeStores)
-	w, err := startWorker(c, acts, cfg)
-	if err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, w.Stop)
+	s.closers = append(s.closers, stopWorker)
 	adminToken, err := benchAdminToken(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := apiOptions(log, c, s.db, cfg, requestdb.NewDevMailbox(s.db))
+	stopAPI, err := serveBenchAPI(ctx, log, c, s.db, cfg, ln, "bench API")
 	if err != nil {
 		return nil, err
 	}
-	opts.RateLimits = benchRateLimits()
-	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() { served <- api.New(opts).Serve(serveCtx, ln, cfg.ShutdownTimeout) }()
-	s.closers = append(s.closers, func() {
-		stopServing()
-		if err := <-served; err != nil {
-			log.Error("bench API stopped", "error", err)
-		}
-	})
+	s.closers = append(s.closers, stopAPI)
 	s.cfg, s.temporalAddress, s.log, s.client = cfg, temporalAddress, log, c
 	s.target = bench.Target{
 		BaseURL: "http://" + ln.Addr().String(), AdminToken: adminToken, Temporal: c, HTTP: bench.NewHTTPClient(256),
 		Shared: shared,
 	}
 	return s, waitBenchReady(ctx, s.target.BaseURL)
+}
+
+// startInProcessWorker opens cfg's stores and polls cfg's task queue in this process; the
+// returned func stops the worker, then closes the stores.
+func startInProcessWorker(ctx context.Context, c client.Client, db *database.DB, cfg config.Config) (stop func(), err error) {
+	acts, closeStores, err := newActivities(ctx, cfg, db)
+	if err != nil {
+		return nil, err
+	}
+	w, err := startWorker(c, acts, cfg)
+	if err != nil {
+		closeStores()
+		return nil, err
+	}
+	return func() { w.Stop(); closeStores() }, nil
+}
+
+// serveBenchAPI serves cfg's API on ln, with the dev mailbox and the rate limits lifted,
+// until the returned func is called; name labels its failure in the log. ln is closed on
+// an error too.
+func serveBenchAPI(ctx context.Context, log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, ln net.Listener, name string) (stop func(), err error) {
+	opts, err := apiOptions(log, c, db, cfg, requestdb.NewDevMailbox(db))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	opts.RateLimits = benchRateLimits()
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- api.New(opts).Serve(serveCtx, ln, cfg.ShutdownTimeout) }()
+	return func() {
+		stopServing()
+		if err := <-served; err != nil {
+			log.Error(name+" stopped", "error", err)
+		}
+	}, nil
 }
 
 // benchAdminToken makes the harness's admin token and revokes it when the stack stops, so a

@@ -12,9 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/bench"
-	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
 // parkedTaskQueue is served only by the parked scenario's worker process, so the requests
@@ -103,20 +101,9 @@ func startParkedAPI(ctx context.Context, s *benchStack) (bench.Target, func(), e
 	if err != nil {
 		return bench.Target{}, nil, err
 	}
-	opts, err := apiOptions(s.log, s.client, s.db, cfg, requestdb.NewDevMailbox(s.db))
+	stop, err := serveBenchAPI(ctx, s.log, s.client, s.db, cfg, ln, "parked API")
 	if err != nil {
-		ln.Close()
 		return bench.Target{}, nil, err
-	}
-	opts.RateLimits = benchRateLimits()
-	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() { served <- api.New(opts).Serve(serveCtx, ln, cfg.ShutdownTimeout) }()
-	stop := func() {
-		stopServing()
-		if err := <-served; err != nil {
-			s.log.Error("parked API stopped", "error", err)
-		}
 	}
 	t := s.target
 	t.BaseURL = "http://" + ln.Addr().String()
