@@ -79,22 +79,30 @@ func (a *Activities) RunStores(ctx context.Context, in RunStoresInput) ([]StoreR
 }
 
 // heartbeatUntilDone heartbeats on a ticker until the returned func is called, so a worker
-// that dies mid fan-out is noticed within the heartbeat timeout.
+// that dies mid fan-out is noticed within the heartbeat timeout. The first beat waits a
+// tick: most fan-outs are done sooner and then cost the engine no heartbeat at all.
 func (a *Activities) heartbeatUntilDone(ctx context.Context) func() {
-	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		t := time.NewTicker(storeHeartbeat)
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx)
 			select {
+			case <-done:
+				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				activity.RecordHeartbeat(ctx)
 			}
 		}
 	}()
-	return cancel
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 // runOneStore applies the request in one system and keeps its full result for the report.
