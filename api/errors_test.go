@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/api/serviceerror"
+
 	"github.com/dsr-project/dsr/internal/auth"
 )
 
@@ -14,6 +16,8 @@ func TestEveryErrorAnswerHasTheOneShape(t *testing.T) {
 	req := h.open()
 	admin := h.token("dana", auth.RoleAdmin)
 	auditor := h.token("ann", auth.RoleAuditor)
+	// Status reads come from the database; an action needs the engine.
+	h.engine.updateErr = serviceerror.NewUnavailable("engine down")
 	for _, c := range []struct {
 		name, method, path, contentType, body, token string
 		status                                       int
@@ -32,7 +36,7 @@ func TestEveryErrorAnswerHasTheOneShape(t *testing.T) {
 		{"auditor on staff routes", http.MethodGet, "/api/v1/admin/requests", "", "", auditor, 403, "forbidden"},
 		{"unknown list parameter", http.MethodGet, "/api/v1/admin/requests?statuses=x", "", "", admin, 400, "bad_request"},
 		{"unknown request", http.MethodGet, "/api/v1/admin/requests/0b6f0d36-8f7a-4a8e-9d0c-1b2a3c4d5e6f", "", "", admin, 404, "not_found"},
-		{"engine down", http.MethodGet, "/api/v1/requests/" + req.ID, "", "", req.StatusToken, 503, "unavailable"},
+		{"engine down", http.MethodPost, "/api/v1/requests/" + req.ID + "/verify", "", `{"code":"123456"}`, req.StatusToken, 503, "unavailable"},
 	} {
 		a := h.do(c.method, c.path, c.contentType, c.body, c.token)
 		if a.code != c.status {
