@@ -20,7 +20,7 @@ func TestStepChangeDecodesAndAppliesAnOlderWorkersPatch(t *testing.T) {
 		StatusReason: &text, JoinedTo: &text, CompletedAt: &at,
 		Progress: &requestdb.Progress{EmailVerified: true, CodeAttemptsLeft: 2, IdentityRequirement: "data_points",
 			IdentityVerified: true, IdentityMethod: "analyst", IdentityAttemptsLeft: 1},
-		FailedStores: map[string]string{"shop": "timed out"},
+		FailedStores: map[string]string{"shop": "timed out"}, Suppress: true, ReleaseClaim: true,
 	}
 	// A field this fixture leaves zero is one the test cannot see StepChange drop.
 	v := reflect.ValueOf(old)
