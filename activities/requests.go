@@ -117,7 +117,8 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 		return err
 	}
 	n := in.Notice
-	n.To, n.Organization = req.Email, a.Organization
+	// Mail goes to the address as typed; stores match on the normalised req.Email.
+	n.To, n.Organization = req.MailTo(), a.Organization
 	n.Data = a.withLinks(n.RequestID, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Data); err != nil {
 		return err

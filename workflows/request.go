@@ -81,10 +81,18 @@ func execute(ctx workflow.Context, activity any, args ...any) workflow.Future {
 // request is batched. Each is idempotent, so a worker that dies before the workflow task
 // completes and a replay that runs it again change nothing twice.
 func (r *request) execute(ctx workflow.Context, activity any, args ...any) workflow.Future {
+	return r.executeWith(ctx, activityOptions, activity, args...)
+}
+
+// executeWith is execute with other timeouts and retries.
+func (r *request) executeWith(ctx workflow.Context, opts workflow.ActivityOptions, activity any, args ...any) workflow.Future {
 	if !r.batched {
-		return execute(ctx, activity, args...)
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...)
 	}
-	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localActivityOptions), activity, args...)
+	local := workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout, StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy,
+	}
+	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, local), activity, args...)
 	r.running++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		_ = f.Get(ctx, nil)
@@ -163,6 +171,10 @@ func (r *request) registerHandlers(ctx workflow.Context) error {
 	}
 	return nil
 }
+
+// ErrorUnavailable is the type of an update's failure that a dependency caused, not the
+// request: nothing changed, and the caller may try again shortly.
+const ErrorUnavailable = "Unavailable"
 
 var (
 	errTerminal = errors.New("the request is closed")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dsr-project/dsr/activities"
@@ -121,11 +122,26 @@ func (r *request) validateSubmitIdentity(in SubmitIdentityInput) error {
 	return nil
 }
 
+// IdentityCheckTimeout bounds a data-point check, retries included, well inside the 30 s
+// the API waits for an update (internal/requests updateTimeout). A check still retrying
+// after the API answered 503 could succeed and use an attempt the requester was told had
+// failed; bounded, the failure itself is the answer.
+const IdentityCheckTimeout = 20 * time.Second
+
+var identityCheckOptions = workflow.ActivityOptions{
+	ScheduleToCloseTimeout: IdentityCheckTimeout,
+	StartToCloseTimeout:    10 * time.Second,
+	RetryPolicy:            activityOptions.RetryPolicy,
+}
+
 func (r *request) submitIdentity(ctx workflow.Context, in SubmitIdentityInput) (SubmitIdentityResult, error) {
 	var out activities.CheckIdentityResult
-	err := r.execute(ctx, a.CheckIdentity, activities.CheckIdentityInput{RequestID: r.in.RequestID, Answers: in.Answers}).Get(ctx, &out)
+	err := r.executeWith(ctx, identityCheckOptions, a.CheckIdentity, activities.CheckIdentityInput{RequestID: r.in.RequestID, Answers: in.Answers}).Get(ctx, &out)
 	if err != nil {
-		return SubmitIdentityResult{}, err
+		// A store that could not answer compared nothing: the attempt is not used, and the
+		// requester is told to try again shortly. The cause stays out of the message.
+		return SubmitIdentityResult{}, temporal.NewApplicationErrorWithCause(
+			"the systems that check identities did not answer; try again shortly", ErrorUnavailable, err)
 	}
 	r.state.IdentityAttempts--
 	r.state.DataPointsMatched = max(r.state.DataPointsMatched, out.Matched)

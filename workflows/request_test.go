@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/dsr-project/dsr/activities"
@@ -35,11 +37,23 @@ type outcome struct {
 	result   any
 	err      error
 	done     bool
+	// clock tells the workflow time; doneAt is when the update answered.
+	clock  func() time.Time
+	doneAt time.Time
 }
 
-func (o *outcome) Accept()                     {}
-func (o *outcome) Reject(err error)            { o.rejected, o.done = err, true }
-func (o *outcome) Complete(res any, err error) { o.result, o.err, o.done = res, err, true }
+func (o *outcome) Accept()          {}
+func (o *outcome) Reject(err error) { o.rejected, o.done = err, true; o.stamp() }
+func (o *outcome) Complete(res any, err error) {
+	o.result, o.err, o.done = res, err, true
+	o.stamp()
+}
+
+func (o *outcome) stamp() {
+	if o.clock != nil {
+		o.doneAt = o.clock()
+	}
+}
 
 // harness runs the request workflow with its activities replaced by fakes that record
 // what the workflow asked for.
@@ -69,6 +83,9 @@ type harness struct {
 	suppressed int
 	// storeResult, when set, is every store's result.
 	storeResult *connector.Result
+	// checksDownUntil is when the stores that check data points answer again.
+	checksDownUntil time.Time
+	checks          int
 }
 
 func newHarness(t *testing.T, typ domain.RequestType) *harness {
@@ -112,6 +129,10 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		return nil
 	})
 	h.env.OnActivity(a.CheckIdentity, mock.Anything, mock.Anything).Return(func(context.Context, activities.CheckIdentityInput) (activities.CheckIdentityResult, error) {
+		h.checks++
+		if h.env.Now().Before(h.checksDownUntil) {
+			return activities.CheckIdentityResult{}, errors.New("check data points: store crm: match data points: database is locked")
+		}
 		return activities.CheckIdentityResult{Matched: h.matched}, nil
 	})
 	h.env.OnActivity(a.ClaimRequest, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ClaimInput) (activities.ClaimResult, error) {
@@ -169,7 +190,7 @@ func (h *harness) runStore(store string) activities.StoreRun {
 
 // at sends an update after d of workflow time.
 func (h *harness) at(d time.Duration, name string, args ...any) *outcome {
-	o := &outcome{}
+	o := &outcome{clock: h.env.Now}
 	h.env.RegisterDelayedCallback(func() { h.env.UpdateWorkflow(name, "", o, args...) }, d)
 	return o
 }
@@ -186,6 +207,20 @@ func (h *harness) run() workflows.RequestState {
 	var st workflows.RequestState
 	if err := h.env.GetWorkflowResult(&st); err != nil {
 		h.t.Fatal(err)
+	}
+	return st
+}
+
+// state queries the workflow's state; call it from a delayed callback.
+func (h *harness) state() workflows.RequestState {
+	h.t.Helper()
+	var st workflows.RequestState
+	v, err := h.env.QueryWorkflow(workflows.QueryState)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err != nil {
+		h.t.Error(err)
 	}
 	return st
 }
@@ -414,6 +449,54 @@ func TestIdentityNotMatchedAfterThreeAttemptsIsDenied(t *testing.T) {
 		t.Errorf("attempts: %+v / fourth %+v", tries[2].result, tries[3])
 	}
 	wantNotices(t, h, mail.KindAcknowledgement, mail.KindDenial)
+}
+
+// A store that cannot answer compares no data points, so the attempt is not used: the
+// requester is told to try again (ErrorUnavailable, which the API answers with 503), and
+// told so while the API still waits for the answer (30 s, internal/requests updateTimeout).
+// A check that outlived that wait and then counted would use an attempt the requester was
+// told had failed.
+func TestIdentityCheckThatNoStoreAnswersLeavesTheAttempts(t *testing.T) {
+	const apiWait = 30 * time.Second
+	h := newHarness(t, domain.TypeReview)
+	h.matched = 2
+	submitAt := 2 * time.Minute
+	// A store locked until the API has given up waiting: a check still retrying then
+	// would succeed and count.
+	h.checksDownUntil = start.Add(submitAt + apiWait)
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	answers := workflows.SubmitIdentityInput{Answers: map[string]string{"postal_code": "x", "phone_last4": "1234"}}
+	locked := h.at(submitAt, workflows.UpdateSubmitIdentity, answers)
+	var during workflows.RequestState
+	h.env.RegisterDelayedCallback(func() { during = h.state() }, 30*time.Minute)
+	again := h.at(time.Hour, workflows.UpdateSubmitIdentity, answers)
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	var appErr *temporal.ApplicationError
+	if !errors.As(locked.err, &appErr) || appErr.Type() != workflows.ErrorUnavailable {
+		t.Errorf("submit while a store was locked = %+v, %v; want a failure of type %s", locked.result, locked.err, workflows.ErrorUnavailable)
+	}
+	if took := locked.doneAt.Sub(start.Add(submitAt)); !locked.done || took >= apiWait {
+		t.Errorf("submit while a store was locked answered after %s, want within the API's %s", took, apiWait)
+	}
+	if during.IdentityAttempts != 3 || during.Status != domain.StatusAwaitingIdentityVerification {
+		t.Errorf("after the failed check: %s with %d attempts, want awaiting identity with 3", during.Status, during.IdentityAttempts)
+	}
+	if r, ok := again.result.(workflows.SubmitIdentityResult); !ok || !r.Verified || r.AttemptsLeft != 2 {
+		t.Errorf("submit once the stores answer = %+v, %v; want verified with 2 attempts left", again.result, again.err)
+	}
+	checked, fewest := 0, 3
+	for _, s := range h.steps {
+		if s.Action == "identity_checked" {
+			checked++
+		}
+		if s.Patch.Progress != nil {
+			fewest = min(fewest, s.Patch.Progress.IdentityAttemptsLeft)
+		}
+	}
+	if checked != 1 || fewest != 2 {
+		t.Errorf("identity_checked steps = %d, fewest attempts left recorded = %d; want one check and 2", checked, fewest)
+	}
 }
 
 func TestAnalystCanVerifyIdentityInsteadOfDataPoints(t *testing.T) {

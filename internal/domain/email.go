@@ -45,6 +45,30 @@ func NormalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
+// MailboxEmail returns the address to send mail to: the one the requester typed, trimmed,
+// because the local part may be case-sensitive and only the receiving server may fold it.
+// An international domain is given in its xn-- form, which every mail server routes; an
+// ASCII one keeps its spelling, which DNS ignores. It accepts what NormalizeEmail accepts,
+// which stays the form requests are matched and keyed on.
+func MailboxEmail(s string) (string, error) {
+	if _, err := NormalizeEmail(s); err != nil {
+		return "", err
+	}
+	s = strings.TrimSpace(s)
+	local, dom, _ := strings.Cut(s, "@")
+	if strings.IndexFunc(dom, func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
+		ascii, err := idna.Lookup.ToASCII(strings.ToLower(norm.NFC.String(dom)))
+		if err != nil {
+			return "", fmt.Errorf("e-mail address has an invalid domain: %w", ErrInvalid)
+		}
+		s = local + "@" + ascii
+	}
+	if len(s) > MaxEmailLength {
+		return "", fmt.Errorf("e-mail address is longer than %d characters: %w", MaxEmailLength, ErrInvalid)
+	}
+	return s, nil
+}
+
 // FoldEmail is NormalizeEmail for lookups and comparisons that must not fail, such as a
 // mailbox found by the address it was sent to: it returns NormalizeEmail's form of s, or,
 // when s is no address NormalizeEmail accepts, s trimmed, in Unicode NFC and lower case,

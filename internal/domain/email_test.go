@@ -68,3 +68,20 @@ func TestFoldEmailIsNormalizeEmailForAddressesAndFoldsTheRest(t *testing.T) {
 		}
 	}
 }
+
+func TestMailboxEmailKeepsTheAddressAsTyped(t *testing.T) {
+	for in, want := range map[string]string{
+		"  Ada.Lovelace@Example.COM \n": "Ada.Lovelace@Example.COM", // local parts may be case-sensitive
+		"Zo\u00eb@B\u00fccher.example":  "Zo\u00eb@xn--bcher-kva.example",
+	} {
+		got, err := domain.MailboxEmail(in)
+		if got != want || err != nil {
+			t.Errorf("MailboxEmail(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "Alice <alice@example.com>", "a@localhost", "a\x00b@example.com"} {
+		if _, err := domain.MailboxEmail(bad); !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("MailboxEmail(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}

@@ -119,6 +119,11 @@ var templateFS embed.FS
 var funcs = map[string]any{
 	"date":   func(t time.Time) string { return t.UTC().Format("2 January 2006") },
 	"action": action,
+	// changesOnly names the types whose stores report what they changed but not what they
+	// hold: for them an empty outcome may mean the data was already as asked, not absent.
+	"changesOnly": func(requestType string) bool {
+		return requestType == "correct" || requestType == "update" || requestType == "restrict"
+	},
 	// need fails the render instead of sending a message with a blank where a fact belongs.
 	"need": func(name string, v any) (any, error) {
 		if v == nil || reflect.ValueOf(v).IsZero() {

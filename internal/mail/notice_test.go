@@ -97,3 +97,52 @@ func TestNoticeSurvivesJSONRoundTrip(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
+
+// A store that changes something need not say what it found (a restriction moves flags and
+// reports only the limits), so "nothing found" is said only when nothing was found, changed
+// or kept, and then only where the stores report what they hold.
+func TestRenderCompletionSaysNothingFoundOnlyWhenNothingHappened(t *testing.T) {
+	const nothing = "found no personal information"
+	for name, c := range map[string]struct {
+		data      mail.Completion
+		want, not []string
+	}{
+		"restrict with changes": {
+			data: mail.Completion{RequestType: "restrict", Changed: []string{"marketing_email", "affiliate_sharing"}},
+			want: []string{"What we changed", "marketing_email"},
+			not:  []string{nothing},
+		},
+		"correct that kept records": {
+			data: mail.Completion{RequestType: "correct", Retained: []mail.Retained{{What: "orders", Reason: "tax law"}}},
+			want: []string{"orders"},
+			not:  []string{nothing},
+		},
+		"restrict already in place": {
+			data: mail.Completion{RequestType: "restrict"},
+			want: []string{"Nothing needed changing"},
+			not:  []string{nothing},
+		},
+		"review that found nothing": {
+			data: mail.Completion{RequestType: "review"},
+			want: []string{"We found no personal information linked to this e-mail address."},
+			not:  []string{"What we changed"},
+		},
+	} {
+		m, err := mail.Render(mail.Notice{Kind: mail.KindCompletion, To: to, RequestID: "req-42", Data: c.data})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+			for _, w := range c.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("%s: %s part lacks %q:\n%s", name, part, w, body)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(body, n) {
+					t.Errorf("%s: %s part says %q:\n%s", name, part, n, body)
+				}
+			}
+		}
+	}
+}

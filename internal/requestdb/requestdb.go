@@ -42,7 +42,8 @@ type Request struct {
 	Type            domain.RequestType
 	Jurisdiction    domain.Jurisdiction
 	Status          domain.Status
-	Email           string // normalised address; PII
+	Email           string // normalised address, which records are matched on; PII
+	MailboxEmail    string // the address as typed, which mail goes to; empty on older rows; PII
 	EmailHash       string // hex keyed hash, for lookups that must not expose the address
 	Details         string
 	StatusTokenHash string // hex SHA-256 of the requester's bearer token
@@ -63,6 +64,15 @@ type Request struct {
 }
 
 func (Request) TableName() string { return "requests" }
+
+// MailTo is the address to send the requester's mail to: as they typed it, or the
+// normalised one on rows stored before the typed form was kept.
+func (req *Request) MailTo() string {
+	if req.MailboxEmail != "" {
+		return req.MailboxEmail
+	}
+	return req.Email
+}
 
 // Progress is how far a request has got with proving the mailbox and the requester's
 // identity. The workflow writes it with every step, so status pages read it from the row.

@@ -103,6 +103,8 @@ func updateError(err error) error {
 		return ErrClosed
 	case errors.As(err, &activityErr), errors.As(err, &timeoutErr), errors.As(err, &panicErr), errors.As(err, &canceledErr):
 		return domain.Unavailable(err)
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrorUnavailable:
+		return domain.Unavailable(err)
 	case errors.As(err, &appErr):
 		return domain.Refusal(ReasonRefused, appErr.Message())
 	}

@@ -41,8 +41,11 @@ type Opened struct {
 
 // Intake is a validated IntakeForm.
 type Intake struct {
-	Type         domain.RequestType
-	Email        string
+	Type  domain.RequestType
+	Email string // normalised: what records are matched and requests keyed on
+	// MailboxEmail is the address as typed, where mail goes. It is left out of the
+	// idempotency hash, so a retry that spells the address otherwise is the same body.
+	MailboxEmail string `json:"-"`
 	Jurisdiction domain.Jurisdiction
 	Details      domain.Details
 }
@@ -78,6 +81,8 @@ func ValidateIntake(form IntakeForm, problems map[string]string, byStaff bool) (
 		return Intake{}, domain.Errorf(domain.CodeForbidden, "this kind of request is opened by staff; please contact us")
 	}
 	if in.Email, err = domain.NormalizeEmail(form.Email); err != nil {
+		fields["email"] = "is not a valid e-mail address"
+	} else if in.MailboxEmail, err = domain.MailboxEmail(form.Email); err != nil {
 		fields["email"] = "is not a valid e-mail address"
 	}
 	j := strings.TrimSpace(form.Jurisdiction)
@@ -147,7 +152,7 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 	identity := s.opts.Identity.Rule(in.Type)
 	row := &requestdb.Request{
 		ID: id, Type: in.Type, Jurisdiction: in.Jurisdiction, Status: domain.StatusReceived,
-		Email: in.Email, EmailHash: s.opts.Secret.EmailHash(in.Email), Details: string(details),
+		Email: in.Email, MailboxEmail: in.MailboxEmail, EmailHash: s.opts.Secret.EmailHash(in.Email), Details: string(details),
 		ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: o.OpenedBy, UpdatedAt: now,
 		Progress: requestdb.Progress{IdentityRequirement: identity.String(), IdentityAttemptsLeft: s.opts.Verification.IdentityAttempts},
 	}
