@@ -70,6 +70,23 @@ func TestRequestFormShowsErrorsBesideTheirFieldsAndKeepsTheInput(t *testing.T) {
 	}
 }
 
+// The web form gets the same refusal as the API, beside the row it belongs to.
+func TestRequestFormRefusesACardNumberBesideItsRow(t *testing.T) {
+	h := newHarness(t, false)
+	form := url.Values{
+		"type": {"update"}, "email": {"x@example.com"}, "jurisdiction": {"gdpr"},
+		"change_field": {"name", "profile"}, "change_value": {"Sam", "4111-1111-1111-1111"},
+		"idempotency_key": {"k4"},
+	}
+	a := h.send(http.MethodPost, "/", form.Encode(), "", formHeaders)
+	if a.code != http.StatusUnprocessableEntity || !strings.Contains(a.body, `id="change-value-1-error"`) || !strings.Contains(a.body, "card number") {
+		t.Errorf("form with a card number = %d, want 422 with the refusal beside the second value", a.code)
+	}
+	if len(h.engine.started) != 0 {
+		t.Error("a card number started a workflow")
+	}
+}
+
 func TestRequestFormOpensTheRequestAndKeepsItsTokenInACookie(t *testing.T) {
 	h := newHarness(t, false)
 	form := url.Values{"type": {"restrict"}, "email": {"rita@example.com"}, "limit": {"marketing_email"}, "idempotency_key": {"k3"}}
