@@ -132,9 +132,12 @@ func TestStaffRoutesNeedALiveAnalystOrAdminToken(t *testing.T) {
 func TestStaffActionsMapToWorkflowUpdatesAsTheToken(t *testing.T) {
 	h := newHarness(t, false)
 	req := h.open()
-	analyst := h.token("carol", auth.RoleAnalyst)
+	analyst, tok, err := h.tokens.Create(context.Background(), "carol", auth.RoleAnalyst)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.engine.updateErr = temporal.NewApplicationError("not possible while the request is received", "")
-	carol := workflows.Actor{Name: "carol", Role: "analyst"}
+	carol := workflows.Actor{Name: "carol", Role: "analyst", ID: tok.ID}
 	for action, c := range map[string]struct {
 		update string
 		want   any
@@ -180,13 +183,17 @@ func TestStaffRoutesAnswer404ForUnknownRequestsAndActions(t *testing.T) {
 
 func TestStaffOpenedRequestGetsNoStatusToken(t *testing.T) {
 	h := newHarness(t, false)
-	admin := h.token("dana", auth.RoleAdmin)
+	admin, tok, err := h.tokens.Create(context.Background(), "dana", auth.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a := h.do(http.MethodPost, "/api/v1/admin/requests", "", `{"type":"child_erasure","email":"kid@example.com","jurisdiction":"gdpr","details":{"reason":"a parent asked"}}`, admin)
 	if a.code != http.StatusAccepted || strings.Contains(a.body, "status_token") {
 		t.Fatalf("staff intake = %d %s, want 202 without a status token", a.code, a.body)
 	}
-	if in := h.engine.inputs[0]; in.OpenedBy != "dana" {
-		t.Errorf("OpenedBy = %q, want dana", in.OpenedBy)
+	// The token ID is the principal a second approver must differ from; the name is for people.
+	if in := h.engine.inputs[0]; in.OpenedBy != "dana" || in.OpenedByID != tok.ID {
+		t.Errorf("opened by %q (%q), want dana (%q)", in.OpenedBy, in.OpenedByID, tok.ID)
 	}
 	id := h.engine.inputs[0].RequestID
 	if a := h.do(http.MethodGet, "/api/v1/requests/"+id, "", "", "x"); a.code != http.StatusUnauthorized {

@@ -122,6 +122,32 @@ func TestIntakeNamesEveryInvalidFieldWithoutEchoingThem(t *testing.T) {
 	}
 }
 
+// Control characters and card numbers in a correction never reach the store or the
+// workflow, and the refusal names the value without repeating it.
+func TestIntakeRefusesControlCharactersAndCardNumbersInValues(t *testing.T) {
+	h := newHarness(t, false)
+	for _, c := range []struct{ value, want string }{
+		{`Ada\u0000Lovelace`, "control character"},
+		{`4111 1111 1111 1111`, "card number"},
+	} {
+		body := `{"type":"correct","email":"ada@example.com","details":{"changes":[{"field":"name","value":"Ada"},{"field":"profile","value":"` + c.value + `"}]}}`
+		a := h.do(http.MethodPost, "/api/v1/requests", "", body, "")
+		if a.code != http.StatusUnprocessableEntity {
+			t.Fatalf("value %q = %d %s, want 422", c.value, a.code, a.body)
+		}
+		fields := a.errorBody(t).Fields
+		if !strings.Contains(fields["details.changes[1].value"], c.want) || len(fields) != 1 {
+			t.Errorf("value %q: fields = %v, want details.changes[1].value naming the %s", c.value, fields, c.want)
+		}
+		if strings.Contains(a.body, "Lovelace") || strings.Contains(a.body, "1111") {
+			t.Errorf("refusal %s repeats the value", a.body)
+		}
+	}
+	if len(h.engine.started) != 0 {
+		t.Error("a refused value started a workflow")
+	}
+}
+
 func TestIntakeNamesAnUnknownOrMissingType(t *testing.T) {
 	h := newHarness(t, false)
 	for _, body := range []string{`{"type":"delete","email":"a@example.com"}`, `{"email":"a@example.com"}`} {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 )
@@ -105,5 +107,60 @@ func TestMailedReportLinkOpensWithoutTheTokenUntilItExpires(t *testing.T) {
 	}
 	if a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "tok"); a.code != http.StatusOK {
 		t.Errorf("the status token still opens the report: %d", a.code)
+	}
+}
+
+// A record under a legal hold, such as a chargeback dispute, has no end date: every view
+// says it is kept until the hold is lifted and none shows the zero time.
+func TestAHoldWithoutAnEndDateIsKeptUntilItIsLifted(t *testing.T) {
+	h := newReportHarness(t)
+	id := h.seedWithToken(domain.StatusCompleted, "tok")
+	err := h.requests.SaveStoreResult(context.Background(), id, "shop", connector.Result{
+		Store: "shop", Found: []string{"orders"},
+		Retained: []connector.Retention{
+			{What: "order DEMO-30001", Reason: "Kept while a chargeback dispute about the order is open"},
+			{What: "order DEMO-2", Reason: "Tax law", Until: time.Date(2031, 4, 5, 0, 0, 0, 0, time.UTC)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := []string{"0001-01-01", "January 0001"}
+	noZero := func(what string, a answer) {
+		t.Helper()
+		if a.code != http.StatusOK {
+			t.Fatalf("%s = %d %s", what, a.code, a.body)
+		}
+		for _, z := range zero {
+			if strings.Contains(a.body, z) {
+				t.Errorf("%s shows the zero time %q", what, z)
+			}
+		}
+	}
+
+	status := h.do(http.MethodGet, "/api/v1/requests/"+id, "", "", "tok")
+	noZero("status JSON", status)
+	var view struct {
+		Outcome struct {
+			Retained []map[string]any `json:"retained"`
+		} `json:"outcome"`
+	}
+	if err := json.Unmarshal([]byte(status.body), &view); err != nil || len(view.Outcome.Retained) != 2 {
+		t.Fatalf("status JSON = %s, %v", status.body, err)
+	}
+	if _, has := view.Outcome.Retained[0]["until"]; has || view.Outcome.Retained[1]["until"] != "2031-04-05T00:00:00Z" {
+		t.Errorf("retained = %v, want no until for the hold and the tax record's date", view.Outcome.Retained)
+	}
+	noZero("report JSON", h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "tok"))
+
+	for what, a := range map[string]answer{
+		"status page": h.send(http.MethodGet, "/requests/"+id, "", "", http.Header{"Cookie": {"dsr_status=tok"}}),
+		"report page": h.do(http.MethodGet, "/api/v1/requests/"+id+"/report?format=html", "", "", "tok"),
+		"staff page":  h.signIn(h.token("carol", auth.RoleAnalyst)).send(http.MethodGet, "/admin/requests/"+id, "", ""),
+	} {
+		noZero(what, a)
+		if !strings.Contains(a.body, "the hold is lifted") || !strings.Contains(a.body, "5 April 2031") {
+			t.Errorf("%s does not say the hold record is kept until the hold is lifted beside the dated one", what)
+		}
 	}
 }

@@ -141,7 +141,11 @@ func TestSessionCookieIsSecureOverTLS(t *testing.T) {
 func TestSessionChangesNeedTheCSRFToken(t *testing.T) {
 	h := newHarness(t, false)
 	req := h.open()
-	d := h.signIn(h.token("carol", auth.RoleAnalyst))
+	secret, tok, err := h.tokens.Create(context.Background(), "carol", auth.RoleAnalyst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := h.signIn(secret)
 	notes := "/api/v1/admin/requests/" + req.ID + "/notes"
 	for _, csrf := range []string{"", "forged", strings.ToUpper(d.answer.CSRFToken)} {
 		a := d.send(http.MethodPost, notes, `{"text":"called back"}`, csrf)
@@ -156,7 +160,7 @@ func TestSessionChangesNeedTheCSRFToken(t *testing.T) {
 	if a := d.send(http.MethodPost, notes, `{"text":"called back"}`, d.answer.CSRFToken); a.code != http.StatusConflict {
 		t.Errorf("note with the CSRF token = %d %s, want the workflow's answer", a.code, a.body)
 	}
-	want := workflows.AddNoteInput{Actor: workflows.Actor{Name: "carol", Role: "analyst"}, Text: "called back"}
+	want := workflows.AddNoteInput{Actor: workflows.Actor{Name: "carol", Role: "analyst", ID: tok.ID}, Text: "called back"}
 	if len(h.engine.updates) != 1 || h.engine.updates[0].Args[0] != want {
 		t.Errorf("updates = %+v, want one note by carol", h.engine.updates)
 	}

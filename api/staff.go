@@ -15,7 +15,14 @@ import (
 
 func staffActor(c echo.Context) workflows.Actor {
 	tok := currentToken(c)
-	return workflows.Actor{Name: tok.Name, Role: tok.Role}
+	return workflows.Actor{Name: tok.Name, Role: tok.Role, ID: tok.ID}
+}
+
+// staffOpening records who opens a request: the name for people, the token ID for the
+// check that a second staff member approves it.
+func staffOpening(c echo.Context) requests.Opening {
+	actor := staffActor(c)
+	return requests.Opening{OpenedBy: actor.Name, OpenedByID: actor.ID}
 }
 
 // staffIntake opens a request on someone's behalf, such as a child's erasure. It skips the
@@ -25,7 +32,7 @@ func (s *Server) staffIntake(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	answer, _, err := s.svc.Open(c.Request().Context(), in, requests.Opening{OpenedBy: staffActor(c).Name})
+	answer, _, err := s.svc.Open(c.Request().Context(), in, staffOpening(c))
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,10 @@ func TestTaskListShowsOpenTasksByDefault(t *testing.T) {
 
 func TestCompletingATaskDeliversItsResultAsTheStaffMember(t *testing.T) {
 	h := newHarness(t, false)
-	analyst := h.token("carol", auth.RoleAnalyst)
+	analyst, tok, err := h.tokens.Create(context.Background(), "carol", auth.RoleAnalyst)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req := h.open()
 	id := openTask(t, h.requests, req.ID, "paper-files")
 	a := h.do(http.MethodPost, completePath(id), "", paperFilesResult, analyst)
@@ -82,7 +85,7 @@ func TestCompletingATaskDeliversItsResultAsTheStaffMember(t *testing.T) {
 		Result: connector.Result{Store: "paper-files", Found: []string{"name"}, Changed: []string{"name"},
 			Retained: []connector.Retention{{What: "signed contract", Reason: "Contract law", Until: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}},
 			Notes:    []string{"The paper file is marked restricted."}},
-		Actor: workflows.Actor{Name: "carol", Role: "analyst"},
+		Actor: workflows.Actor{Name: "carol", Role: "analyst", ID: tok.ID},
 	}
 	got := h.engine.updates
 	if len(got) != 1 || got[0].WorkflowID != workflows.RequestID(req.ID) || got[0].UpdateName != workflows.UpdateStoreResult ||

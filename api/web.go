@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,11 +108,35 @@ func webHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // webRoutes registers the requester pages, the dashboard pages and their static files.
 func (s *Server) webRoutes() {
 	e := s.echo
+	e.Pre(headAsGet)
 	e.GET("/static/:name", s.staticFile, webHeaders)
 	s.requesterPageRoutes()
 	s.adminPageRoutes()
 	s.auditPageRoutes()
 }
+
+// headAsGet answers HEAD on a page as GET does, without the body: every server must
+// support HEAD (RFC 9110 §9.1), and Echo routes by method, so HEAD would otherwise get 405.
+// Echo routes the request it was handed, so the method changes in place, as Echo's own
+// method override does, and is restored once the page is written, before net/http sends
+// the headers. The body is dropped here, since a handler embedding this one may not.
+func headAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method != http.MethodHead || !IsPagePath(r.URL.Path) {
+			return next(c)
+		}
+		r.Method = http.MethodGet
+		defer func() { r.Method = http.MethodHead }()
+		c.Response().Writer = bodyless{c.Response().Writer}
+		return next(c)
+	}
+}
+
+// bodyless is a response writer that sends the status and headers and drops the body.
+type bodyless struct{ http.ResponseWriter }
+
+func (bodyless) Write(p []byte) (int, error) { return len(p), nil }
 
 func (s *Server) staticFile(c echo.Context) error {
 	name := c.Param("name")
@@ -120,6 +145,8 @@ func (s *Server) staticFile(c echo.Context) error {
 		return s.renderError(c, fail(http.StatusNotFound, "there is no such file"))
 	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	// Its length is known, so HEAD gives it as GET does.
+	c.Response().Header().Set("Content-Length", strconv.Itoa(len(raw)))
 	return c.Blob(http.StatusOK, mime.TypeByExtension(path.Ext(name)), raw)
 }
 
@@ -134,6 +161,8 @@ func (s *Server) render(c echo.Context, status int, page string, data any) error
 		return internalError(fmt.Errorf("render %s: %w", page, err))
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
+	// The page is whole before it is sent, so HEAD gives its length as GET does.
+	c.Response().Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

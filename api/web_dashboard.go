@@ -222,7 +222,7 @@ func (s *Server) submitStaffRequestForm(c echo.Context) error {
 	in, err := requests.ValidateIntake(form, nil, true)
 	var answer IntakeAnswer
 	if err == nil {
-		answer, _, err = s.svc.Open(c.Request().Context(), in, requests.Opening{OpenedBy: staffActor(c).Name})
+		answer, _, err = s.svc.Open(c.Request().Context(), in, staffOpening(c))
 	}
 	if err != nil {
 		ae := asAPIError(err)

@@ -1,13 +1,18 @@
 package api_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 var formHeaders = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
@@ -23,6 +28,63 @@ func TestPagesSendAStrictContentSecurityPolicy(t *testing.T) {
 		if a.header.Get("X-Content-Type-Options") != "nosniff" || a.header.Get("Referrer-Policy") != "no-referrer" {
 			t.Errorf("%s headers = %v", path, a.header)
 		}
+	}
+}
+
+// HEAD on a page answers as GET does, with the same status and headers and no body.
+func TestPagesAnswerHEADAsGETWithoutABody(t *testing.T) {
+	h := newHarness(t, false)
+	id := h.seedWithToken(domain.StatusCompleted, "tok")
+	session := h.signIn(h.token("carol", auth.RoleAnalyst))
+	cookie := func(v string) http.Header { return http.Header{"Cookie": {v}} }
+	for _, c := range []struct {
+		path    string
+		headers http.Header
+		want    int
+	}{
+		{"/", nil, http.StatusOK},
+		{"/admin", nil, http.StatusOK},
+		{"/static/style.css", nil, http.StatusOK},
+		{"/requests/" + id, cookie("dsr_status=tok"), http.StatusOK},
+		{"/requests/" + id, nil, http.StatusUnauthorized},
+		{"/admin/requests", cookie(session.cookie.Name + "=" + session.cookie.Value), http.StatusOK},
+	} {
+		get := h.send(http.MethodGet, c.path, "", "", c.headers)
+		head := h.send(http.MethodHead, c.path, "", "", c.headers)
+		if get.code != c.want || head.code != get.code {
+			t.Errorf("%s: GET %d, HEAD %d; want %d for both", c.path, get.code, head.code, c.want)
+			continue
+		}
+		if head.body != "" {
+			t.Errorf("HEAD %s has a body of %d bytes", c.path, len(head.body))
+		}
+		if !reflect.DeepEqual(head.header, get.header) {
+			t.Errorf("HEAD %s headers %v, GET's %v", c.path, head.header, get.header)
+		}
+		if n := get.header.Get("Content-Length"); n != strconv.Itoa(len(get.body)) {
+			t.Errorf("GET %s Content-Length %q, body %d bytes", c.path, n, len(get.body))
+		}
+	}
+
+	// Through net/http, which sends a HEAD answer's headers itself.
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	lengths := map[string]int64{}
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodGet} {
+		req, _ := http.NewRequest(method, srv.URL+"/", nil)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || (method == http.MethodHead && len(body) != 0) {
+			t.Errorf("%s / over HTTP = %d with %d bytes", method, res.StatusCode, len(body))
+		}
+		lengths[method] = res.ContentLength
+	}
+	if lengths[http.MethodHead] != lengths[http.MethodGet] || lengths[http.MethodGet] <= 0 {
+		t.Errorf("Content-Length over HTTP: %v, want GET's for HEAD", lengths)
 	}
 }
 
@@ -67,6 +129,23 @@ func TestRequestFormShowsErrorsBesideTheirFieldsAndKeepsTheInput(t *testing.T) {
 	a = h.send(http.MethodPost, "/", empty.Encode(), "", formHeaders)
 	if !strings.Contains(a.body, `id="change-value-0-error"`) {
 		t.Errorf("a change without a value = %d, want its error beside the value", a.code)
+	}
+}
+
+// The web form gets the same refusal as the API, beside the row it belongs to.
+func TestRequestFormRefusesACardNumberBesideItsRow(t *testing.T) {
+	h := newHarness(t, false)
+	form := url.Values{
+		"type": {"update"}, "email": {"x@example.com"}, "jurisdiction": {"gdpr"},
+		"change_field": {"name", "profile"}, "change_value": {"Sam", "4111-1111-1111-1111"},
+		"idempotency_key": {"k4"},
+	}
+	a := h.send(http.MethodPost, "/", form.Encode(), "", formHeaders)
+	if a.code != http.StatusUnprocessableEntity || !strings.Contains(a.body, `id="change-value-1-error"`) || !strings.Contains(a.body, "card number") {
+		t.Errorf("form with a card number = %d, want 422 with the refusal beside the second value", a.code)
+	}
+	if len(h.engine.started) != 0 {
+		t.Error("a card number started a workflow")
 	}
 }
 

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -183,10 +184,21 @@ func (r *request) validateApprove(in ApproveInput) error {
 	if err := r.requireStatus(domain.StatusPendingReview); err != nil {
 		return err
 	}
-	if r.in.OpenedBy != "" && in.Actor.Name == r.in.OpenedBy {
+	if r.in.OpenedBy != "" && r.openedBy(in.Actor) {
 		return errors.New("a second staff member must approve a request that staff opened")
 	}
 	return nil
+}
+
+// openedBy reports whether actor is the staff member who opened the request: the same
+// token, or a token whose name differs only in case or spacing, since one person may hold
+// several tokens under their name. Requests started before the opener's token ID was
+// recorded compare names alone.
+func (r *request) openedBy(actor Actor) bool {
+	if r.in.OpenedByID != "" && actor.ID == r.in.OpenedByID {
+		return true
+	}
+	return strings.EqualFold(strings.Join(strings.Fields(actor.Name), " "), strings.Join(strings.Fields(r.in.OpenedBy), " "))
 }
 
 func (r *request) approve(ctx workflow.Context, in ApproveInput) error {

@@ -373,6 +373,37 @@ func TestChildErasureSkipsTheMailboxAndNeedsASecondStaffMember(t *testing.T) {
 	}
 }
 
+// The second approver is a different principal: not the opener's token, nor a token whose
+// name differs from the opener's only in case or spacing.
+func TestChildErasureOpenerCannotApproveUnderAnotherSpellingOrName(t *testing.T) {
+	opener := workflows.Actor{ID: "tok-1", Name: "analyst2", Role: domain.RoleAnalyst}
+	for _, tc := range []struct {
+		name     string
+		openerID string // empty: a request started before the ID was recorded
+		approver workflows.Actor
+		refused  bool
+	}{
+		{"same token", opener.ID, opener, true},
+		{"the opener's name in other case", opener.ID, workflows.Actor{ID: "tok-2", Name: "Analyst2", Role: domain.RoleAdmin}, true},
+		{"the opener's name with spaces", opener.ID, workflows.Actor{ID: "tok-3", Name: " ANALYST2 ", Role: domain.RoleAnalyst}, true},
+		{"the opener's token under another name", opener.ID, workflows.Actor{ID: "tok-1", Name: "someone", Role: domain.RoleAnalyst}, true},
+		{"another staff member", opener.ID, workflows.Actor{ID: "tok-4", Name: "bob", Role: domain.RoleAnalyst}, false},
+		{"older request, name in other case", "", workflows.Actor{Name: "Analyst2", Role: domain.RoleAnalyst}, true},
+		{"older request, another staff member", "", workflows.Actor{Name: "bob", Role: domain.RoleAnalyst}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, domain.TypeChildErasure)
+			h.in.OpenedBy, h.in.OpenedByID = opener.Name, tc.openerID
+			try := h.at(time.Minute, workflows.UpdateApprove, workflows.ApproveInput{Actor: tc.approver})
+			h.at(time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: second, Reason: "test over"})
+			h.run()
+			if refused := try.rejected != nil; refused != tc.refused {
+				t.Errorf("approval by %+v refused = %v (%v), want %v", tc.approver, refused, try.rejected, tc.refused)
+			}
+		})
+	}
+}
+
 func TestFiveWrongCodesLockTheCodeUntilANewOneIsSent(t *testing.T) {
 	h := newHarness(t, domain.TypeRestrict)
 	var wrong []*outcome

@@ -61,6 +61,9 @@ type RequestInput struct {
 	// OpenedBy names the staff member who opened a staff-only request; such requests skip
 	// the mailbox proof and need a second staff member's approval.
 	OpenedBy string
+	// OpenedByID is the opener's token ID, the principal the approver must differ from.
+	// Requests started before it was recorded lack it.
+	OpenedByID string
 }
 
 // Actor is who asked for a change: a staff member's token name and role, the requester, or
@@ -70,6 +73,9 @@ type RequestInput struct {
 type Actor struct {
 	Name string      `json:"name"`
 	Role domain.Role `json:"role"`
+	// ID is a staff member's token ID: unlike the name, stable and unique. Updates sent
+	// before it was recorded lack it.
+	ID string `json:"id,omitempty"`
 }
 
 // Step is one entry of a request's timeline.

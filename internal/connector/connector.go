@@ -20,11 +20,13 @@ type Operation struct {
 }
 
 // Retention is data a system must keep despite the request, with its legal ground and the
-// date it will be purged.
+// date it will be purged. A zero Until is a legal hold (or an end no one knows yet): the
+// record is kept until the hold is lifted, and until is left out of the JSON rather than
+// shown as the year 1.
 type Retention struct {
 	What   string    `json:"what"`
 	Reason string    `json:"reason"`
-	Until  time.Time `json:"until"`
+	Until  time.Time `json:"until,omitzero"`
 	// Ref names the record inside its store, for the purge when Until passes.
 	Ref string `json:"ref,omitempty"`
 }

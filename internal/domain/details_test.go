@@ -81,6 +81,37 @@ func TestChangeWithOverlongValueIsRejected(t *testing.T) {
 		"details.changes[0].value")
 }
 
+// Control characters would be written into the stores as they are; a value is one line of text.
+func TestChangeWithControlCharacterIsRejected(t *testing.T) {
+	for _, v := range []string{"Ada\x00", "Ada\tLovelace", "12 High St\nLondon", "Ada\x7f", "Ada\u0085", "\x1b[31mAda"} {
+		check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("name", v)}},
+			"details.changes[0].value")
+	}
+	err := domain.ValidateIntake(domain.TypeUpdate, domain.Details{Changes: []domain.FieldChange{change("name", "Ada"), change("phone", "0\x00")}}, domain.DefaultCategories())
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(ve.Changes[1].Value, "control character") || ve.Changes[1].Field != "" {
+		t.Errorf("got %v, want the second row's value named for its control character", err)
+	}
+}
+
+// The privacy policy promises card numbers are never held, so none may come in as a value.
+func TestChangeThatLooksLikeACardNumberIsRejected(t *testing.T) {
+	for _, v := range []string{"4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "378282246310005", "6011 0009 9013 9424"} {
+		err := domain.ValidateIntake(domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("profile", v)}}, domain.DefaultCategories())
+		var ve *domain.ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(ve.Fields["details.changes[0].value"], "card number") {
+			t.Errorf("value like a card number: got %v, want it refused as a card number", err)
+		}
+		if err != nil && strings.Contains(err.Error(), v[len(v)-4:]) {
+			t.Errorf("the refusal %q repeats the number", err)
+		}
+	}
+	// Not card numbers: a failed Luhn check, other characters, too few or too many digits.
+	for _, v := range []string{"4111 1111 1111 1112", "+1 555 0100", "411111111111", "41111111111111111111"} {
+		check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("profile", v)}})
+	}
+}
+
 func TestDuplicateFieldIsRejectedAtSecondMention(t *testing.T) {
 	check(t, domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("name", "A"), change("name", "B")}},
 		"details.changes[1].field")

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -98,7 +99,7 @@ func (v *ValidationError) changes(changes []FieldChange, c Categories) {
 			p.Field = "field is named more than once"
 		}
 		seen[ch.Field] = true
-		p.Value = textProblem(ch.Value, "value")
+		p.Value = valueProblem(ch.Value)
 		if p == (ChangeProblem{}) {
 			continue
 		}
@@ -163,6 +164,22 @@ func (v *ValidationError) text(path, s, what string) {
 	if msg := textProblem(s, what); msg != "" {
 		v.Fields[path] = msg
 	}
+}
+
+// valueProblem says what is wrong with the new value of a field, or "". The value is
+// written into the stores as it is, so it must be one line of plain text.
+func valueProblem(s string) string {
+	if msg := textProblem(s, "value"); msg != "" {
+		return msg
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return "value contains a control character, such as a line break, tab or NUL; use plain text on one line"
+	}
+	// The privacy policy promises that card numbers are never held.
+	if _, ok := CardNumberDigits(s); ok {
+		return "value looks like a payment card number; we never keep card numbers, so please leave it out"
+	}
+	return ""
 }
 
 // textProblem says what is wrong with a required text, or "".

@@ -64,6 +64,23 @@ func TestRenderDenialNamesTheRightToComplain(t *testing.T) {
 	}
 }
 
+// A record under a legal hold has no end date; the mail says it stays until the hold is lifted.
+func TestRenderCompletionSaysAHoldLastsUntilItIsLifted(t *testing.T) {
+	m, err := mail.Render(mail.Notice{Kind: mail.KindCompletion, To: to, RequestID: "req-42",
+		Data: mail.Completion{RequestType: "suppress", Retained: []mail.Retained{
+			{What: "order DEMO-30001", Reason: "chargeback dispute"},
+			{What: "order DEMO-2", Reason: "tax law", Until: due},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		if !strings.Contains(part, "chargeback dispute, kept until the hold is lifted") || !strings.Contains(part, "tax law, kept until 14 March 2026") {
+			t.Errorf("completion does not say how long each record is kept:\n%s", part)
+		}
+	}
+}
+
 func TestRenderRefusesMissingFactsAndWrongData(t *testing.T) {
 	for name, n := range map[string]mail.Notice{
 		"no code":       {Kind: mail.KindVerificationCode, Data: mail.VerificationCode{ValidMinutes: 10}},

@@ -54,6 +54,8 @@ type Intake struct {
 type Opening struct {
 	// OpenedBy names the staff member who opened the request; empty for a requester.
 	OpenedBy string
+	// OpenedByID is the opener's token ID, which the approver's must differ from.
+	OpenedByID string
 	// GPC records that the requester's browser sent Sec-GPC: 1.
 	GPC bool
 	// IdempotencyKey, when Keyed, makes a retried intake find the request it opened.
@@ -186,6 +188,7 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 		RequestID: row.ID, Type: row.Type, Jurisdiction: row.Jurisdiction,
 		ReceivedAt: row.ReceivedAt, DueAt: row.DueAt, Deadline: s.opts.Deadline,
 		Identity: s.opts.Identity.Rule(row.Type), Verification: s.opts.Verification, OpenedBy: row.OpenedBy,
+		OpenedByID: o.OpenedByID,
 	}
 	if err := s.opts.Engine.Start(ctx, input); err != nil {
 		s.abandon(row.ID)

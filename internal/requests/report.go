@@ -75,44 +75,15 @@ func maskCardNumbers(v any) any {
 			x[i] = maskCardNumbers(e)
 		}
 	case string:
-		if digits, ok := cardDigits(x); ok {
+		if digits, ok := domain.CardNumberDigits(x); ok {
 			return "**** " + digits[len(digits)-4:]
 		}
 	case float64:
 		if x == math.Trunc(x) && x > 0 && x < 1e19 {
-			if digits, ok := cardDigits(strconv.FormatFloat(x, 'f', 0, 64)); ok {
+			if digits, ok := domain.CardNumberDigits(strconv.FormatFloat(x, 'f', 0, 64)); ok {
 				return "**** " + digits[len(digits)-4:]
 			}
 		}
 	}
 	return v
-}
-
-// cardDigits returns the digits of s when s is 13 to 19 digits, optionally grouped by
-// spaces or dashes, that pass the Luhn check card numbers carry.
-func cardDigits(s string) (string, bool) {
-	var digits []byte
-	for i := 0; i < len(s); i++ {
-		switch b := s[i]; {
-		case b >= '0' && b <= '9':
-			digits = append(digits, b)
-		case b == ' ' || b == '-':
-		default:
-			return "", false
-		}
-	}
-	if len(digits) < 13 || len(digits) > 19 {
-		return "", false
-	}
-	sum := 0
-	for i := range digits {
-		d := int(digits[len(digits)-1-i] - '0')
-		if i%2 == 1 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return string(digits), sum%10 == 0
 }

@@ -62,10 +62,12 @@ type OutcomeSummary struct {
 }
 
 // RetainedSummary is data kept despite the request, with its legal ground and end date.
+// A legal hold has no end date: until is then left out, and the record is kept until the
+// hold is lifted.
 type RetainedSummary struct {
 	What   string    `json:"what"`
 	Reason string    `json:"reason"`
-	Until  time.Time `json:"until"`
+	Until  time.Time `json:"until,omitzero"`
 }
 
 // RecipientSummary is one organisation that had received the person's data and was told.
