@@ -16,7 +16,10 @@
 //	    identity_data_points:           # answers that prove identity
 //	      - {name: phone_last4, table: customers, column: phone, match: last4}
 //	    recipients:                     # told of corrections, suppressions, restrictions
-//	      - {name: Example AB, relation: affiliate, email: privacy@example.com}
+//	      - name: Example AB
+//	        relation: affiliate
+//	        email: privacy@example.com
+//	        disclosed_when: {table: customers, column: share_with_affiliates} # or since: a date column
 //	    tables:
 //	      - table: customers
 //	        identity: email             # compared as lower(trim(email)); or {column: email, normalised: true}
@@ -46,6 +49,13 @@
 // An http store has connection {url, key_id, secret_env} and lists the categories it
 // holds under holds; a manual store has instructions and holds. Identity columns compared
 // through lower(trim()) need an expression index on large tables, or normalised: true.
+//
+// A recipient is told of a change only if the person's data went to it. disclosed_when
+// says how the store knows: in a sql store, a flag column (and/or a since column holding
+// the date sharing began) in a row of the person's, read as it was before the request
+// changed anything; in an http or manual store, "disclosed_when: reported", and the store
+// names the recipient in its answer (disclosed_to) or the task's result. A recipient
+// without disclosed_when is told whenever the store holds data on the person.
 package datamap
 
 import (
@@ -276,7 +286,24 @@ type Recipient struct {
 	SecretEnv  string
 	Email      string
 	Categories []string // what they receive; empty means everything the store holds
-	Line       int
+	// DisclosedWhen says how the store tells whether a person's data went to the
+	// recipient; nil means it went whenever the store holds data on them.
+	DisclosedWhen *Disclosure
+	Line          int
+}
+
+// Disclosure is how a store tells whether one person's data was passed to a recipient,
+// who is told of a change only then: the notice itself would disclose the person.
+type Disclosure struct {
+	// Table, Column and Since belong to sql stores. The data went to the recipient when a
+	// row of Table keyed to the person has Column set (true, non-zero, a date), or, without
+	// Column, has Since set; Since, when given, holds the date it began.
+	Table  string
+	Column string
+	Since  string
+	// Reported says an http or manual store reports it itself: a webhook answer's
+	// disclosed_to, a completed task's result.
+	Reported bool
 }
 
 // Load reads and validates the data map at path. Relative SQLite file DSNs are taken

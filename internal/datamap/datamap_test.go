@@ -110,6 +110,27 @@ func TestAWebhookRecipientNamesTheKeyItsNoticesAreSignedWith(t *testing.T) {
 	}
 }
 
+// A recipient's disclosed_when says how its store tells whether a person's data went to
+// it: columns of a sql table, or the store's own report.
+func TestARecipientSaysHowItsStoreTellsWhetherItReceivedThePersonsData(t *testing.T) {
+	m := parse(t, variant(t,
+		"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        disclosed_when: {table: customers, column: share_level, since: shared_at}\n",
+		"categories: [name]\n", "categories: [name]\n        disclosed_when: {table: sales.orders, since: passed_on_at}\n",
+		"email: dpo@partner.example\n", "email: dpo@partner.example\n        disclosed_when: reported\n"))
+	got := map[string]*datamap.Disclosure{}
+	for _, r := range m.Recipients() {
+		got[r.Name] = r.DisclosedWhen
+	}
+	same(t, "disclosures", got, map[string]*datamap.Disclosure{
+		"Example Affiliate Ltd": {Table: "customers", Column: "share_level", Since: "shared_at"},
+		"Mailer Inc":            {Table: "sales.orders", Since: "passed_on_at"},
+		"Newsletter Partner":    {Reported: true},
+	})
+	if m := parse(t, valid(t)); m.Recipients()[0].DisclosedWhen != nil {
+		t.Errorf("a recipient without disclosed_when has %+v, want nil: told whenever the store holds data", m.Recipients()[0].DisclosedWhen)
+	}
+}
+
 // variant returns the valid map with old replaced by new; old must occur exactly once.
 func variant(t *testing.T, edits ...string) []byte {
 	t.Helper()
@@ -187,6 +208,16 @@ func TestEachMistakeIsReportedWithFileAndLine(t *testing.T) {
 			`valid.yaml:18: store "crm": recipient "Mailer Inc": give key_id and secret_env together: webhook notices are signed with that key`},
 		{"recipient secret_env that is no variable", []string{"webhook: https://mailer.example/dsr\n", "webhook: https://mailer.example/dsr\n        key_id: k1\n        secret_env: mailer-key\n"},
 			`valid.yaml:22: store "crm": recipient "Mailer Inc": secret_env: "mailer-key" is not an environment variable name`},
+		{"disclosure in a table the store does not describe", []string{"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        disclosed_when: {table: partners, column: shared}\n"},
+			`valid.yaml:18: store "crm": recipient "Example Affiliate Ltd": disclosed_when: table "partners" is not described in this store`},
+		{"disclosure without a column", []string{"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        disclosed_when: {table: customers}\n"},
+			`valid.yaml:18: store "crm": recipient "Example Affiliate Ltd": disclosed_when: want column (a flag set while the data goes to the recipient) or since (the date it began), or both`},
+		{"disclosure column that is no column", []string{"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        disclosed_when: {table: customers, since: shared at}\n"},
+			`valid.yaml:18: store "crm": recipient "Example Affiliate Ltd": disclosed_when: since: "shared at" is not a column name (letters, digits and _)`},
+		{"sql store that would be told who received data", []string{"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        disclosed_when: reported\n"},
+			`valid.yaml:18: store "crm": recipient "Example Affiliate Ltd": disclosed_when: want {table, column} (a flag set while the data goes to the recipient), with since (the column holding the date it began) or instead of column`},
+		{"http store's recipient disclosed by a column", []string{"email: dpo@partner.example\n", "email: dpo@partner.example\n        disclosed_when: {table: customers, column: shared}\n"},
+			`valid.yaml:85: store "newsletter-service": recipient "Newsletter Partner": disclosed_when: want reported (the store names the recipient in its answer's disclosed_to)`},
 		{"recipient key without a webhook", []string{"email: privacy@affiliate.example\n", "email: privacy@affiliate.example\n        key_id: k1\n        secret_env: AFFILIATE_KEY\n"},
 			`valid.yaml:15: store "crm": recipient "Example Affiliate Ltd": key_id and secret_env sign webhook notices; give a webhook too`},
 		{"store named twice", []string{"- name: paper-archive", "- name: crm"},

@@ -415,7 +415,7 @@ func (p *parser) parseStore(n *yaml.Node, index int) Store {
 			}
 		}
 	}
-	s.Recipients = p.parseRecipients(o, s.Name)
+	s.Recipients = p.parseRecipients(o, s)
 	return s
 }
 
@@ -488,11 +488,11 @@ func isWebURL(s string) bool {
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
-func (p *parser) parseRecipients(store object, storeName string) []Recipient {
+func (p *parser) parseRecipients(store object, s Store) []Recipient {
 	var out []Recipient
 	for i, n := range store.list("recipients") {
-		o := p.object(n, store.where+": "+named("recipient", peek(n, "name"), i), "name", "relation", "webhook", "key_id", "secret_env", "email", "categories")
-		r := Recipient{Store: storeName, Name: o.str("name", true), Webhook: o.str("webhook", false),
+		o := p.object(n, store.where+": "+named("recipient", peek(n, "name"), i), "name", "relation", "webhook", "key_id", "secret_env", "email", "categories", "disclosed_when")
+		r := Recipient{Store: s.Name, Name: o.str("name", true), Webhook: o.str("webhook", false),
 			KeyID: o.str("key_id", false), SecretEnv: o.str("secret_env", false), Email: o.str("email", false), Line: n.Line}
 		switch rel := Relation(o.str("relation", true)); {
 		case slices.Contains(relations, rel):
@@ -524,6 +524,9 @@ func (p *parser) parseRecipients(store object, storeName string) []Recipient {
 				r.Categories = append(r.Categories, name)
 			}
 		}
+		if o.has("disclosed_when") {
+			r.DisclosedWhen = p.parseDisclosure(o, s)
+		}
 		if slices.ContainsFunc(out, func(x Recipient) bool { return x.Name == r.Name }) {
 			p.fail(n, store.where, "recipient %q appears twice", r.Name)
 			continue
@@ -531,6 +534,35 @@ func (p *parser) parseRecipients(store object, storeName string) []Recipient {
 		out = append(out, r)
 	}
 	return out
+}
+
+// parseDisclosure reads a recipient's disclosed_when: {table, column, since} in a sql
+// store, "reported" in an http or manual store.
+func (p *parser) parseDisclosure(recipient object, s Store) *Disclosure {
+	n := recipient.values["disclosed_when"]
+	switch s.Kind {
+	case "":
+		return nil // the store's kind is already reported
+	case KindHTTP, KindManual:
+		if n.Kind != yaml.ScalarNode || strings.TrimSpace(n.Value) != "reported" {
+			recipient.fail("disclosed_when", "disclosed_when: want reported (the store names the recipient in its answer's disclosed_to)")
+			return nil
+		}
+		return &Disclosure{Reported: true}
+	}
+	if n.Kind == yaml.ScalarNode {
+		recipient.fail("disclosed_when", "disclosed_when: want {table, column} (a flag set while the data goes to the recipient), with since (the column holding the date it began) or instead of column")
+		return nil
+	}
+	o := recipient.sub("disclosed_when", recipient.where+": disclosed_when", "table", "column", "since")
+	d := &Disclosure{Table: o.str("table", true), Column: o.column("column", false), Since: o.column("since", false)}
+	if d.Table != "" && !slices.ContainsFunc(s.Tables, func(t Table) bool { return t.Name == d.Table }) {
+		o.fail("table", "table %q is not described in this store", d.Table)
+	}
+	if d.Column == "" && d.Since == "" && !o.has("column") && !o.has("since") {
+		p.fail(o.blame, o.where, "want column (a flag set while the data goes to the recipient) or since (the date it began), or both")
+	}
+	return d
 }
 
 func (p *parser) parseDataPoints(store object, tables []Table) []DataPoint {
