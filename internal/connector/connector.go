@@ -58,6 +58,17 @@ type Result struct {
 	// Before holds the values a correction replaced. Like Export it never leaves the
 	// application database, where it is kept encrypted as audit evidence.
 	Before []PriorValue `json:"before,omitempty"`
+	// DisclosedTo lists the recipients with a disclosed_when rule in the data map that the
+	// store says received the person's data, as things stood before the request changed
+	// them (a restriction may stop the sharing that made them recipients).
+	DisclosedTo []Disclosure `json:"disclosed_to,omitempty"`
+}
+
+// Disclosure is a recipient that received the person's data from a store, and since when;
+// Since is zero when the store does not say.
+type Disclosure struct {
+	Recipient string    `json:"recipient"`
+	Since     time.Time `json:"since,omitzero"`
 }
 
 // PriorValue is one field's value in one table before a correction changed it.

@@ -119,7 +119,9 @@ func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email s
 	if err != nil {
 		return connector.Result{}, sanitise(err)
 	}
-	r.Store = c.store.Name
+	// h holds the rows as they were before body changed them: a restriction that stops
+	// the sharing still reports the recipients the data already went to.
+	r.Store, r.DisclosedTo = c.store.Name, c.disclosures(h)
 	b, err := json.Marshal(r)
 	if err != nil {
 		return connector.Result{}, err

@@ -258,7 +258,10 @@ var sealing = func() *codec.Keyring {
 }()
 
 // eachShop runs f against a freshly seeded shop on every engine.
-func eachShop(t *testing.T, f func(t *testing.T, s shop)) {
+func eachShop(t *testing.T, f func(t *testing.T, s shop)) { eachShopWith(t, nil, f) }
+
+// eachShopWith is eachShop with the shop's data map entry changed by edit first.
+func eachShopWith(t *testing.T, edit func(*datamap.Store), f func(t *testing.T, s shop)) {
 	for _, e := range engines(t) {
 		t.Run(e.name, func(t *testing.T) {
 			db, err := sqlstore.OpenDB(ctx, e.conn)
@@ -271,6 +274,9 @@ func eachShop(t *testing.T, f func(t *testing.T, s shop)) {
 			}
 			seedShop(t, db, e.conn.Driver)
 			store := shopStore(t, e.conn)
+			if edit != nil {
+				edit(&store)
+			}
 			c, sdb, err := sqlstore.Open(ctx, store, sqlstore.WithClock(func() time.Time { return now }), sqlstore.WithHashKey(hashKey),
 				sqlstore.WithSealing(sealing))
 			if err != nil {

@@ -181,6 +181,11 @@ func newPlan(s datamap.Store) plan {
 				add(d.Column)
 			}
 		}
+		for _, r := range s.Recipients {
+			if d := r.DisclosedWhen; d != nil && d.Table == t.Name {
+				add(d.Column, d.Since)
+			}
+		}
 		var b strings.Builder
 		b.WriteString("SELECT ")
 		for j, c := range t.columns {

@@ -29,7 +29,7 @@ func (c *Connector) review(ctx context.Context, email string) (connector.Result,
 	}
 	r := connector.Result{Store: c.store.Name, NotFound: h.empty()}
 	if !r.NotFound {
-		r.Found, r.Export = c.plan.categoriesOf(h), c.plan.export(h)
+		r.Found, r.Export, r.DisclosedTo = c.plan.categoriesOf(h), c.plan.export(h), c.disclosures(h)
 		for i, rows := range h {
 			for _, n := range c.plan.tables[i].Review.Notes {
 				if len(rows) > 0 && !slices.Contains(r.Notes, n) {

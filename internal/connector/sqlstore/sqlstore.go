@@ -216,6 +216,42 @@ func (c *Connector) exec(ctx context.Context, q querier, t *tablePlan, s *statem
 	return nil
 }
 
+// disclosures lists the recipients with a disclosed_when rule that the person's rows say
+// received their data, each with the earliest date its since column gives. Callers pass
+// the rows as they were before the request changed them.
+func (c *Connector) disclosures(h holding) []connector.Disclosure {
+	var out []connector.Disclosure
+	for _, rec := range c.store.Recipients {
+		d := rec.DisclosedWhen
+		i := -1
+		if d != nil {
+			i = c.plan.index(d.Table)
+		}
+		if i < 0 {
+			continue
+		}
+		t := &c.plan.tables[i]
+		disclosed, since := false, time.Time{}
+		for _, row := range h[i] {
+			var at any
+			if d.Since != "" {
+				at = row[t.pos[d.Since]]
+			}
+			if (d.Column != "" && !truthy(row[t.pos[d.Column]])) || (d.Column == "" && at == nil) {
+				continue
+			}
+			disclosed = true
+			if ts, ok := asTime(at); ok && (since.IsZero() || ts.Before(since)) {
+				since = ts
+			}
+		}
+		if disclosed {
+			out = append(out, connector.Disclosure{Recipient: rec.Name, Since: since.UTC()})
+		}
+	}
+	return out
+}
+
 // categoriesOf lists the categories of the PII columns that hold a value in the rows.
 func (p plan) categoriesOf(h holding) []string {
 	found := map[string]bool{}

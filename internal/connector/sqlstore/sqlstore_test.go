@@ -203,6 +203,45 @@ func TestRestrictSetsFlagsOnceAndNamesAffiliates(t *testing.T) {
 	})
 }
 
+// A recipient with disclosed_when is reported as having received the person's data only
+// when their rows say so, judged before the request changes them, with the earliest date a
+// since column gives.
+func TestResultNamesTheRecipientsThePersonsDataWentTo(t *testing.T) {
+	edit := func(s *datamap.Store) {
+		s.Recipients[0].DisclosedWhen = &datamap.Disclosure{Table: "customers", Column: "share_level"}
+		s.Recipients[1].DisclosedWhen = &datamap.Disclosure{Table: "orders", Since: "placed_at"}
+	}
+	eachShopWith(t, edit, func(t *testing.T, s shop) {
+		names := func(r connector.Result) []string {
+			var out []string
+			for _, d := range r.DisclosedTo {
+				out = append(out, d.Recipient)
+			}
+			return out
+		}
+		limits := domain.Details{Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}}
+		ada := s.apply(t, op("req-1", domain.TypeRestrict, "ada@example.com", limits))
+		if same(t, "ada's recipients", names(ada), []string{"Shop Affiliate AB", "Parcel Co"}); t.Failed() {
+			return
+		}
+		same(t, "affiliate's since", ada.DisclosedTo[0].Since.IsZero(), true)
+		if got := ada.DisclosedTo[1].Since; !got.Equal(daysAgo(3000)) {
+			t.Errorf("parcel company's since = %v, want the first order's date %v", got, daysAgo(3000))
+		}
+		same(t, "sharing stopped", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 1 AND share_level = 0"), 1)
+		same(t, "a retry's recipients", s.apply(t, op("req-1", domain.TypeRestrict, "ada@example.com", limits)).DisclosedTo, ada.DisclosedTo)
+
+		// Ben's sharing is off and he has an order; cy has visits only.
+		same(t, "ben's recipients", names(s.apply(t, op("req-2", domain.TypeRestrict, "ben@example.com", limits))), []string{"Parcel Co"})
+		same(t, "cy's recipients", names(s.apply(t, op("req-3", domain.TypeSuppress, "cy@example.com", domain.Details{}))), []string(nil))
+
+		// A suppression reports the recipients from the rows it then erases.
+		gone := s.apply(t, op("req-4", domain.TypeSuppress, "ada@example.com", domain.Details{}))
+		same(t, "recipients of an erasure", names(gone), []string{"Parcel Co"})
+		same(t, "review after", names(s.apply(t, op("req-5", domain.TypeReview, "ada@example.com", domain.Details{}))), []string{"Parcel Co"})
+	})
+}
+
 func TestUnknownPersonIsNotFound(t *testing.T) {
 	eachShop(t, func(t *testing.T, s shop) {
 		before := s.dump(t)
