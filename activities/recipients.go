@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,8 +34,10 @@ type RecipientNotice struct {
 	Status  string `json:"status"`
 }
 
-// NotifyRecipients tells every affiliate and third party that received data from those
-// stores about the change (GDPR Art. 19), once each: a retry skips notices already sent.
+// NotifyRecipients tells every affiliate and third party that received the person's data
+// from those stores about the change (GDPR Art. 19), once each: a retry skips notices
+// already sent. A recipient with a disclosed_when rule is told only if its store's result
+// says the data went to it, since the notice itself names the person.
 func (a *Activities) NotifyRecipients(ctx context.Context, in NotifyRecipientsInput) ([]RecipientNotice, error) {
 	req, err := a.Requests.GetRequest(ctx, in.RequestID)
 	if err != nil {
@@ -44,12 +47,16 @@ func (a *Activities) NotifyRecipients(ctx context.Context, in NotifyRecipientsIn
 	if err := json.Unmarshal([]byte(req.Details), &details); err != nil {
 		return nil, fmt.Errorf("request details: %w", err)
 	}
+	disclosed, err := a.disclosures(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	change := describeChange(req.Type, details)
 	seen := map[string]bool{}
 	var out []RecipientNotice
 	for _, store := range in.Stores {
 		for _, r := range a.Recipients[store] {
-			if seen[r.Name] {
+			if seen[r.Name] || (r.DisclosedWhen != nil && !disclosed[[2]string{store, r.Name}]) {
 				continue
 			}
 			seen[r.Name] = true
@@ -58,6 +65,30 @@ func (a *Activities) NotifyRecipients(ctx context.Context, in NotifyRecipientsIn
 				return nil, err
 			}
 			out = append(out, notice)
+		}
+	}
+	return out, nil
+}
+
+// disclosures reads, from the stores' saved results, which recipients each store says
+// received the person's data, keyed by store and recipient. It reads nothing when no
+// recipient of the stores has a disclosed_when rule.
+func (a *Activities) disclosures(ctx context.Context, in NotifyRecipientsInput) (map[[2]string]bool, error) {
+	ruled := false
+	for _, store := range in.Stores {
+		ruled = ruled || slices.ContainsFunc(a.Recipients[store], func(r datamap.Recipient) bool { return r.DisclosedWhen != nil })
+	}
+	if !ruled {
+		return nil, nil
+	}
+	results, err := a.Requests.StoreResults(ctx, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[[2]string]bool{}
+	for _, res := range results {
+		for _, d := range res.DisclosedTo {
+			out[[2]string{res.Store, d.Recipient}] = true
 		}
 	}
 	return out, nil
