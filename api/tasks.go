@@ -77,6 +77,15 @@ type TaskResult struct {
 	Retained []TaskRetention `json:"retained"`
 	Notes    []string        `json:"notes"`
 	NotFound bool            `json:"not_found"`
+	// DisclosedTo names the recipients the person's data went to from this system, for
+	// those the data map gives "disclosed_when: reported"; only they are told.
+	DisclosedTo []TaskDisclosure `json:"disclosed_to"`
+}
+
+// TaskDisclosure is a recipient that received the person's data, and since when if known.
+type TaskDisclosure struct {
+	Recipient string     `json:"recipient"`
+	Since     *time.Time `json:"since"`
 }
 
 // TaskRetention is a record the system must keep. Until is absent when unknown, as under
@@ -136,6 +145,17 @@ func (b TaskCompletion) validate() (connector.Result, error) {
 			retention.Until = kept.Until.UTC()
 		}
 		out.Retained = append(out.Retained, retention)
+	}
+	if len(r.DisclosedTo) > domain.MaxItems {
+		fields["result.disclosed_to"] = fmt.Sprintf("has more than %d entries", domain.MaxItems)
+	}
+	for i, d := range r.DisclosedTo {
+		checkText(fields, fmt.Sprintf("result.disclosed_to[%d].recipient", i), d.Recipient, true)
+		disclosure := connector.Disclosure{Recipient: strings.TrimSpace(d.Recipient)}
+		if d.Since != nil {
+			disclosure.Since = d.Since.UTC()
+		}
+		out.DisclosedTo = append(out.DisclosedTo, disclosure)
 	}
 	if len(fields) > 0 {
 		return connector.Result{}, invalidFields(fields)

@@ -37,7 +37,8 @@ func completePath(taskID string) string {
 
 const paperFilesResult = `{"result":{"found":["name"],"changed":["name"],
 	"retained":[{"what":"signed contract","reason":"Contract law","until":"2031-01-01T00:00:00Z"}],
-	"notes":["The paper file is marked restricted."],"not_found":false},"note":"cabinet 4"}`
+	"notes":["The paper file is marked restricted."],"not_found":false,
+	"disclosed_to":[{"recipient":"Archive Partner Ltd","since":"2020-05-01T00:00:00Z"},{"recipient":"Courier Co"}]},"note":"cabinet 4"}`
 
 func TestTaskListShowsOpenTasksByDefault(t *testing.T) {
 	h := newHarness(t, false)
@@ -84,7 +85,9 @@ func TestCompletingATaskDeliversItsResultAsTheStaffMember(t *testing.T) {
 		Store: "paper-files",
 		Result: connector.Result{Store: "paper-files", Found: []string{"name"}, Changed: []string{"name"},
 			Retained: []connector.Retention{{What: "signed contract", Reason: "Contract law", Until: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}},
-			Notes:    []string{"The paper file is marked restricted."}},
+			Notes:    []string{"The paper file is marked restricted."},
+			DisclosedTo: []connector.Disclosure{{Recipient: "Archive Partner Ltd", Since: time.Date(2020, 5, 1, 0, 0, 0, 0, time.UTC)},
+				{Recipient: "Courier Co"}}},
 		Actor: workflows.Actor{Name: "carol", Role: "analyst", ID: tok.ID},
 	}
 	got := h.engine.updates
@@ -139,6 +142,7 @@ func TestTaskCompletionIsChecked(t *testing.T) {
 		{"no result", completePath(id), `{"note":"x"}`, http.StatusUnprocessableEntity, "result"},
 		{"a retention without reason", completePath(id), `{"result":{"retained":[{"what":"contract"}]}}`, http.StatusUnprocessableEntity, "result.retained[0].reason"},
 		{"a blank category", completePath(id), `{"result":{"found":[" "]}}`, http.StatusUnprocessableEntity, "result.found[0]"},
+		{"a recipient without a name", completePath(id), `{"result":{"disclosed_to":[{"since":"2020-05-01T00:00:00Z"}]}}`, http.StatusUnprocessableEntity, "result.disclosed_to[0].recipient"},
 		{"a note too long", completePath(id), `{"result":{},"note":"` + strings.Repeat("x", 1001) + `"}`, http.StatusUnprocessableEntity, "note"},
 		{"exported data", completePath(id), `{"result":{"export":{"name":"Ada"}}}`, http.StatusBadRequest, ""},
 		{"an unknown task", completePath(req.ID + ":ledger"), `{"result":{}}`, http.StatusNotFound, ""},

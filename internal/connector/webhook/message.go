@@ -45,6 +45,9 @@ type Answer struct {
 	Notes          []string              `json:"notes,omitempty"`
 	NotFound       bool                  `json:"not_found,omitempty"`
 	Export         map[string]any        `json:"export,omitempty"`
+	// DisclosedTo names the recipients the person's data went to, for those the data map
+	// gives "disclosed_when: reported"; only they are told of the change.
+	DisclosedTo []connector.Disclosure `json:"disclosed_to,omitempty"`
 }
 
 // IdempotencyKey returns the key of one operation of a request in a store. dsr reads the
@@ -88,8 +91,13 @@ func (a Answer) result(store string) (connector.Result, error) {
 			return connector.Result{}, fmt.Errorf("retained entry %d lacks what or reason: %w", i+1, domain.ErrInvalid)
 		}
 	}
+	for i, d := range a.DisclosedTo {
+		if strings.TrimSpace(d.Recipient) == "" {
+			return connector.Result{}, fmt.Errorf("disclosed_to entry %d lacks recipient: %w", i+1, domain.ErrInvalid)
+		}
+	}
 	return connector.Result{Store: store, Found: a.Found, Changed: a.Changed, Retained: a.Retained,
-		Notes: a.Notes, NotFound: a.NotFound, Export: a.Export}, nil
+		Notes: a.Notes, NotFound: a.NotFound, Export: a.Export, DisclosedTo: a.DisclosedTo}, nil
 }
 
 // jsonError describes a decoding error by position and field only: encoding/json quotes

@@ -106,6 +106,19 @@ func TestApplyReturnsAReviewExport(t *testing.T) {
 		Export: map[string]any{"subscriber": map[string]any{"name": "Ada Lovelace"}}})
 }
 
+// A service names the recipients the person's data went to; dsr tells only those.
+func TestApplyReturnsTheRecipientsTheServiceSaysReceivedTheData(t *testing.T) {
+	s := newService(t, answering(http.StatusOK, map[string]any{"status": "done", "changed": []string{"marketing_email"},
+		"disclosed_to": []map[string]any{{"recipient": "Partner AB", "since": "2024-03-01T00:00:00Z"}, {"recipient": "Mailer Inc"}}}))
+	r, err := s.connector(webhook.Config{}).Apply(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeRestrict,
+		Email: "ada@example.com", Details: domain.Details{Limits: []domain.RestrictLimit{domain.LimitMarketingEmail}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "disclosed to", r.DisclosedTo, []connector.Disclosure{
+		{Recipient: "Partner AB", Since: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)}, {Recipient: "Mailer Inc"}})
+}
+
 func TestRetriedApplySendsTheSameIdempotencyKey(t *testing.T) {
 	s := newService(t, answering(http.StatusOK, map[string]any{"status": "done", "not_found": true}))
 	c := s.connector(webhook.Config{})
@@ -241,6 +254,7 @@ func TestAnswerOutsideTheProtocolIsPermanent(t *testing.T) {
 		"no status":                `{"found":["name"]}`,
 		"retained without reason":  `{"status":"done","retained":[{"what":"invoice 7"}]}`,
 		"until not a date":         `{"status":"done","retained":[{"what":"invoice 7","reason":"tax","until":"soon"}]}`,
+		"recipient without a name": `{"status":"done","disclosed_to":[{"since":"2024-03-01T00:00:00Z"}]}`,
 	} {
 		s := newService(t, func(w http.ResponseWriter, _ webhook.Request) { w.Write([]byte(answer)) })
 		_, err := s.connector(webhook.Config{}).Apply(ctx, review)
