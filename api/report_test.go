@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,52 @@ func TestReportWaitsForCompletion(t *testing.T) {
 	id := h.seedWithToken(domain.StatusCompleted, "tok")
 	if a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "other"); a.code != http.StatusUnauthorized {
 		t.Errorf("report with another token = %d, want 401", a.code)
+	}
+}
+
+// The status view and the report list the recipients told of a change, and since when
+// they had the person's data where a store says so; a recipient a store names but that was
+// not told (no rule in the data map) is not listed as told.
+func TestStatusAndReportListTheRecipientsToldAndSinceWhen(t *testing.T) {
+	h := newReportHarness(t)
+	id := h.seedWithToken(domain.StatusCompleted, "tok")
+	ctx := context.Background()
+	since := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)
+	if err := h.requests.SaveStoreResult(ctx, id, "accounts", connector.Result{Store: "accounts", Changed: []string{"affiliate_sharing"},
+		DisclosedTo: []connector.Disclosure{{Recipient: "Affiliate UK", Since: since}, {Recipient: "Affiliate AS"}, {Recipient: "Not A Recipient"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Affiliate UK", "Affiliate AS"} {
+		if err := h.requests.RecordRecipientNotice(ctx, requestdb.RecipientNoticeRecord{RequestID: id, Recipient: name,
+			Channel: "email", Status: "sent", SentAt: h.now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type told struct {
+		Name   string    `json:"name"`
+		Status string    `json:"status"`
+		Since  time.Time `json:"since"`
+	}
+	want := []told{{Name: "Affiliate AS", Status: "sent"}, {Name: "Affiliate UK", Status: "sent", Since: since}}
+
+	var view struct{ Recipients []told }
+	if a := h.do(http.MethodGet, "/api/v1/requests/"+id, "", "", "tok"); a.code != http.StatusOK || json.Unmarshal([]byte(a.body), &view) != nil {
+		t.Fatalf("status = %d %s", a.code, a.body)
+	}
+	if !reflect.DeepEqual(view.Recipients, want) {
+		t.Errorf("status view's recipients %+v, want %+v", view.Recipients, want)
+	}
+	var report struct{ Recipients []told }
+	if a := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report", "", "", "tok"); a.code != http.StatusOK || json.Unmarshal([]byte(a.body), &report) != nil {
+		t.Fatalf("report = %d %s", a.code, a.body)
+	}
+	if !reflect.DeepEqual(report.Recipients, want) {
+		t.Errorf("report's recipients %+v, want %+v", report.Recipients, want)
+	}
+	page := h.do(http.MethodGet, "/api/v1/requests/"+id+"/report?format=html", "", "", "tok")
+	for _, s := range []string{"Affiliate AS", "Affiliate UK", "1 June 2021"} {
+		if !strings.Contains(page.body, s) {
+			t.Errorf("report page lacks %q", s)
+		}
 	}
 }

@@ -20,6 +20,9 @@ type Report struct {
 	Type        domain.RequestType `json:"type"`
 	CompletedAt *time.Time         `json:"completed_at"`
 	Stores      []connector.Result `json:"stores"`
+	// Recipients are the organisations told of the change: only those the person's data
+	// went to, with since when where a store says.
+	Recipients []RecipientSummary `json:"recipients"`
 	// HeldElsewhere are the stores' notes on data another party holds (the payment
 	// provider), gathered once so the report can say plainly what we do not hold.
 	HeldElsewhere []string `json:"-"`
@@ -39,7 +42,12 @@ func (s *Service) Report(ctx context.Context, row *requestdb.Request) (Report, e
 	if err != nil {
 		return Report{}, domain.Unavailable(err)
 	}
-	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Stores: results}
+	notices, err := s.opts.Store.RecipientNotices(ctx, row.ID)
+	if err != nil {
+		return Report{}, domain.Unavailable(err)
+	}
+	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Stores: results,
+		Recipients: recipientsTold(notices, results)}
 	for i := range results {
 		// Old values of a correction are audit evidence, not part of the person's copy.
 		results[i].Before = nil

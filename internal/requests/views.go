@@ -72,10 +72,29 @@ type RetainedSummary struct {
 
 // RecipientSummary is one organisation that had received the person's data and was told.
 // Its status is "sent" or "not_sent"; how the notice went and what the recipient answered
-// are for staff.
+// are for staff. Since is when it began receiving the data, zero when no store says.
 type RecipientSummary struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
+	Name   string    `json:"name"`
+	Status string    `json:"status"`
+	Since  time.Time `json:"since,omitzero"`
+}
+
+// recipientsTold lists the recipients told of a request, each with the earliest date a
+// store's result gives for when its data went to them.
+func recipientsTold(notices []requestdb.RecipientNoticeRecord, results []connector.Result) []RecipientSummary {
+	out := []RecipientSummary{}
+	for _, n := range notices {
+		r := RecipientSummary{Name: n.Recipient, Status: n.Told()}
+		for _, res := range results {
+			for _, d := range res.DisclosedTo {
+				if d.Recipient == n.Recipient && !d.Since.IsZero() && (r.Since.IsZero() || d.Since.Before(r.Since)) {
+					r.Since = d.Since
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // internalSteps are staff housekeeping that the requester's timeline leaves out.
@@ -145,9 +164,7 @@ func (s *Service) Status(ctx context.Context, row *requestdb.Request) (StatusVie
 	if err != nil {
 		return StatusView{}, domain.Unavailable(err)
 	}
-	for _, n := range notices {
-		v.Recipients = append(v.Recipients, RecipientSummary{Name: n.Recipient, Status: n.Told()})
-	}
+	v.Recipients = recipientsTold(notices, results)
 	return v, nil
 }
 
