@@ -12,19 +12,20 @@ import (
 	"strings"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
-const recordedHistory = `{"events":[{"eventId":"1","eventType":"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"}]}`
-
 // historyOf answers like Temporal for the workflows of the seeded requests.
-func historyOf(_ context.Context, workflowID string) ([]byte, error) {
+func historyOf(_ context.Context, workflowID string) (*historypb.History, error) {
 	if workflowID != "dsr-r1" && workflowID != "dsr-r2" {
 		return nil, fmt.Errorf("workflow %s: %w", workflowID, audit.ErrHistoryNotFound)
 	}
-	return []byte(recordedHistory), nil
+	return &historypb.History{Events: []*historypb.HistoryEvent{{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED}}}, nil
 }
 
 func export(t *testing.T, repo *requestdb.Repo, key ed25519.PrivateKey, requestID string, opts audit.ExportOptions) []byte {
@@ -203,7 +204,7 @@ func TestExportReportsAMissingRequest(t *testing.T) {
 func TestBundleSaysWhenTheEngineNoLongerHoldsTheHistory(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		key := newKey(t)
-		gone := func(context.Context, string) ([]byte, error) { return nil, audit.ErrHistoryNotFound }
+		gone := func(context.Context, string) (*historypb.History, error) { return nil, audit.ErrHistoryNotFound }
 		bundle, err := audit.Export(context.Background(), audit.ExportDeps{Requests: seed(t, db), History: gone, Signer: key}, "r1", audit.ExportOptions{})
 		if err != nil {
 			t.Fatal(err)
