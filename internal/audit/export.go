@@ -37,9 +37,9 @@ type ExportDeps struct {
 
 // ExportOptions say what personal data a bundle may hold. By default it holds none beyond
 // what the audit trail itself records: the address is replaced by its keyed hash, the values
-// a requester asked to change are withheld, data exported for a review and the records a
-// store kept are left out, and the workflow history shows only the payloads known to hold
-// no personal data (see redactHistory).
+// a requester asked to change are withheld, data exported for a review is left out, which
+// records a store kept is withheld (why and until when stay), and the workflow history
+// shows only the payloads known to hold no personal data (see redactHistory).
 type ExportOptions struct {
 	IncludePII bool
 }
@@ -113,7 +113,7 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		{fileHistory, history},
 		{fileEvents, events},
 		{fileStoreResults, storeResultsOf(results, opts)},
-		{fileRetention, retentionOf(results)},
+		{fileRetention, retentionOf(results, opts)},
 		{fileNotices, noticesOf(mails)},
 	} {
 		data, err := marshalFile(f.value)
@@ -234,7 +234,8 @@ func redactDetails(raw string) (json.RawMessage, []string) {
 }
 
 // storeResultsOf is store_results.json: each system's result, opened from its sealed row.
-// A correction's old values are there only in a bundle that may hold personal data.
+// A correction's old values and the records a system kept are there only in a bundle that
+// may hold personal data.
 func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.Result {
 	out := make([]connector.Result, len(results))
 	for i, r := range results {
@@ -246,8 +247,27 @@ func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.
 				before[j] = connector.PriorValue{Table: b.Table, Field: b.Field, Value: withheldValue}
 			}
 			r.Before = before
+			r.Retained = withholdRecords(r.Retained)
 		}
 		out[i] = r
+	}
+	return out
+}
+
+// withholdRecords keeps why and until when data was kept, and withholds which record it
+// was: a store describes it by its values ("order DEMO-70002 of 2026-05-20"), and an
+// order number is itself one of the data points that verify a requester.
+func withholdRecords(kept []connector.Retention) []connector.Retention {
+	if kept == nil {
+		return nil
+	}
+	out := make([]connector.Retention, len(kept))
+	for i, k := range kept {
+		k.What = withheldValue
+		if k.Ref != "" {
+			k.Ref = withheldValue
+		}
+		out[i] = k
 	}
 	return out
 }
@@ -258,10 +278,14 @@ type retentionRecord struct {
 	connector.Retention
 }
 
-func retentionOf(results []connector.Result) []retentionRecord {
+func retentionOf(results []connector.Result, opts ExportOptions) []retentionRecord {
 	out := []retentionRecord{}
 	for _, r := range results {
-		for _, kept := range r.Retained {
+		retained := r.Retained
+		if !opts.IncludePII {
+			retained = withholdRecords(retained)
+		}
+		for _, kept := range retained {
 			out = append(out, retentionRecord{Store: r.Store, Retention: kept})
 		}
 	}

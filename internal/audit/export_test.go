@@ -113,7 +113,7 @@ func TestBundleWithholdsPersonalDataUnlessAsked(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		repo, key := seed(t, db), newKey(t)
 		plain := export(t, repo, key, "r1", audit.ExportOptions{})
-		for _, secret := range []string{address, newAddress, reviewValue, oldAddress, "token-hash-of-r1"} {
+		for _, secret := range []string{address, newAddress, reviewValue, oldAddress, keptOrder, "token-hash-of-r1"} {
 			if bytes.Contains(plain, []byte(secret)) {
 				t.Errorf("bundle holds %q", secret)
 			}
@@ -125,7 +125,7 @@ func TestBundleWithholdsPersonalDataUnlessAsked(t *testing.T) {
 			t.Errorf("store_results.json = %s, want the corrected field named and its old value withheld", res)
 		}
 		full := export(t, repo, key, "r1", audit.ExportOptions{IncludePII: true})
-		for _, want := range []string{address, newAddress, reviewValue, oldAddress} {
+		for _, want := range []string{address, newAddress, reviewValue, oldAddress, keptOrder} {
 			if !bytes.Contains(full, []byte(want)) {
 				t.Errorf("bundle with personal data lacks %q", want)
 			}
