@@ -68,7 +68,9 @@ func (s *Server) readHistory(ctx context.Context, requestID string) (*historypb.
 // evidence answers with the request's signed evidence bundle (see package audit): a zip of
 // the request, its workflow history, audit events with their hash-chain links, store
 // results, retention and notices, with a signed manifest. It holds no personal data beyond
-// what the audit trail records: the address appears only as its keyed hash.
+// what the audit trail records: the address appears only as its keyed hash, and history
+// payloads that may hold personal data are withheld. Only `dsr audit export --include-pii`
+// makes a bundle with personal data; nothing over HTTP does.
 func (s *Server) evidence(c echo.Context) error {
 	ctx := c.Request().Context()
 	row, err := s.findRequest(ctx, c.Param("id"))

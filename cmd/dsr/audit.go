@@ -95,8 +95,9 @@ func auditExportCommand() *cobra.Command {
 		Long: `export gathers one request's evidence into a zip signed with the evidence signing key:
 the request record, its decoded workflow history, its audit events with their chain links,
 each system's result, retention exceptions and the notices sent. Personal data (the e-mail
-address, the values the requester supplied, data exported for a review) is left out unless
---include-pii is given.
+address, the values the requester supplied, data exported for a review, which records a
+store kept, and every workflow payload not known to be free of it, such as identity answers
+and staff notes) is left out unless --include-pii is given; the manifest says which.
 
 With a database URL it reads the settings ` + "`dsr api`" + ` reads; without one it uses the data
 directory and the embedded Temporal server of a running ` + "`dsr dev`" + `.`,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/dsr-project/dsr/internal/audit"
@@ -73,7 +74,7 @@ func TestAuditVerifyChecksABundleOffline(t *testing.T) {
 	repo := auditedRequest(t, testenv.OpenMigrated(t, testenv.SQLiteURL(t)))
 	_, key, _ := ed25519.GenerateKey(nil)
 	_, other, _ := ed25519.GenerateKey(nil)
-	history := func(context.Context, string) ([]byte, error) { return []byte(`{"events":[]}`), nil }
+	history := func(context.Context, string) (*historypb.History, error) { return &historypb.History{}, nil }
 	bundle, err := audit.Export(context.Background(), audit.ExportDeps{Requests: repo, History: history, Signer: key}, "r1", audit.ExportOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,9 @@ const (
 	newAddress  = "1 Hidden Lane"
 	reviewValue = "Pat Person"
 	oldAddress  = "9 Former Road"
+	// keptOrder names the record a store kept; an order number is one of the data points
+	// that verify a requester.
+	keptOrder = "INV-4711"
 )
 
 var day = time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC)
@@ -75,7 +78,7 @@ func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 	}
 	result := connector.Result{
 		Store: "crm", Found: []string{"name"}, Export: map[string]any{"name": reviewValue},
-		Retained: []connector.Retention{{What: "invoices", Reason: "tax law", Until: day.AddDate(7, 0, 0)}},
+		Retained: []connector.Retention{{What: "invoice " + keptOrder, Reason: "tax law", Until: day.AddDate(7, 0, 0), Ref: "invoices:" + keptOrder}},
 		Before:   []connector.PriorValue{{Table: "customers", Field: "postal_address", Value: oldAddress}},
 	}
 	if err := repo.SaveStoreResult(ctx, "r1", "crm", result); err != nil {

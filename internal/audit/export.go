@@ -12,6 +12,8 @@ import (
 	"slices"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
+
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -26,16 +28,18 @@ var ErrHistoryNotFound = errors.New("workflow history not found")
 // ExportDeps are what Export reads from.
 type ExportDeps struct {
 	Requests *requestdb.Repo
-	// History returns the decoded history of a workflow as JSON, {"events": [...]}, in the
-	// form `temporal workflow show -o json` prints; see TemporalHistory.
-	History func(ctx context.Context, workflowID string) ([]byte, error)
+	// History returns the history of a workflow with its payloads decoded; see
+	// TemporalHistory. Export writes it as `temporal workflow show -o json` prints it.
+	History func(ctx context.Context, workflowID string) (*historypb.History, error)
 	// Signer signs the manifest; see SigningKey.
 	Signer ed25519.PrivateKey
 }
 
 // ExportOptions say what personal data a bundle may hold. By default it holds none beyond
 // what the audit trail itself records: the address is replaced by its keyed hash, the values
-// a requester asked to change are withheld, and data exported for a review is left out.
+// a requester asked to change are withheld, data exported for a review is left out, which
+// records a store kept is withheld (why and until when stay), and the workflow history
+// shows only the payloads known to hold no personal data (see redactHistory).
 type ExportOptions struct {
 	IncludePII bool
 }
@@ -96,7 +100,7 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 	if err != nil {
 		return nil, err
 	}
-	history, err := historyOf(ctx, deps, requestID)
+	history, err := historyOf(ctx, deps, requestID, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +113,7 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		{fileHistory, history},
 		{fileEvents, events},
 		{fileStoreResults, storeResultsOf(results, opts)},
-		{fileRetention, retentionOf(results)},
+		{fileRetention, retentionOf(results, opts)},
 		{fileNotices, noticesOf(mails)},
 	} {
 		data, err := marshalFile(f.value)
@@ -121,19 +125,26 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 	return files, nil
 }
 
-// historyOf returns the request's workflow history, or a note that the engine no longer
-// holds it.
-func historyOf(ctx context.Context, deps ExportDeps, requestID string) (any, error) {
+// historyOf returns the request's workflow history, its payloads redacted unless personal
+// data was asked for, or a note that the engine no longer holds it.
+func historyOf(ctx context.Context, deps ExportDeps, requestID string, opts ExportOptions) (any, error) {
 	history, err := deps.History(ctx, workflows.RequestID(requestID))
 	switch {
 	case errors.Is(err, ErrHistoryNotFound):
 		return map[string]string{"unavailable": "the workflow engine no longer holds this request's history; it keeps closed workflows only for the namespace's retention period"}, nil
 	case err != nil:
 		return nil, fmt.Errorf("workflow history: %w", err)
-	case !json.Valid(history):
-		return nil, errors.New("workflow history: not valid JSON")
 	}
-	return json.RawMessage(history), nil
+	if !opts.IncludePII {
+		if err := redactHistory(ctx, history); err != nil {
+			return nil, fmt.Errorf("workflow history: %w", err)
+		}
+	}
+	raw, err := marshalHistory(history)
+	if err != nil {
+		return nil, fmt.Errorf("workflow history: %w", err)
+	}
+	return json.RawMessage(raw), nil
 }
 
 // chainEvidence returns the request's events up to the current chain head with the links
@@ -223,7 +234,8 @@ func redactDetails(raw string) (json.RawMessage, []string) {
 }
 
 // storeResultsOf is store_results.json: each system's result, opened from its sealed row.
-// A correction's old values are there only in a bundle that may hold personal data.
+// A correction's old values and the records a system kept are there only in a bundle that
+// may hold personal data.
 func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.Result {
 	out := make([]connector.Result, len(results))
 	for i, r := range results {
@@ -235,8 +247,27 @@ func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.
 				before[j] = connector.PriorValue{Table: b.Table, Field: b.Field, Value: withheldValue}
 			}
 			r.Before = before
+			r.Retained = withholdRecords(r.Retained)
 		}
 		out[i] = r
+	}
+	return out
+}
+
+// withholdRecords keeps why and until when data was kept, and withholds which record it
+// was: a store describes it by its values ("order DEMO-70002 of 2026-05-20"), and an
+// order number is itself one of the data points that verify a requester.
+func withholdRecords(kept []connector.Retention) []connector.Retention {
+	if kept == nil {
+		return nil
+	}
+	out := make([]connector.Retention, len(kept))
+	for i, k := range kept {
+		k.What = withheldValue
+		if k.Ref != "" {
+			k.Ref = withheldValue
+		}
+		out[i] = k
 	}
 	return out
 }
@@ -247,10 +278,14 @@ type retentionRecord struct {
 	connector.Retention
 }
 
-func retentionOf(results []connector.Result) []retentionRecord {
+func retentionOf(results []connector.Result, opts ExportOptions) []retentionRecord {
 	out := []retentionRecord{}
 	for _, r := range results {
-		for _, kept := range r.Retained {
+		retained := r.Retained
+		if !opts.IncludePII {
+			retained = withholdRecords(retained)
+		}
+		for _, kept := range retained {
 			out = append(out, retentionRecord{Store: r.Store, Retention: kept})
 		}
 	}

@@ -12,19 +12,20 @@ import (
 	"strings"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
-const recordedHistory = `{"events":[{"eventId":"1","eventType":"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"}]}`
-
 // historyOf answers like Temporal for the workflows of the seeded requests.
-func historyOf(_ context.Context, workflowID string) ([]byte, error) {
+func historyOf(_ context.Context, workflowID string) (*historypb.History, error) {
 	if workflowID != "dsr-r1" && workflowID != "dsr-r2" {
 		return nil, fmt.Errorf("workflow %s: %w", workflowID, audit.ErrHistoryNotFound)
 	}
-	return []byte(recordedHistory), nil
+	return &historypb.History{Events: []*historypb.HistoryEvent{{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED}}}, nil
 }
 
 func export(t *testing.T, repo *requestdb.Repo, key ed25519.PrivateKey, requestID string, opts audit.ExportOptions) []byte {
@@ -112,7 +113,7 @@ func TestBundleWithholdsPersonalDataUnlessAsked(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		repo, key := seed(t, db), newKey(t)
 		plain := export(t, repo, key, "r1", audit.ExportOptions{})
-		for _, secret := range []string{address, newAddress, reviewValue, oldAddress, "token-hash-of-r1"} {
+		for _, secret := range []string{address, newAddress, reviewValue, oldAddress, keptOrder, "token-hash-of-r1"} {
 			if bytes.Contains(plain, []byte(secret)) {
 				t.Errorf("bundle holds %q", secret)
 			}
@@ -124,7 +125,7 @@ func TestBundleWithholdsPersonalDataUnlessAsked(t *testing.T) {
 			t.Errorf("store_results.json = %s, want the corrected field named and its old value withheld", res)
 		}
 		full := export(t, repo, key, "r1", audit.ExportOptions{IncludePII: true})
-		for _, want := range []string{address, newAddress, reviewValue, oldAddress} {
+		for _, want := range []string{address, newAddress, reviewValue, oldAddress, keptOrder} {
 			if !bytes.Contains(full, []byte(want)) {
 				t.Errorf("bundle with personal data lacks %q", want)
 			}
@@ -203,7 +204,7 @@ func TestExportReportsAMissingRequest(t *testing.T) {
 func TestBundleSaysWhenTheEngineNoLongerHoldsTheHistory(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		key := newKey(t)
-		gone := func(context.Context, string) ([]byte, error) { return nil, audit.ErrHistoryNotFound }
+		gone := func(context.Context, string) (*historypb.History, error) { return nil, audit.ErrHistoryNotFound }
 		bundle, err := audit.Export(context.Background(), audit.ExportDeps{Requests: seed(t, db), History: gone, Signer: key}, "r1", audit.ExportOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -16,11 +16,10 @@ import (
 )
 
 // TemporalHistory returns an ExportDeps.History that reads a workflow's history (its latest
-// run) from Temporal, decodes its payloads with codec (nil leaves them as the engine stores
-// them), and encodes it as `temporal workflow show -o json` does, JSON payloads shown as
-// JSON. A workflow the engine does not know gives ErrHistoryNotFound.
-func TemporalHistory(c client.Client, codec converter.PayloadCodec) func(ctx context.Context, workflowID string) ([]byte, error) {
-	return func(ctx context.Context, workflowID string) ([]byte, error) {
+// run) from Temporal and decodes its payloads with codec (nil leaves them as the engine
+// stores them). A workflow the engine does not know gives ErrHistoryNotFound.
+func TemporalHistory(c client.Client, codec converter.PayloadCodec) func(ctx context.Context, workflowID string) (*historypb.History, error) {
+	return func(ctx context.Context, workflowID string) (*historypb.History, error) {
 		history := &historypb.History{}
 		iter := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for iter.HasNext() {
@@ -45,14 +44,20 @@ func TemporalHistory(c client.Client, codec converter.PayloadCodec) func(ctx con
 				return nil, fmt.Errorf("decode history of workflow %s: %w", workflowID, err)
 			}
 		}
-		raw, err := temporalproto.CustomJSONMarshalOptions{
-			Indent: "  ",
-			// As the temporal CLI prints them: JSON payloads as JSON, not base64.
-			Metadata: map[string]any{commonpb.EnablePayloadShorthandMetadataKey: true},
-		}.Marshal(history)
-		if err != nil {
-			return nil, fmt.Errorf("encode history of workflow %s: %w", workflowID, err)
-		}
-		return append(raw, '\n'), nil
+		return history, nil
 	}
+}
+
+// marshalHistory encodes a history as `temporal workflow show -o json` does, JSON payloads
+// shown as JSON.
+func marshalHistory(history *historypb.History) ([]byte, error) {
+	raw, err := temporalproto.CustomJSONMarshalOptions{
+		Indent: "  ",
+		// As the temporal CLI prints them: JSON payloads as JSON, not base64.
+		Metadata: map[string]any{commonpb.EnablePayloadShorthandMetadataKey: true},
+	}.Marshal(history)
+	if err != nil {
+		return nil, err
+	}
+	return append(raw, '\n'), nil
 }
