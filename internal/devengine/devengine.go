@@ -79,11 +79,6 @@ func Start(o Options) (*Server, error) {
 		DynamicConfigValues: map[string]any{
 			// Let new search attributes show up at once in list filters.
 			"system.forceSearchAttributesCacheRefreshOnRead": true,
-			// One partition per task queue: the default four spread one process's few
-			// pollers thin, and a task that lands on a partition nobody polls waits for
-			// the forwarder to hand it to the root one.
-			"matching.numTaskqueueReadPartitions":  1,
-			"matching.numTaskqueueWritePartitions": 1,
 		},
 	}
 	if o.DataDir != "" {
