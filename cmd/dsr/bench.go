@@ -42,7 +42,7 @@ const benchTaskQueue = "dsr-bench"
 
 // benchFlags are the command's own flags; the stack's settings are dev's.
 type benchFlags struct {
-	scenarios, out, temporalAddress, storeDatabaseURL, cpuProfile                  string
+	scenarios, out, temporalAddress, storeDatabaseURL, cpuProfile, cpuProcesses    string
 	quick                                                                          bool
 	concurrency, intake, e2e, fanoutStores, fanout, storePeople, parked, dashboard int
 	storeSizes                                                                     []int
@@ -85,6 +85,7 @@ service.`,
 	fs.IntVar(&f.e2e, "e2e-requests", 500, "reviews and suppressions the e2e scenario runs to completed")
 	fs.IntVar(&f.fanout, "fanout-requests", 500, "reviews and suppressions the fanout scenario runs to completed")
 	fs.IntVar(&f.fanoutStores, "fanout-stores", 7, "webhook stores, all answering at once, each fanout request goes through")
+	fs.StringVar(&f.cpuProcesses, "cpu-processes", "", "other processes whose CPU time per fanout request is reported beside the bench's own, as NAME=PID pairs, comma-separated (a process's direct children count with it), e.g. temporal=4906,postgres=812")
 	fs.IntSliceVar(&f.storeSizes, "store-sizes", []int{10_000, 100_000, 1_000_000}, "people per store in the stores scenario")
 	fs.IntVar(&f.storePeople, "store-people", 30, "people reviewed and suppressed per store size")
 	fs.IntVar(&f.parked, "parked-requests", 10_000, "requests parked waiting for their code in the parked scenario")
@@ -200,7 +201,12 @@ func benchScenarios(names []string, f *benchFlags, s *benchStack) ([]bench.Scena
 			if f.fanoutStores < 1 {
 				return nil, errors.New("--fanout-stores: want at least one store")
 			}
-			out = append(out, fanoutScenario(s, bench.FanoutOptions{Stores: f.fanoutStores, Requests: f.fanout, Concurrency: f.concurrency}))
+			others, err := bench.ParseProcesses(f.cpuProcesses)
+			if err != nil {
+				return nil, fmt.Errorf("--cpu-processes: %w", err)
+			}
+			out = append(out, fanoutScenario(s, bench.FanoutOptions{Stores: f.fanoutStores, Requests: f.fanout, Concurrency: f.concurrency,
+				Watch: append([]bench.Process{bench.SelfProcess}, others...)}))
 		case "stores":
 			url := f.storeDatabaseURL
 			if url == "" && s.db.Kind == config.Postgres {

@@ -32,6 +32,9 @@ type FanoutOptions struct {
 	Stores      int
 	Requests    int
 	Concurrency int
+	// Watch are the processes whose CPU time per request is reported: the bench's own and
+	// any others the run names (the Temporal server, PostgreSQL).
+	Watch []Process
 }
 
 // Fanout runs reviews and suppressions, alternately, from intake to completed through
@@ -67,7 +70,7 @@ func Fanout(o FanoutOptions) Scenario {
 		}
 		defer w.Stop()
 		calls := o.Stub.Calls()
-		base, got, err := RunPaired(ctx, o.Requests, o.Concurrency, fanoutRounds, progress,
+		base, got, err := RunPairedWatching(ctx, o.Watch, o.Requests, o.Concurrency, fanoutRounds, progress,
 			"no-op workflows", func(ctx context.Context, i int) error {
 				run, err := o.Target.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 					ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
@@ -85,6 +88,8 @@ func Fanout(o FanoutOptions) Scenario {
 			return nil, err
 		}
 		figs := append(base.Figures("no-op workflows", "workflows/s"), got.Figures("dsr requests", "requests/s")...)
+		figs = append(figs, base.CPUFigures("no-op workflows", o.Watch)...)
+		figs = append(figs, got.CPUFigures("dsr requests", o.Watch)...)
 		figs = append(figs, engineWorkFigures("review", work["review"])...)
 		figs = append(figs, engineWorkFigures("suppression", work["suppress"])...)
 		return append(figs,

@@ -13,6 +13,8 @@ import (
 type Load struct {
 	Latencies []time.Duration
 	Wall      time.Duration
+	// CPU is the CPU time each watched process used during the run, by name.
+	CPU map[string]time.Duration
 }
 
 // PerSecond is the run's throughput.
@@ -78,8 +80,17 @@ func RunLoad(ctx context.Context, n, concurrency int, progress io.Writer, label 
 // runs next; taking turns lays both on each side alike, where one run after the other laid
 // them on one side only. Call indexes run over [0, n) on each side, as in RunLoad.
 func RunPaired(ctx context.Context, n, concurrency, rounds int, progress io.Writer, labelA string, a func(context.Context, int) error, labelB string, b func(context.Context, int) error) (Load, Load, error) {
+	return RunPairedWatching(ctx, nil, n, concurrency, rounds, progress, labelA, a, labelB, b)
+}
+
+// RunPairedWatching is RunPaired that also reads the CPU time each of watch used while each
+// side ran, into the Loads' CPU.
+func RunPairedWatching(ctx context.Context, watch []Process, n, concurrency, rounds int, progress io.Writer, labelA string, a func(context.Context, int) error, labelB string, b func(context.Context, int) error) (Load, Load, error) {
 	rounds = max(min(rounds, n), 1)
 	var sum [2]Load
+	for s := range sum {
+		sum[s].CPU = map[string]time.Duration{}
+	}
 	sides := [2]struct {
 		label string
 		call  func(context.Context, int) error
@@ -93,11 +104,15 @@ func RunPaired(ctx context.Context, n, concurrency, rounds int, progress io.Writ
 		line := fmt.Sprintf("   round %d/%d:", r+1, rounds)
 		for _, s := range order {
 			side := sides[s]
+			before := cpuTimes(watch)
 			l, err := RunLoad(ctx, hi-lo, concurrency, io.Discard, side.label, func(ctx context.Context, i int) error {
 				return side.call(ctx, lo+i)
 			})
 			if err != nil {
 				return Load{}, Load{}, err
+			}
+			for name, t := range cpuTimes(watch) {
+				sum[s].CPU[name] += t - before[name]
 			}
 			sum[s].Latencies = append(sum[s].Latencies, l.Latencies...)
 			sum[s].Wall += l.Wall
