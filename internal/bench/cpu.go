@@ -118,13 +118,14 @@ func cpuTimes(ps []Process) map[string]time.Duration {
 	return out
 }
 
-// CPUFigures reports CPU seconds per call by process, for the side of a run that made them.
+// CPUFigures reports CPU milliseconds per call by process, for the side of a run that made
+// them.
 func (l Load) CPUFigures(who string, ps []Process) []Figure {
 	var out []Figure
 	for _, p := range ps {
 		if t, ok := l.CPU[p.Name]; ok && len(l.Latencies) > 0 {
 			out = append(out, Figure{Name: fmt.Sprintf("%s CPU per call, %s", who, p.Name),
-				Value: t.Seconds() / float64(len(l.Latencies)), Unit: "CPU-s"})
+				Value: float64(t.Milliseconds()) / float64(len(l.Latencies)), Unit: "CPU-ms"})
 		}
 	}
 	return out
