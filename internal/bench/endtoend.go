@@ -27,8 +27,8 @@ type EndToEndOptions struct {
 
 // EndToEnd runs reviews and suppressions of the demo people from intake to completed, the
 // harness playing requester and analyst through the real endpoints, against a workflow of
-// as many no-op activities on the same server. One request of each type runs first, to warm
-// the stack and to count the activities a request really runs.
+// as many no-op activities on the same server, the two taking turns in rounds. One request
+// of each type runs first, to warm the stack and to count the engine work a request takes.
 func EndToEnd(o EndToEndOptions) Scenario {
 	return Scenario{Name: "e2e", Run: func(ctx context.Context, progress io.Writer) ([]Figure, error) {
 		h := newHarness(o.Target)
@@ -47,22 +47,20 @@ func EndToEnd(o EndToEndOptions) Scenario {
 			return nil, err
 		}
 		defer w.Stop()
-		base, err := RunLoad(ctx, o.Requests, o.Concurrency, progress, "no-op workflows", func(ctx context.Context, i int) error {
-			run, err := o.Target.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
-			}, NoopActivitiesWorkflow, noopActivities(work[requestTypes[i%len(requestTypes)]]))
-			if err != nil {
+		base, got, err := RunPaired(ctx, o.Requests, o.Concurrency, e2eRounds, progress,
+			"no-op workflows", func(ctx context.Context, i int) error {
+				run, err := o.Target.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
+				}, NoopActivitiesWorkflow, noopActivities(work[requestTypes[i%len(requestTypes)]]))
+				if err != nil {
+					return err
+				}
+				return run.Get(ctx, nil)
+			},
+			"dsr requests", func(ctx context.Context, i int) error {
+				_, err := h.runOne(ctx, h.pairs.forType(requestTypes[i%len(requestTypes)]))
 				return err
-			}
-			return run.Get(ctx, nil)
-		})
-		if err != nil {
-			return nil, err
-		}
-		got, err := RunLoad(ctx, o.Requests, o.Concurrency, progress, "dsr requests", func(ctx context.Context, i int) error {
-			_, err := h.runOne(ctx, h.pairs.forType(requestTypes[i%len(requestTypes)]))
-			return err
-		})
+			})
 		if err != nil {
 			return nil, err
 		}
@@ -77,6 +75,9 @@ func EndToEnd(o EndToEndOptions) Scenario {
 }
 
 var requestTypes = []string{"review", "suppress"}
+
+// e2eRounds is how many turns the requests and their baseline take (see RunPaired).
+const e2eRounds = 4
 
 // noopActivities is how many activities the baseline runs for a request's work: every
 // activity and local activity it ran, each as an ordinary activity, as dsr once did.
