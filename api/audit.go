@@ -24,8 +24,10 @@ import (
 const historyTimeout = 30 * time.Second
 
 // workflowHistory answers with the request workflow's event history as the engine keeps it,
-// in protojson, the form `temporal workflow show -o json` writes and replay tests read. The
-// workflow carries no personal data; its payloads are as the data converter stored them.
+// in protojson, the form `temporal workflow show -o json` writes and replay tests read. Its
+// payloads stay as the data converter stored them, encrypted by the codec; some hold what
+// the requester gave (identity answers, correction values), which the codec endpoint
+// decodes for the roles it allows. The evidence bundle is the redacted form.
 func (s *Server) workflowHistory(c echo.Context) error {
 	ctx := c.Request().Context()
 	row, err := s.findRequest(ctx, c.Param("id"))
