@@ -218,3 +218,23 @@ func TestRequestPageLinksToTheTemporalWebUI(t *testing.T) {
 		t.Errorf("request page = %d, lacks %s", a.code, want)
 	}
 }
+
+// A completed request whose stores found and changed nothing says so on its status page, in
+// the words the completion mail uses, instead of showing an empty outcome.
+func TestStatusPageSaysWhenNothingWasFoundOrNeededChanging(t *testing.T) {
+	h := newHarness(t, false)
+	review := h.seedWithToken(domain.StatusCompleted, "tok-review")
+	restrict := h.seedWithToken(domain.StatusCompleted, "tok-restrict")
+	if err := h.db.Exec("UPDATE requests SET type = ? WHERE id = ?", domain.TypeRestrict, restrict).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ id, token, want string }{
+		{review, "tok-review", "We found no personal information linked to this e-mail address."},
+		{restrict, "tok-restrict", "Nothing needed changing"},
+	} {
+		page := h.send(http.MethodGet, "/requests/"+c.id, "", "", http.Header{"Cookie": {"dsr_status=" + c.token}})
+		if page.code != http.StatusOK || !strings.Contains(page.body, `id="nothing"`) || !strings.Contains(page.body, c.want) {
+			t.Errorf("status page of %s: %d, want %q in:\n%.600s", c.id, page.code, c.want, page.body)
+		}
+	}
+}

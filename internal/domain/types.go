@@ -37,6 +37,12 @@ func ParseRequestType(s string) (RequestType, error) {
 // expected to prove control of a mailbox and the erasure needs a second person's approval.
 func (t RequestType) StaffOnly() bool { return t == TypeChildErasure }
 
+// ChangesOnly reports whether the type's stores say what they changed but not what they
+// hold, so an empty outcome means nothing needed changing, not that nothing was found.
+func (t RequestType) ChangesOnly() bool {
+	return t == TypeCorrect || t == TypeUpdate || t == TypeRestrict
+}
+
 func (t RequestType) String() string                { return string(t) }
 func (t RequestType) MarshalText() ([]byte, error)  { return []byte(t), nil }
 func (t *RequestType) UnmarshalText(b []byte) error { return unmarshalEnum(t, ParseRequestType, b) }

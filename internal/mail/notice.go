@@ -11,6 +11,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 // Kind names a notice; each kind has its own data type and template file.
@@ -121,9 +123,7 @@ var funcs = map[string]any{
 	"action": action,
 	// changesOnly names the types whose stores report what they changed but not what they
 	// hold: for them an empty outcome may mean the data was already as asked, not absent.
-	"changesOnly": func(requestType string) bool {
-		return requestType == "correct" || requestType == "update" || requestType == "restrict"
-	},
+	"changesOnly": func(requestType string) bool { return domain.RequestType(requestType).ChangesOnly() },
 	// need fails the render instead of sending a message with a blank where a fact belongs.
 	"need": func(name string, v any) (any, error) {
 		if v == nil || reflect.ValueOf(v).IsZero() {
