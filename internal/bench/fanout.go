@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -149,19 +148,8 @@ func (s *WebhookStub) Close() { s.server.Close() }
 
 func (s *WebhookStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := webhook.ParseRequest(r, func(keyID string) ([]byte, bool) { return s.secret, keyID == s.keyID }, time.Now())
-	switch {
-	case errors.Is(err, webhook.ErrSignature):
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	case errors.Is(err, webhook.ErrTooLarge):
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if _, err := domain.ParseRequestType(string(req.Operation)); err != nil {
-		http.Error(w, "unknown operation", http.StatusBadRequest)
+	if err != nil {
+		http.Error(w, err.Error(), webhook.RefusalStatus(err))
 		return
 	}
 	a := webhook.Answer{Status: webhook.StatusDone, Found: []string{"name"}}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -92,19 +91,8 @@ func (d *SupportDesk) Close() {
 // ServeHTTP answers one signed request of dsr's.
 func (d *SupportDesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := webhook.ParseRequest(r, d.key, time.Now())
-	switch {
-	case errors.Is(err, webhook.ErrSignature):
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	case errors.Is(err, webhook.ErrTooLarge):
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	case err != nil:
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if _, err := domain.ParseRequestType(string(req.Operation)); err != nil {
-		http.Error(w, "unknown operation", http.StatusBadRequest)
+	if err != nil {
+		http.Error(w, err.Error(), webhook.RefusalStatus(err))
 		return
 	}
 	if req.Operation == domain.TypeReview {

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,7 +66,23 @@ func ParseRequest(r *http.Request, keys func(keyID string) ([]byte, bool), now t
 	case req.Operation == "":
 		return Request{}, fmt.Errorf("request: operation is required: %w", domain.ErrInvalid)
 	}
+	if _, err := domain.ParseRequestType(string(req.Operation)); err != nil {
+		return Request{}, fmt.Errorf("request: unknown operation: %w", domain.ErrInvalid)
+	}
 	return req, nil
+}
+
+// RefusalStatus is the HTTP status a service answers a message that ParseRequest or
+// ParseCallback refused with: 401 for a signature that does not check out, 413 for a body
+// too large, 400 for one outside the protocol.
+func RefusalStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrSignature):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 // CallbackKeys returns the key lookup of ParseCallback for the given stores.
