@@ -48,15 +48,7 @@ func EndToEnd(o EndToEndOptions) Scenario {
 		}
 		defer w.Stop()
 		base, got, err := RunPaired(ctx, o.Requests, o.Concurrency, e2eRounds, progress,
-			"no-op workflows", func(ctx context.Context, i int) error {
-				run, err := o.Target.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
-				}, NoopActivitiesWorkflow, noopActivities(work[requestTypes[i%len(requestTypes)]]))
-				if err != nil {
-					return err
-				}
-				return run.Get(ctx, nil)
-			},
+			"no-op workflows", runNoop(o.Target.Temporal, work),
 			"dsr requests", func(ctx context.Context, i int) error {
 				_, err := h.runOne(ctx, h.pairs.forType(requestTypes[i%len(requestTypes)]))
 				return err
@@ -82,6 +74,20 @@ const e2eRounds = 4
 // noopActivities is how many activities the baseline runs for a request's work: every
 // activity and local activity it ran, each as an ordinary activity, as dsr once did.
 func noopActivities(w EngineWork) int { return w.Activities + w.LocalActivities }
+
+// runNoop is the baseline's call i: a workflow of as many no-op activities as a request of
+// call i's type runs, started and awaited.
+func runNoop(c client.Client, work map[string]EngineWork) func(context.Context, int) error {
+	return func(ctx context.Context, i int) error {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
+		}, NoopActivitiesWorkflow, noopActivities(work[requestTypes[i%len(requestTypes)]]))
+		if err != nil {
+			return err
+		}
+		return run.Get(ctx, nil)
+	}
+}
 
 // harness plays the requester (reading codes from the dev mailbox) and the analyst
 // (verifying identity and completing manual tasks through the staff API).

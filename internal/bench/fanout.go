@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
 
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -70,15 +69,7 @@ func Fanout(o FanoutOptions) Scenario {
 		defer w.Stop()
 		calls := o.Stub.Calls()
 		base, got, err := RunPairedWatching(ctx, o.Watch, o.Requests, o.Concurrency, fanoutRounds, progress,
-			"no-op workflows", func(ctx context.Context, i int) error {
-				run, err := o.Target.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID: "bench-noop-" + uuid.NewString(), TaskQueue: BaselineTaskQueue,
-				}, NoopActivitiesWorkflow, noopActivities(work[requestTypes[i%len(requestTypes)]]))
-				if err != nil {
-					return err
-				}
-				return run.Get(ctx, nil)
-			},
+			"no-op workflows", runNoop(o.Target.Temporal, work),
 			"dsr requests", func(ctx context.Context, i int) error {
 				_, err := runOne(ctx, fmt.Sprint(i), requestTypes[i%len(requestTypes)])
 				return err
