@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -13,12 +12,14 @@ import (
 // A request's bookkeeping: how its short activities run, and how its audit steps are
 // numbered, queued and written.
 
-// localActivityOptions suit the same activities run in the worker that runs the workflow
-// task: no engine round trip, one marker event. Retries past the first minute back off on
-// a durable timer, so an outage still delays a request but never loses a step.
-var localActivityOptions = workflow.LocalActivityOptions{
-	StartToCloseTimeout: time.Minute,
-	RetryPolicy:         activityOptions.RetryPolicy,
+// local gives an activity's timeouts and retries to the same activity run as a local
+// activity, in the worker that runs the workflow task: no engine round trip, one marker
+// event. Retries past the first minute back off on a durable timer, so an outage still
+// delays a request but never loses a step.
+func local(opts workflow.ActivityOptions) workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout, StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy,
+	}
 }
 
 // execute runs a short bookkeeping activity of this request: a local activity once the
@@ -33,10 +34,7 @@ func (r *request) executeWith(ctx workflow.Context, opts workflow.ActivityOption
 	if !r.batched {
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...)
 	}
-	local := workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout, StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy,
-	}
-	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, local), activity, args...)
+	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, local(opts)), activity, args...)
 	r.running++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		_ = f.Get(ctx, nil)
@@ -123,7 +121,7 @@ func (r *request) flushSteps(ctx workflow.Context) {
 		}
 		batch := r.pending
 		r.pending, r.flushing = nil, true
-		lctx := workflow.WithLocalActivityOptions(ctx, localActivityOptions)
+		lctx := workflow.WithLocalActivityOptions(ctx, local(activityOptions))
 		err := workflow.ExecuteLocalActivity(lctx, a.RecordSteps, activities.RecordStepsInput{Steps: batch}).Get(ctx, nil)
 		r.flushing = false
 		if err != nil {
