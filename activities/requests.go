@@ -294,33 +294,23 @@ type RunStoreResult struct {
 // RunStore runs the request in one system and keeps the full result for the report.
 // Requests started before fan-outs ran as one activity (RunStores) still call it.
 func (a *Activities) RunStore(ctx context.Context, in RunStoreInput) (RunStoreResult, error) {
-	store := a.store(in.Store)
-	if store == nil {
-		return RunStoreResult{}, temporal.NewNonRetryableApplicationError("store "+in.Store+" is not configured", "UnknownStore", nil)
-	}
-	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	req, details, err := a.requestToRun(ctx, in.RequestID)
 	if err != nil {
 		return RunStoreResult{}, err
 	}
-	var details domain.Details
-	if err := json.Unmarshal([]byte(req.Details), &details); err != nil {
-		return RunStoreResult{}, temporal.NewNonRetryableApplicationError("request details are not valid JSON", "BadDetails", nil)
-	}
 	activity.RecordHeartbeat(ctx, "started")
-	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
+	// The same run as a fan-out's, its outcome told the way an activity per store tells it:
+	// by an error that the engine retries, or not.
+	run := a.runOneStore(ctx, req, details, in.Store)
 	switch {
-	case errors.Is(err, connector.ErrPending):
-		return RunStoreResult{Pending: true}, a.Requests.MarkStorePending(ctx, req.ID, in.Store)
-	case errors.Is(err, connector.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
-		return RunStoreResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %v", in.Store, err), "StoreRefused", nil)
-	case err != nil:
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
-			return RunStoreResult{}, err
-		}
-		return RunStoreResult{}, fmt.Errorf("%s: %w", in.Store, err)
+	case run.Pending:
+		return RunStoreResult{Pending: true}, nil
+	case run.Error == "":
+		return RunStoreResult{Result: run.Result}, nil
+	case run.Retryable:
+		return RunStoreResult{}, errors.New(run.Error)
 	}
-	return a.keepStoreResult(ctx, req.ID, in.Store, res)
+	return RunStoreResult{}, temporal.NewNonRetryableApplicationError(run.Error, "StoreRefused", nil)
 }
 
 // keepStoreResult saves a system's full result for the report and returns it without the

@@ -45,13 +45,9 @@ const storeHeartbeat = 10 * time.Second
 // StoreRun. A system that already has a result (a retry after a worker died) is not run
 // again; its saved result comes back, so its change is applied once.
 func (a *Activities) RunStores(ctx context.Context, in RunStoresInput) ([]StoreRun, error) {
-	req, err := a.Requests.GetRequest(ctx, in.RequestID)
+	req, details, err := a.requestToRun(ctx, in.RequestID)
 	if err != nil {
 		return nil, err
-	}
-	var details domain.Details
-	if err := json.Unmarshal([]byte(req.Details), &details); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("request details are not valid JSON", "BadDetails", nil)
 	}
 	saved, err := a.Requests.StoreResults(ctx, in.RequestID)
 	if err != nil {
@@ -103,6 +99,19 @@ func (a *Activities) heartbeatUntilDone(ctx context.Context) func() {
 		close(done)
 		<-stopped
 	}
+}
+
+// requestToRun reads the request the stores are to run, with its details.
+func (a *Activities) requestToRun(ctx context.Context, requestID string) (*requestdb.Request, domain.Details, error) {
+	req, err := a.Requests.GetRequest(ctx, requestID)
+	if err != nil {
+		return nil, domain.Details{}, err
+	}
+	var details domain.Details
+	if err := json.Unmarshal([]byte(req.Details), &details); err != nil {
+		return nil, domain.Details{}, temporal.NewNonRetryableApplicationError("request details are not valid JSON", "BadDetails", nil)
+	}
+	return req, details, nil
 }
 
 // runOneStore applies the request in one system and keeps its full result for the report.
