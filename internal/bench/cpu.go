@@ -47,14 +47,14 @@ func cpuTime(p Process) (time.Duration, error) {
 	if p.PID != 0 {
 		self = strconv.Itoa(p.PID)
 	}
-	pid, ticks, err := readStat(filepath.Join("/proc", self, "stat"))
+	pid, _, ticks, err := readStat(filepath.Join("/proc", self, "stat"))
 	if err != nil {
 		return 0, fmt.Errorf("CPU time of %s: %w", p.Name, err)
 	}
 	if p.PID != 0 {
 		children, _ := filepath.Glob("/proc/[0-9]*/stat")
 		for _, path := range children {
-			if ppid, t, err := readStatOfChild(path); err == nil && ppid == pid {
+			if _, ppid, t, err := readStat(path); err == nil && ppid == pid {
 				ticks += t
 			}
 		}
@@ -62,24 +62,15 @@ func cpuTime(p Process) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / userHZ, nil
 }
 
-// readStat returns a process's PID and its user plus system ticks.
-func readStat(path string) (pid int, ticks int64, err error) {
+// readStat returns a process's PID, its parent's, and its user plus system ticks.
+func readStat(path string) (pid, ppid int, ticks int64, err error) {
 	fields, err := statFields(path)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	pid, _ = strconv.Atoi(fields[0])
-	return pid, ticksOf(fields), nil
-}
-
-// readStatOfChild returns a process's parent PID and its user plus system ticks.
-func readStatOfChild(path string) (ppid int, ticks int64, err error) {
-	fields, err := statFields(path)
-	if err != nil {
-		return 0, 0, err
-	}
 	ppid, _ = strconv.Atoi(fields[3])
-	return ppid, ticksOf(fields), nil
+	return pid, ppid, ticksOf(fields), nil
 }
 
 // statFields splits /proc/PID/stat with the command name (which may hold spaces) taken out:
