@@ -36,3 +36,23 @@ func (r *Repo) CountByStatus(ctx context.Context, now time.Time) ([]StatusCount,
 	}
 	return rows, nil
 }
+
+// CountStatuses counts the requests that match f by status, in one grouped query, for the
+// queue's tabs; f's own Statuses are ignored, so every tab counts under the other filters.
+// Statuses with no request are left out.
+func (r *Repo) CountStatuses(ctx context.Context, f RequestFilter) (map[domain.Status]int64, error) {
+	f.Statuses = nil
+	var rows []struct {
+		Status domain.Status
+		Count  int64
+	}
+	err := f.apply(r.db.WithContext(ctx).Model(&Request{})).Select("status, COUNT(*) AS count").Group("status").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("count requests by status: %w", err)
+	}
+	out := make(map[domain.Status]int64, len(rows))
+	for _, row := range rows {
+		out[row.Status] = row.Count
+	}
+	return out, nil
+}

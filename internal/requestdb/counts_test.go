@@ -2,6 +2,7 @@ package requestdb_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -47,6 +48,48 @@ func TestCountByStatusOfAnEmptyDatabaseIsEmpty(t *testing.T) {
 		got, err := requestdb.New(db).CountByStatus(context.Background(), time.Now())
 		if err != nil || len(got) != 0 {
 			t.Errorf("counts = %+v, %v; want none", got, err)
+		}
+	})
+}
+
+func TestCountStatusesCountsEachStatusUnderTheOtherFilters(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		repo := requestdb.New(db)
+		seed(t, repo,
+			requestdb.Request{ID: "a", ReceivedAt: day(3, 1, 0), Status: domain.StatusPendingReview},
+			requestdb.Request{ID: "b", ReceivedAt: day(3, 1, 0), Status: domain.StatusPendingReview},
+			requestdb.Request{ID: "c", ReceivedAt: day(3, 1, 0), Status: domain.StatusCompleted},
+			requestdb.Request{ID: "d", ReceivedAt: day(3, 1, 0), Status: domain.StatusPendingReview, Type: domain.TypeSuppress},
+		)
+		// The status filter is the tab's own: counts ignore it, and keep the type filter.
+		f := requestdb.RequestFilter{Types: []domain.RequestType{domain.TypeReview}, Statuses: []domain.Status{domain.StatusCompleted}}
+		got, err := repo.CountStatuses(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[domain.Status]int64{domain.StatusPendingReview: 2, domain.StatusCompleted: 1}
+		if !maps.Equal(got, want) {
+			t.Errorf("counts = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestStaffSearchesAreKeptAndNeverChanged(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		repo := requestdb.New(db)
+		s := requestdb.StaffSearch{ID: "s1", At: day(3, 1, 9), Actor: "carol", ActorID: "tok-1", Role: "analyst", Kind: requestdb.SearchByEmail}
+		if err := repo.RecordSearch(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		got, err := repo.StaffSearches(context.Background(), 10)
+		if err != nil || len(got) != 1 || got[0] != s {
+			t.Fatalf("searches = %+v, %v; want %+v", got, err, s)
+		}
+		if err := db.Exec("UPDATE staff_searches SET actor = 'mallory'").Error; err == nil {
+			t.Error("a search was rewritten")
+		}
+		if err := db.Exec("DELETE FROM staff_searches").Error; err == nil {
+			t.Error("a search was deleted")
 		}
 	})
 }

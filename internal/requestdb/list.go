@@ -26,7 +26,10 @@ func pageSize(limit int) int {
 // RequestFilter selects requests for the staff list. A zero field selects everything; the
 // filters that are set must all hold.
 type RequestFilter struct {
-	ID            string
+	ID string
+	// EmailHash keeps the requests filed under this keyed hash of an address (see
+	// keys.Secret.EmailHash), so that a search by address never holds it in clear.
+	EmailHash     string
 	Statuses      []domain.Status
 	Types         []domain.RequestType
 	Jurisdictions []domain.Jurisdiction
@@ -146,6 +149,9 @@ func (r *Repo) ListRequests(ctx context.Context, f RequestFilter, order RequestO
 func (f RequestFilter) apply(q *gorm.DB) *gorm.DB {
 	if f.ID != "" {
 		q = q.Where("id = ?", f.ID)
+	}
+	if f.EmailHash != "" {
+		q = q.Where("email_hash = ?", f.EmailHash)
 	}
 	if len(f.Statuses) > 0 {
 		q = q.Where("status IN ?", f.Statuses)

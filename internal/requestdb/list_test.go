@@ -78,6 +78,7 @@ func TestListRequestsAppliesEveryFilter(t *testing.T) {
 		}{
 			{"none", requestdb.RequestFilter{}, []string{"d", "c", "b", "a"}},
 			{"id", requestdb.RequestFilter{ID: "c"}, []string{"c"}},
+			{"e-mail hash", requestdb.RequestFilter{EmailHash: "hash-c"}, []string{"c"}},
 			{"statuses", requestdb.RequestFilter{Statuses: []domain.Status{domain.StatusCompleted, domain.StatusPendingReview}}, []string{"b", "a"}},
 			{"types", requestdb.RequestFilter{Types: []domain.RequestType{domain.TypeSuppress, domain.TypeCorrect}}, []string{"d", "c"}},
 			{"jurisdiction", requestdb.RequestFilter{Jurisdictions: []domain.Jurisdiction{domain.JurisdictionCCPA}}, []string{"c"}},
