@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -18,6 +19,7 @@ import (
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // Page sizes of the staff list.
@@ -56,7 +58,12 @@ type RequestListItem struct {
 var listParams = map[string]bool{
 	"status": true, "type": true, "jurisdiction": true, "overdue": true, "due_before": true,
 	"assignee": true, "id": true, "sort": true, "limit": true, "cursor": true, "format": true,
+	"due": true, "email_hash": true,
 }
+
+// dueWindows are the values of the due filter: how far ahead of now an open request's due
+// date may be. Overdue requests are in every window.
+var dueWindows = map[string]time.Duration{"overdue": 0, "today": 24 * time.Hour, "week": 7 * 24 * time.Hour}
 
 // listQuery is a validated list request.
 type listQuery struct {
@@ -75,17 +82,17 @@ func (s *Server) listRequests(c echo.Context) error {
 	if q.csv {
 		return s.exportRequests(c, q)
 	}
-	rows, next, err := s.opts.Requests.ListRequests(c.Request().Context(), q.filter, q.order, q.after, q.limit)
+	page, err := s.svc.ListRequests(c.Request().Context(), q.service(false), staffActor(c))
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
 	now := s.opts.Now()
-	out := RequestList{Requests: make([]RequestListItem, len(rows))}
-	for i, r := range rows {
+	out := RequestList{Requests: make([]RequestListItem, len(page.Rows))}
+	for i, r := range page.Rows {
 		out.Requests[i] = listItem(r, now)
 	}
-	if next != nil {
-		out.NextCursor = encodeCursor(requestsCursor(q.order), *next)
+	if page.Next != nil {
+		out.NextCursor = encodeCursor(requestsCursor(q.order), *page.Next)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, out)
@@ -109,10 +116,19 @@ func midnight(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
+func (q listQuery) service(counts bool) requests.ListQuery {
+	return requests.ListQuery{Filter: q.filter, Order: q.order, After: q.after, Limit: q.limit, Counts: counts}
+}
+
 // readListQuery validates the query string: unknown parameters are refused, so that a typo
 // cannot silently widen a list, and every bad value is named in one answer.
 func (s *Server) readListQuery(c echo.Context) (listQuery, error) {
-	params := c.QueryParams()
+	return s.readListParams(c.QueryParams(), c.Request().Header.Get(echo.HeaderAccept))
+}
+
+// readListParams is readListQuery of the parameters given, for a page that has some of its
+// own; accept is the Accept header, which may ask for CSV.
+func (s *Server) readListParams(params url.Values, accept string) (listQuery, error) {
 	for name := range params {
 		if !listParams[name] {
 			return listQuery{}, errUnknownParameter
@@ -131,6 +147,17 @@ func (s *Server) readListQuery(c echo.Context) (listQuery, error) {
 		} else if overdue {
 			f.OverdueAt = s.opts.Now()
 		}
+	}
+	if v := params.Get("due"); v != "" {
+		window, ok := dueWindows[v]
+		if !ok {
+			fields["due"] = "must be overdue, today or week"
+		} else {
+			f.OverdueAt = s.opts.Now().Add(window)
+		}
+	}
+	if f.EmailHash = params.Get("email_hash"); f.EmailHash != "" && !isEmailHash(f.EmailHash) {
+		fields["email_hash"] = "must be the keyed hash of an address, as the staff pages link it"
 	}
 	if v := params.Get("due_before"); v != "" {
 		t, err := parseInstant(v)
@@ -166,7 +193,7 @@ func (s *Server) readListQuery(c echo.Context) (listQuery, error) {
 		q.csv = true
 	case "json":
 	case "":
-		q.csv = acceptsCSV(c.Request().Header.Get(echo.HeaderAccept))
+		q.csv = acceptsCSV(accept)
 	default:
 		fields["format"] = "must be json or csv"
 	}
@@ -181,6 +208,15 @@ func (s *Server) readListQuery(c echo.Context) (listQuery, error) {
 		q.after = &after
 	}
 	return q, nil
+}
+
+// isEmailHash reports whether s has the form of keys.Secret.EmailHash: 64 lower-case hex digits.
+func isEmailHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
 }
 
 func requestsCursor(order requestdb.RequestOrder) string { return "requests" + string(order) }
@@ -258,10 +294,13 @@ var csvColumns = []string{"id", "type", "jurisdiction", "status", "received_at",
 // proper 503; a failure later can only cut the export short, and is logged.
 func (s *Server) exportRequests(c echo.Context, q listQuery) error {
 	ctx := c.Request().Context()
-	rows, next, err := s.opts.Requests.ListRequests(ctx, q.filter, q.order, nil, csvBatch)
+	first := q.service(false)
+	first.After, first.Limit = nil, csvBatch
+	page, err := s.svc.ListRequests(ctx, first, staffActor(c))
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
+	rows, next := page.Rows, page.Next
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="dsr-requests.csv"`)

@@ -25,6 +25,16 @@ type MetricsReport struct {
 	Totals        Counts                                    `json:"totals"`
 	DaysToRespond ResponseDays                              `json:"days_to_respond"`
 	ByType        map[domain.RequestType]RequestTypeMetrics `json:"by_type"`
+	// ByMonth is every calendar month of the period, those without requests included,
+	// with all types summed and the days that month's answers took.
+	ByMonth []MonthSummary `json:"by_month"`
+}
+
+// MonthSummary is one calendar month (UTC, YYYY-MM) of every type.
+type MonthSummary struct {
+	Month string `json:"month"`
+	Counts
+	DaysToRespond ResponseDays `json:"days_to_respond"`
 }
 
 // Counts are requests received, completed and denied.
@@ -115,7 +125,26 @@ func metricsReport(from, to time.Time, m requestdb.Metrics) MetricsReport {
 		t.DaysToRespond = responseDays(times)
 		r.ByType[typ] = t
 	}
+	for _, month := range monthsOf(from, to) {
+		sum := MonthSummary{Month: month, DaysToRespond: responseDays(m.ByMonth[month])}
+		for _, mc := range r.Months {
+			if mc.Month == month {
+				sum.Counts = sum.Counts.add(mc.Counts)
+			}
+		}
+		r.ByMonth = append(r.ByMonth, sum)
+	}
 	return r
+}
+
+// monthsOf lists the calendar months (UTC, YYYY-MM) that [from, to) touches.
+func monthsOf(from, to time.Time) []string {
+	var out []string
+	last := to.UTC().Add(-time.Nanosecond)
+	for m := time.Date(from.UTC().Year(), from.UTC().Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(last); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format("2006-01"))
+	}
+	return out
 }
 
 func (a Counts) add(b Counts) Counts {

@@ -61,6 +61,8 @@ var webFuncs = template.FuncMap{
 		}
 		return vs[0]
 	},
+	// queueStatusText is the privacy team's name of a status (web_queue.go).
+	"queueStatusText": queueStatusText,
 }
 
 func parsePages() map[string]*template.Template {

@@ -70,28 +70,6 @@ func (s *Server) signInPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "signin.html", webPage{Title: "Sign in"})
 }
 
-// queueRow is a request of the queue with its deadline badge.
-type queueRow struct {
-	RequestListItem
-	Badge daysLeft
-}
-
-type queuePageData struct {
-	webPage
-	Query    url.Values
-	Rows     []queueRow
-	Errors   map[string]string
-	CSVURL   string
-	NextURL  string
-	Statuses []domain.Status
-	Types    []domain.RequestType
-	Juris    []domain.Jurisdiction
-}
-
-func (p queuePageData) Selected(name, value string) bool {
-	return slices.Contains(p.Query[name], value)
-}
-
 var (
 	queueStatuses = []domain.Status{
 		domain.StatusReceived, domain.StatusAwaitingEmailVerification, domain.StatusAwaitingIdentityVerification,
@@ -101,51 +79,6 @@ var (
 	queueTypes = []domain.RequestType{domain.TypeReview, domain.TypeCorrect, domain.TypeUpdate, domain.TypeSuppress, domain.TypeRestrict, domain.TypeChildErasure}
 	queueJuris = []domain.Jurisdiction{domain.JurisdictionGDPR, domain.JurisdictionCCPA, domain.JurisdictionDefault}
 )
-
-// queuePage lists requests with the filters of GET /api/v1/admin/requests, read by the same
-// code, so the filter form uses the API's parameter names.
-func (s *Server) queuePage(c echo.Context) error {
-	page := queuePageData{
-		webPage: s.staffPage(c, "Requests"), Query: c.QueryParams(), Errors: map[string]string{},
-		Statuses: queueStatuses, Types: queueTypes, Juris: queueJuris,
-	}
-	q, err := s.readListQuery(c)
-	if err != nil {
-		ae := asAPIError(err)
-		for name, msg := range ae.fields {
-			page.Errors[name] = sentence(msg)
-		}
-		if len(ae.fields) == 0 {
-			page.Errors["form"] = sentence(ae.message)
-		}
-		return s.render(c, ae.status, "queue.html", page)
-	}
-	rows, next, err := s.opts.Requests.ListRequests(c.Request().Context(), q.filter, q.order, q.after, q.limit)
-	if err != nil {
-		return s.renderError(c, unavailable(err))
-	}
-	now := s.opts.Now()
-	for _, r := range rows {
-		page.Rows = append(page.Rows, queueRow{RequestListItem: listItem(r, now), Badge: deadlineBadge(r.ReceivedAt, r.DueAt, now, r.Status)})
-	}
-	export := url.Values{}
-	for name, vs := range page.Query {
-		if name != "cursor" && name != "format" && name != "limit" {
-			export[name] = vs
-		}
-	}
-	export.Set("format", "csv")
-	page.CSVURL = "/api/v1/admin/requests?" + export.Encode()
-	if next != nil {
-		more := url.Values{}
-		for name, vs := range page.Query {
-			more[name] = vs
-		}
-		more.Set("cursor", encodeCursor(requestsCursor(q.order), *next))
-		page.NextURL = "/admin/requests?" + more.Encode()
-	}
-	return s.render(c, http.StatusOK, "queue.html", page)
-}
 
 // requestPageData is everything about one request, read from the database as the staff
 // view answers it.

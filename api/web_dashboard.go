@@ -23,6 +23,7 @@ func (s *Server) dashboardPageRoutes(staff *echo.Group) {
 	staff.POST("/tasks/complete", s.completeTaskForm)
 	staff.GET("/metrics", s.metricsPage)
 	staff.POST("/requests/bulk", s.bulkActionForm)
+	staff.POST("/requests/filter", s.filterForm)
 	staff.GET("/staff-request", s.staffRequestPage)
 	staff.POST("/staff-request", s.submitStaffRequestForm)
 }
@@ -110,6 +111,7 @@ type metricsPageData struct {
 	Overdue     int
 	OverdueMore bool
 	Errors      map[string]string
+	Chart       metricsChart
 }
 
 // overdueCountLimit bounds the overdue count; past it the page says "or more".
@@ -134,6 +136,7 @@ func (s *Server) metricsPage(c echo.Context) error {
 		return s.renderError(c, unavailable(err))
 	}
 	p.Report = metricsReport(from, to, m)
+	p.Chart = newMetricsChart(p.Report.ByMonth)
 	overdue, more, err := s.opts.Requests.ListRequests(ctx, requestdb.RequestFilter{OverdueAt: s.opts.Now()}, requestdb.DueSoonestFirst, nil, overdueCountLimit)
 	if err != nil {
 		return s.renderError(c, unavailable(err))
@@ -156,24 +159,36 @@ type bulkPageData struct {
 	Action   string
 	Outcomes []bulkOutcome
 	Failed   int
+	// BackURL is the queue view the decision was made from.
+	BackURL string
 }
 
 // bulkActionForm applies approve or deny to each chosen request through the same workflow
-// update as a request's own form, and says what became of each.
+// update as a request's own form, and says what became of each. With nothing ticked it
+// goes back to the queue view it came from, which says so.
 func (s *Server) bulkActionForm(c echo.Context) error {
+	if err := c.Request().ParseForm(); err != nil {
+		return s.renderError(c, readError(err))
+	}
+	back, err := url.ParseQuery(c.Request().PostForm.Get("back"))
+	if err != nil {
+		back = url.Values{}
+	}
+	view := queueView(back)
+	ids := c.Request().PostForm["id"]
+	if len(ids) == 0 {
+		view.Set("notice", "none")
+		return c.Redirect(http.StatusSeeOther, queueURL(view))
+	}
 	action := c.FormValue("action")
 	if !slices.Contains(bulkActions, action) {
 		return s.renderError(c, fail(http.StatusUnprocessableEntity, "choose approve or deny"))
 	}
-	if err := c.Request().ParseForm(); err != nil {
-		return s.renderError(c, readError(err))
-	}
-	ids := c.Request().PostForm["id"]
-	if len(ids) == 0 || len(ids) > maxPageSize {
+	if len(ids) > maxPageSize {
 		return s.renderError(c, fail(http.StatusUnprocessableEntity, fmt.Sprintf("choose from 1 to %d requests", maxPageSize)))
 	}
 	reason := strings.TrimSpace(c.FormValue("reason"))
-	p := bulkPageData{webPage: s.staffPage(c, "Bulk "+action), Action: action}
+	p := bulkPageData{webPage: s.staffPage(c, "Bulk "+action), Action: action, BackURL: queueURL(view)}
 	ctx := c.Request().Context()
 	for _, id := range ids {
 		out := bulkOutcome{ID: id}

@@ -197,6 +197,8 @@ type Metrics struct {
 	Months    []MonthCount // by month, then type
 	Responses ResponseTimes
 	ByType    map[domain.RequestType]ResponseTimes
+	// ByMonth are the response times of the answers given in each month (YYYY-MM).
+	ByMonth map[string]ResponseTimes
 }
 
 // RequestMetrics counts the requests received, completed and denied in [from, to), by type
@@ -243,6 +245,7 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 	}
 	var all []float64
 	byType := map[domain.RequestType][]float64{}
+	byMonth := map[string][]float64{}
 	for _, row := range answered {
 		mc := count(row.CompletedAt, row.Type)
 		if row.Status == domain.StatusDenied {
@@ -253,10 +256,14 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		days := row.CompletedAt.Sub(row.ReceivedAt).Hours() / 24
 		all = append(all, days)
 		byType[row.Type] = append(byType[row.Type], days)
+		byMonth[mc.Month] = append(byMonth[mc.Month], days)
 	}
-	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}}
+	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}, ByMonth: map[string]ResponseTimes{}}
 	for t, days := range byType {
 		m.ByType[t] = summarise(days)
+	}
+	for month, days := range byMonth {
+		m.ByMonth[month] = summarise(days)
 	}
 	for _, mc := range counts {
 		m.Months = append(m.Months, *mc)

@@ -199,6 +199,19 @@ func TestRequestMetricsCountByTypeAndMonthAndTimeTheAnswers(t *testing.T) {
 		if got := m.ByType[domain.TypeReview]; got.Count != 3 || got.MedianDays != 10 || math.Abs(got.MeanDays-13) > 1e-9 {
 			t.Errorf("review responses = %+v, want 3 answers, median 10, mean 13", got)
 		}
+		// January's one answer took 10 days; February's 2, 5 and 27.
+		wantByMonth := map[string]requestdb.ResponseTimes{
+			"2026-01": {Count: 1, MedianDays: 10, MeanDays: 10},
+			"2026-02": {Count: 3, MedianDays: 5, MeanDays: 34.0 / 3},
+		}
+		for month, want := range wantByMonth {
+			if got := m.ByMonth[month]; got.Count != want.Count || got.MedianDays != want.MedianDays || math.Abs(got.MeanDays-want.MeanDays) > 1e-9 {
+				t.Errorf("%s responses = %+v, want %+v", month, got, want)
+			}
+		}
+		if len(m.ByMonth) != len(wantByMonth) {
+			t.Errorf("responses by month = %+v, want only %v", m.ByMonth, wantByMonth)
+		}
 	})
 }
 

@@ -24,6 +24,9 @@ type Store interface {
 	GetRequest(ctx context.Context, id string) (*requestdb.Request, error)
 	ApplyStep(ctx context.Context, s requestdb.Step) (requestdb.Applied, error)
 	RecordOptOut(ctx context.Context, o requestdb.OptOut) error
+	ListRequests(ctx context.Context, f requestdb.RequestFilter, order requestdb.RequestOrder, after *requestdb.Cursor, limit int) ([]requestdb.RequestSummary, *requestdb.Cursor, error)
+	CountStatuses(ctx context.Context, f requestdb.RequestFilter) (map[domain.Status]int64, error)
+	RecordSearch(ctx context.Context, s requestdb.StaffSearch) error
 	AuditEvents(ctx context.Context, requestID string) ([]requestdb.AuditEvent, error)
 	StoreResults(ctx context.Context, requestID string) ([]connector.Result, error)
 	StoreProgressOf(ctx context.Context, requestID string) ([]requestdb.StoreProgress, error)
