@@ -73,6 +73,7 @@ var routeAudience = map[string]audience{
 	"POST /admin/tasks/complete":       staff,
 	"GET /admin/metrics":               staff,
 	"POST /admin/requests/bulk":        staff,
+	"POST /admin/requests/filter":      staff,
 	"GET /admin/staff-request":         staff,
 	"POST /admin/staff-request":        staff,
 }
