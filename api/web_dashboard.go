@@ -170,6 +170,7 @@ func (s *Server) bulkActionForm(c echo.Context) error {
 	if err := c.Request().ParseForm(); err != nil {
 		return s.renderError(c, readError(err))
 	}
+	// The view to come back to; a malformed one falls back to the whole queue.
 	back, err := url.ParseQuery(c.Request().PostForm.Get("back"))
 	if err != nil {
 		back = url.Values{}
