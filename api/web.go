@@ -61,6 +61,13 @@ var webFuncs = template.FuncMap{
 		}
 		return vs[0]
 	},
+
+	// The privacy team's words, in web_staff_text.go.
+	"staffStatus":   staffStatus,
+	"staffStatusOf": staffStatusOf,
+	"staffType":     staffType,
+	"staffAction":   staffAction,
+	"storeState":    storeState,
 }
 
 func parsePages() map[string]*template.Template {
