@@ -68,6 +68,7 @@ var webFuncs = template.FuncMap{
 	"staffType":     staffType,
 	"staffAction":   staffAction,
 	"storeState":    storeState,
+	"staffJuris":    staffJurisdiction,
 }
 
 func parsePages() map[string]*template.Template {

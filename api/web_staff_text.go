@@ -109,3 +109,16 @@ func staffAction(action string) string {
 	}
 	return sentence(strings.ReplaceAll(action, "_", " "))
 }
+
+var staffJurisdictionTexts = map[domain.Jurisdiction]string{
+	domain.JurisdictionGDPR:    "GDPR",
+	domain.JurisdictionCCPA:    "CCPA",
+	domain.JurisdictionDefault: "our own deadline",
+}
+
+func staffJurisdiction(j domain.Jurisdiction) string {
+	if s, ok := staffJurisdictionTexts[j]; ok {
+		return s
+	}
+	return string(j)
+}
