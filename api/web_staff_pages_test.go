@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -88,10 +89,23 @@ func TestViewingTheRequesterOnARequestOrTaskPageIsAudited(t *testing.T) {
 	if v := h.do(http.MethodGet, "/admin/tasks", "", "", h.token("dana", auth.RoleAdmin)); strings.Contains(v.body, "private.person") {
 		t.Error("the task list shows the requester without recording it")
 	}
+	// The requester's own status leaves the staff's views out.
+	own := h.open()
+	d.send(http.MethodGet, "/admin/requests/"+own.ID, "", "")
+	if len(reads(t, h, own.ID)) != 1 {
+		t.Fatal("the view of the requester's own request was not recorded")
+	}
+	if a := h.do(http.MethodGet, "/api/v1/requests/"+own.ID, "", "", own.StatusToken); a.code != http.StatusOK || strings.Contains(a.body, requestdb.ActionAccessed) {
+		t.Errorf("requester's status = %d %s, want no staff views in it", a.code, a.body)
+	}
 }
 
-func TestCorrectionTaskShowsTheRequestedChangeAndNotYetLookedUp(t *testing.T) {
-	h := newHarness(t, false)
+func TestCorrectionShowsTheRequestedChangeBesideTheValueHeldBefore(t *testing.T) {
+	var sealed *requestdb.Repo
+	h := newHarness(t, false, func(o *api.Options) {
+		sealed = o.Requests.WithResultKeys(newCodecRing(t))
+		o.Requests = sealed
+	})
 	row := &requestdb.Request{
 		ID: uuid.NewString(), Type: domain.TypeCorrect, Jurisdiction: domain.JurisdictionGDPR, Status: domain.StatusPendingReview,
 		Email: "ada@example.com", EmailHash: "h", Details: `{"changes":[{"field":"postal_address","value":"1 New Street"}]}`,
@@ -108,6 +122,14 @@ func TestCorrectionTaskShowsTheRequestedChangeAndNotYetLookedUp(t *testing.T) {
 			!strings.Contains(a.body, "1 New Street") || !strings.Contains(a.body, "not looked up yet") {
 			t.Errorf("%s = %d, want the change asked for and its current value not looked up yet", path, a.code)
 		}
+	}
+	err := sealed.SaveStoreResult(context.Background(), row.ID, "accounts", connector.Result{Store: "accounts", Changed: []string{"postal_address"},
+		Before: []connector.PriorValue{{Table: "customers", Field: "postal_address", Value: "3 Old Road"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := d.send(http.MethodGet, "/admin/requests/"+row.ID, "", ""); !strings.Contains(a.body, `3 Old Road <span class="hint">(accounts)</span>`) {
+		t.Errorf("request page = %d, want the value accounts held before the change", a.code)
 	}
 }
 
