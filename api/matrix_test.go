@@ -70,6 +70,7 @@ var routeAudience = map[string]audience{
 	"POST /admin/requests/:id/:action": staff,
 	"GET /audit":                       auditors,
 	"GET /admin/tasks":                 staff,
+	"GET /admin/tasks/:id":             staff,
 	"POST /admin/tasks/complete":       staff,
 	"GET /admin/metrics":               staff,
 	"POST /admin/requests/bulk":        staff,

@@ -162,7 +162,7 @@ func TestQueueTabsCountEachStatusInOneQuery(t *testing.T) {
 	if current != "completed" {
 		t.Errorf("current tab = %q, want completed", current)
 	}
-	if !strings.Contains(page.body, "Awaiting review") {
+	if !strings.Contains(page.body, "Waiting for review") {
 		t.Error("the tabs do not name statuses in the privacy team's words")
 	}
 	grouped := 0

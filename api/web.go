@@ -61,8 +61,14 @@ var webFuncs = template.FuncMap{
 		}
 		return vs[0]
 	},
-	// queueStatusText is the privacy team's name of a status (web_queue.go).
-	"queueStatusText": queueStatusText,
+
+	// The privacy team's words, in web_staff_text.go.
+	"staffStatus":   staffStatus,
+	"staffStatusOf": staffStatusOf,
+	"staffType":     staffType,
+	"staffAction":   staffAction,
+	"storeState":    storeState,
+	"staffJuris":    staffJurisdiction,
 }
 
 func parsePages() map[string]*template.Template {

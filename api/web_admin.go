@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/workflows"
 )
@@ -90,7 +91,22 @@ type requestPageData struct {
 	TemporalURL string
 	Error       string
 	Done        string
+	// Personal is the requester's details, whose reading the audit log records.
+	Personal requests.Personal
+	// Offered are the actions the workflow takes from this staff member now.
+	Offered []string
+	// Timeline is the request's steps; Reads the latest views of the requester's details.
+	Timeline []requestdb.AuditEvent
+	Reads    []requestdb.AuditEvent
+	TaskRows []taskRow
 }
+
+// readsShown is how many of the latest views of a requester's details a request page lists;
+// the audit log keeps them all.
+const readsShown = 10
+
+// Offers reports whether the page offers the action of requests.StaffActions.
+func (p requestPageData) Offers(action string) bool { return slices.Contains(p.Offered, action) }
 
 // actionDone is what the page says after each action succeeded.
 var actionDone = map[string]string{
@@ -104,11 +120,27 @@ func (s *Server) requestData(c echo.Context) (requestPageData, error) {
 	if err != nil {
 		return requestPageData{}, err
 	}
-	row := v.Row
+	row, actor, now := v.Row, staffActor(c), s.opts.Now()
+	personal, err := s.svc.Personal(c.Request().Context(), row, actor, requests.ReadOnRequestPage)
+	if err != nil {
+		return requestPageData{}, err
+	}
 	p := requestPageData{
-		webPage: s.staffPage(c, "Request "+row.ID), StaffView: v,
-		Badge: deadlineBadge(row.ReceivedAt, row.DueAt, s.opts.Now(), row.Status),
-		Done:  actionDone[c.QueryParam("done")],
+		webPage: s.staffPage(c, "Request "+row.ID), StaffView: v, Personal: personal,
+		Badge: deadlineBadge(row.ReceivedAt, row.DueAt, now, row.Status),
+		Done:  actionDone[c.QueryParam("done")], Offered: v.Offered(actor, now),
+	}
+	for _, e := range v.Audit {
+		if e.Action == requestdb.ActionAccessed {
+			p.Reads = append(p.Reads, e)
+		} else {
+			p.Timeline = append(p.Timeline, e)
+		}
+	}
+	slices.Reverse(p.Reads)
+	p.Reads = p.Reads[:min(len(p.Reads), readsShown)]
+	for _, t := range v.Tasks {
+		p.TaskRows = append(p.TaskRows, s.taskRow(t))
 	}
 	if row.Details != "" {
 		if err := json.Unmarshal([]byte(row.Details), &p.Details); err != nil {

@@ -27,9 +27,13 @@ func TestTasksPageCompletesATaskThroughItsForm(t *testing.T) {
 	req := h.open()
 	id := openTask(t, h.requests, req.ID, "paper")
 	d := h.signIn(h.token("carol", auth.RoleAnalyst))
-	page := d.send(http.MethodGet, "/admin/tasks", "", "")
+	list := d.send(http.MethodGet, "/admin/tasks", "", "")
+	if list.code != http.StatusOK || !strings.Contains(list.body, `href="/admin/tasks/`+url.PathEscape(id)+`"`) {
+		t.Fatalf("tasks page = %d, want a link to the task", list.code)
+	}
+	page := d.send(http.MethodGet, "/admin/tasks/"+url.PathEscape(id), "", "")
 	if page.code != http.StatusOK || !strings.Contains(page.body, `value="`+id+`"`) || !strings.Contains(page.body, "Mark the paper file as restricted.") {
-		t.Fatalf("tasks page = %d, want the task and its instructions", page.code)
+		t.Fatalf("task page = %d, want the task's form and its instructions", page.code)
 	}
 	form := url.Values{"task": {id}, "found": {"name\n\npostal address"}, "note": {"done by hand"}}
 	if a := d.post("/admin/tasks/complete", form, false); a.code != http.StatusForbidden {

@@ -215,27 +215,3 @@ func isRequestID(s string) bool {
 	_, err := uuid.Parse(s)
 	return err == nil
 }
-
-// staffStatusTexts name each status for the privacy team: what the request waits for,
-// in the words of the queue's tabs. The requester's words are statusText's.
-var staffStatusTexts = map[domain.Status]string{
-	domain.StatusReceived:                     "Received",
-	domain.StatusAwaitingEmailVerification:    "Awaiting mailbox check",
-	domain.StatusAwaitingIdentityVerification: "Identity to verify",
-	domain.StatusPendingReview:                "Awaiting review",
-	domain.StatusInProgress:                   "In progress",
-	domain.StatusAwaitingManualTasks:          "Manual tasks open",
-	domain.StatusNeedsAttention:               "Needs attention",
-	domain.StatusCompleted:                    "Completed",
-	domain.StatusDenied:                       "Denied",
-	domain.StatusCancelled:                    "Cancelled",
-	domain.StatusExpired:                      "Expired unverified",
-}
-
-// queueStatusText is a status in the privacy team's words; an unknown one as it is spelled.
-func queueStatusText(st domain.Status) string {
-	if t, ok := staffStatusTexts[st]; ok {
-		return t
-	}
-	return strings.ReplaceAll(string(st), "_", " ")
-}

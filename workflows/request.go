@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -150,13 +149,14 @@ var (
 )
 
 func (r *request) requireStatus(allowed ...domain.Status) error {
-	if r.state.Status.Terminal() || r.cancelled != nil || r.denied != nil {
-		return errTerminal
-	}
-	if !slices.Contains(allowed, r.state.Status) {
-		return fmt.Errorf("not possible while the request is %s", r.state.Status)
-	}
-	return nil
+	return StaffFacts{Status: r.state.Status, Ending: r.cancelled != nil || r.denied != nil}.requireStatus(allowed...)
+}
+
+func errNotNow(s domain.Status) error { return fmt.Errorf("not possible while the request is %s", s) }
+
+// sameName reports whether two staff names differ at most in case and spacing.
+func sameName(a, b string) bool {
+	return strings.EqualFold(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " "))
 }
 
 func requireStaff(actor Actor) error {

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -162,11 +161,11 @@ func (r *request) submitIdentity(ctx workflow.Context, in SubmitIdentityInput) (
 	return SubmitIdentityResult{Verified: verified, AttemptsLeft: r.state.IdentityAttempts}, nil
 }
 
-func (r *request) validateVerifyIdentity(in VerifyIdentityInput) error {
+func (r *request) validateVerifyIdentity(ctx workflow.Context, in VerifyIdentityInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
-	return r.requireStatus(domain.StatusAwaitingIdentityVerification, domain.StatusPendingReview)
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateVerifyIdentity, in.Actor)
 }
 
 // verifyIdentityManually records an analyst's verification. In pending_review it also
@@ -177,28 +176,11 @@ func (r *request) verifyIdentityManually(ctx workflow.Context, in VerifyIdentity
 	return r.record(ctx, "identity_verified", in.Actor, nil, nil, in.Reason)
 }
 
-func (r *request) validateApprove(in ApproveInput) error {
+func (r *request) validateApprove(ctx workflow.Context, in ApproveInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
-	if err := r.requireStatus(domain.StatusPendingReview); err != nil {
-		return err
-	}
-	if r.in.OpenedBy != "" && r.openedBy(in.Actor) {
-		return errors.New("a second staff member must approve a request that staff opened")
-	}
-	return nil
-}
-
-// openedBy reports whether actor is the staff member who opened the request: the same
-// token, or a token whose name differs only in case or spacing, since one person may hold
-// several tokens under their name. Requests started before the opener's token ID was
-// recorded compare names alone.
-func (r *request) openedBy(actor Actor) bool {
-	if r.in.OpenedByID != "" && actor.ID == r.in.OpenedByID {
-		return true
-	}
-	return strings.EqualFold(strings.Join(strings.Fields(actor.Name), " "), strings.Join(strings.Fields(r.in.OpenedBy), " "))
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateApprove, in.Actor)
 }
 
 func (r *request) approve(ctx workflow.Context, in ApproveInput) error {
@@ -206,14 +188,14 @@ func (r *request) approve(ctx workflow.Context, in ApproveInput) error {
 	return r.record(ctx, "approved", in.Actor, nil, nil, in.Reason)
 }
 
-func (r *request) validateDeny(in DenyInput) error {
+func (r *request) validateDeny(ctx workflow.Context, in DenyInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := requireText("reason", in.Reason); err != nil {
 		return err
 	}
-	return r.requireStatus(domain.StatusAwaitingEmailVerification, domain.StatusAwaitingIdentityVerification, domain.StatusPendingReview, domain.StatusNeedsAttention)
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateDeny, in.Actor)
 }
 
 func (r *request) deny(_ workflow.Context, in DenyInput) error {

@@ -103,16 +103,7 @@ func (r *request) validateExtend(ctx workflow.Context, in ExtendInput) error {
 	if err := requireText("reason", in.Reason); err != nil {
 		return err
 	}
-	if r.state.Status.Terminal() {
-		return errTerminal
-	}
-	if r.state.Extended {
-		return errors.New("the request has already been extended once")
-	}
-	if !workflow.Now(ctx).Before(r.state.OriginalDueAt) {
-		return errors.New("an extension must be given before the original due date")
-	}
-	return nil
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateExtend, in.Actor)
 }
 
 func (r *request) extend(ctx workflow.Context, in ExtendInput) error {
@@ -133,18 +124,14 @@ func (r *request) extend(ctx workflow.Context, in ExtendInput) error {
 	return r.notify(ctx, mail.KindExtension, mail.Extension{NewDueDate: due, Reason: in.Reason})
 }
 
-func (r *request) validateCancel(in CancelInput) error {
+func (r *request) validateCancel(ctx workflow.Context, in CancelInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if err := requireText("reason", in.Reason); err != nil {
 		return err
 	}
-	if r.state.Status == domain.StatusInProgress {
-		return errBusy
-	}
-	return r.requireStatus(domain.StatusReceived, domain.StatusAwaitingEmailVerification, domain.StatusAwaitingIdentityVerification,
-		domain.StatusPendingReview, domain.StatusAwaitingManualTasks, domain.StatusNeedsAttention)
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateCancel, in.Actor)
 }
 
 func (r *request) cancel(_ workflow.Context, in CancelInput) error {
@@ -152,11 +139,14 @@ func (r *request) cancel(_ workflow.Context, in CancelInput) error {
 	return nil
 }
 
-func (r *request) validateAddNote(in AddNoteInput) error {
+func (r *request) validateAddNote(ctx workflow.Context, in AddNoteInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
-	return requireText("note", in.Text)
+	if err := requireText("note", in.Text); err != nil {
+		return err
+	}
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateAddNote, in.Actor)
 }
 
 func (r *request) addNote(ctx workflow.Context, in AddNoteInput) error {
@@ -164,17 +154,14 @@ func (r *request) addNote(ctx workflow.Context, in AddNoteInput) error {
 	return r.record(ctx, "note_added", in.Actor, nil, nil, in.Text)
 }
 
-func (r *request) validateAssign(in AssignInput) error {
+func (r *request) validateAssign(ctx workflow.Context, in AssignInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
 	if len(in.Assignee) > 200 {
 		return errors.New("the assignee name is too long")
 	}
-	if r.state.Status.Terminal() {
-		return errTerminal
-	}
-	return nil
+	return r.staffFacts(workflow.Now(ctx)).Refusal(UpdateAssign, in.Actor)
 }
 
 func (r *request) assign(ctx workflow.Context, in AssignInput) error {

@@ -283,11 +283,11 @@ func (r *request) storeResult(ctx workflow.Context, in StoreResultInput) error {
 	return r.record(ctx, "store_answered", in.Actor, nil, nil, in.Store)
 }
 
-func (r *request) validateRetryStore(in RetryStoreInput) error {
+func (r *request) validateRetryStore(ctx workflow.Context, in RetryStoreInput) error {
 	if err := requireStaff(in.Actor); err != nil {
 		return err
 	}
-	if err := r.requireStatus(domain.StatusNeedsAttention); err != nil {
+	if err := r.staffFacts(workflow.Now(ctx)).Refusal(UpdateRetryStore, in.Actor); err != nil {
 		return err
 	}
 	if !slices.Contains(r.failedStores(), in.Store) {

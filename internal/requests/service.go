@@ -34,6 +34,7 @@ type Store interface {
 	TasksOf(ctx context.Context, requestID string) ([]requestdb.Task, error)
 	GetTask(ctx context.Context, id string) (*requestdb.Task, error)
 	CompleteTask(ctx context.Context, id string, result connector.Result, note, by string) (*requestdb.Task, error)
+	RecordAccess(ctx context.Context, requestID, actor, role, details string) error
 	ClaimIdempotencyKey(ctx context.Context, k requestdb.IdempotencyKey) (requestdb.IdempotencyKey, bool, error)
 	TakeOverIdempotencyKey(ctx context.Context, held requestdb.IdempotencyKey, now time.Time) (bool, error)
 	CompleteIdempotencyKey(ctx context.Context, keyHash, answer string, at time.Time) error

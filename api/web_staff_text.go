@@ -1,0 +1,124 @@
+package api
+
+import (
+	"strings"
+
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// The privacy team's words for statuses, request types, store states and audit steps. The
+// requester's pages speak to the requester (statusText and its kin); these speak about the
+// requester, to staff.
+
+var staffStatusTexts = map[domain.Status]string{
+	domain.StatusReceived:                     "Received",
+	domain.StatusAwaitingEmailVerification:    "Waiting for e-mail confirmation",
+	domain.StatusAwaitingIdentityVerification: "Waiting for identity verification",
+	domain.StatusPendingReview:                "Waiting for review",
+	domain.StatusInProgress:                   "In progress",
+	domain.StatusAwaitingManualTasks:          "Waiting for a manual task",
+	domain.StatusNeedsAttention:               "Needs attention",
+	domain.StatusCompleted:                    "Completed",
+	domain.StatusDenied:                       "Denied",
+	domain.StatusCancelled:                    "Cancelled",
+	domain.StatusExpired:                      "Expired unconfirmed",
+}
+
+func staffStatus(st domain.Status) string {
+	if t, ok := staffStatusTexts[st]; ok {
+		return t
+	}
+	return sentence(strings.ReplaceAll(string(st), "_", " "))
+}
+
+// staffStatusOf is staffStatus of an audit event's status text; "" stays "".
+func staffStatusOf(s string) string {
+	if s == "" {
+		return ""
+	}
+	return staffStatus(domain.Status(s))
+}
+
+var staffTypeTexts = map[domain.RequestType]string{
+	domain.TypeReview:       "Review: see the data held",
+	domain.TypeCorrect:      "Correct data",
+	domain.TypeUpdate:       "Update data",
+	domain.TypeSuppress:     "Suppress (erase) data",
+	domain.TypeRestrict:     "Limit the use of data",
+	domain.TypeChildErasure: "Erase a child's data",
+}
+
+func staffType(t domain.RequestType) string {
+	if s, ok := staffTypeTexts[t]; ok {
+		return s
+	}
+	return string(t)
+}
+
+var storeStateTexts = map[requestdb.StoreState]string{
+	requestdb.StoreRunning: "Running",
+	requestdb.StorePending: "Waiting for an answer",
+	requestdb.StoreFailed:  "Failing",
+	requestdb.StoreDone:    "Done",
+}
+
+func storeState(s requestdb.StoreState) string {
+	if t, ok := storeStateTexts[s]; ok {
+		return t
+	}
+	return sentence(string(s))
+}
+
+var staffActionTexts = map[string]string{
+	"received":                      "Request received",
+	"intake_failed":                 "Could not be started",
+	"email_verification_started":    "Confirmation code requested",
+	"code_sent":                     "Confirmation code sent",
+	"code_checked":                  "Code typed by the requester",
+	"email_verified":                "E-mail address confirmed",
+	"joined_duplicate":              "Joined an open request of the same kind",
+	"identity_verification_started": "Identity check started",
+	"identity_checked":              "Data points checked",
+	"identity_verified":             "Identity verified by staff",
+	"review_started":                "Sent for staff review",
+	"approved":                      "Approved",
+	"denied":                        "Denied",
+	"extended":                      "Deadline extended",
+	"cancelled":                     "Cancelled",
+	"expired":                       "Expired",
+	"processing_started":            "Stores started",
+	"stores_failed":                 "A store failed",
+	"store_retry_requested":         "Store retry asked for",
+	"stores_retried":                "Stores retried",
+	"awaiting_store_answers":        "Waiting for stores that answer later",
+	"store_answered":                "A store answered",
+	"store_answers_in":              "All stores answered",
+	"recipients_notified":           "Recipients told",
+	"completed":                     "Completed",
+	"note_added":                    "Note added",
+	"assigned":                      "Assigned",
+	"deadline_alert":                "Deadline alert: 75% of the time used",
+	"retention_purged":              "Kept record purged",
+	requestdb.ActionAccessed:        "Requester's details viewed",
+}
+
+func staffAction(action string) string {
+	if t, ok := staffActionTexts[action]; ok {
+		return t
+	}
+	return sentence(strings.ReplaceAll(action, "_", " "))
+}
+
+var staffJurisdictionTexts = map[domain.Jurisdiction]string{
+	domain.JurisdictionGDPR:    "GDPR",
+	domain.JurisdictionCCPA:    "CCPA",
+	domain.JurisdictionDefault: "our own deadline",
+}
+
+func staffJurisdiction(j domain.Jurisdiction) string {
+	if s, ok := staffJurisdictionTexts[j]; ok {
+		return s
+	}
+	return string(j)
+}
