@@ -73,6 +73,12 @@ func loadAxe() (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
+	if _, err := exec.LookPath("npm"); err != nil {
+		// As ensureChromium does for the browser.
+		if out, err := exec.Command("sh", "-c", "apt-get update && apt-get install -y npm").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("install npm to fetch axe-core: %w\n%s", err, out)
+		}
+	}
 	out, err := exec.Command("npm", "install", "--prefix", tmp, "--no-save", "--no-package-lock",
 		"--no-audit", "--no-fund", "--ignore-scripts", "axe-core@"+axeVersion).CombinedOutput()
 	if err != nil {
