@@ -167,6 +167,7 @@ var knownProblems = map[string][]string{
 	"staff-request-pending-review-390": {"axe scrollable-region-focusable"},
 	"staff-request-completed-390":      {"axe scrollable-region-focusable"},
 	"staff-metrics-390":                {"axe scrollable-region-focusable"},
+	"staff-queue-errors-390":           {"axe scrollable-region-focusable"},
 	"audit-request-390":                {"axe scrollable-region-focusable"},
 }
 
@@ -462,6 +463,8 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-sign-in-refused")
 		signInBrowser(t, s, staff, analyst, "#queue")
 		checkPage(t, staff, "staff-queue")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?id=not-an-id"), chromedp.WaitVisible(chromedp.CSS("#f-id-error")))
+		checkPage(t, staff, "staff-queue-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+review.ID), chromedp.WaitVisible(chromedp.CSS("#approve-form")))
 		checkPage(t, staff, "staff-request-pending-review")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+completed.ID), chromedp.WaitVisible(chromedp.CSS("#status")))
@@ -480,6 +483,8 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-bulk")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/metrics"), chromedp.WaitVisible(chromedp.CSS("#metrics")))
 		checkPage(t, staff, "staff-metrics")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/metrics?from=yesterday"), chromedp.WaitVisible(chromedp.CSS("#m-from-error")))
+		checkPage(t, staff, "staff-metrics-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/staff-request"), chromedp.WaitVisible(chromedp.CSS("#sr-email")))
 		checkPage(t, staff, "staff-request-form")
 	})
@@ -489,6 +494,8 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		ctx := newTab(t, browser)
 		signInBrowser(t, s, ctx, auditor, "#audit-search")
 		checkPage(t, ctx, "audit")
+		browse(t, ctx, chromedp.Navigate(s.base+"/audit?request=not-an-id"), chromedp.WaitVisible(chromedp.CSS("#audit-error")))
+		checkPage(t, ctx, "audit-errors")
 		browse(t, ctx, chromedp.Navigate(s.base+"/audit?request="+completed.ID), chromedp.WaitVisible(chromedp.CSS("#history")))
 		checkPage(t, ctx, "audit-request")
 		// The privacy team's pages refuse an auditor.
