@@ -344,6 +344,13 @@ func TestThePortableCopyOpensOnlyAsTheReportDoes(t *testing.T) {
 func TestBrowserReportAndOutcomeFitTheScreen(t *testing.T) {
 	h, _ := demoReportHarness(t)
 	id := seedDemoReview(h.t, h)
+	// Kept records, with a long reason, show how the retention table fits.
+	if err := h.requests.SaveStoreResult(context.Background(), id, "archive", connector.Result{Store: "archive", Found: []string{"order_history"},
+		Retained: []connector.Retention{
+			{What: "order DEMO-70002 of 2026-05-20", Reason: "Tax and accounting records kept 7 years from the order date (GDPR Art. 17(3)(b), legal obligation)", Until: time.Date(2033, 5, 20, 0, 0, 0, 0, time.UTC)},
+			{What: "order DEMO-30001", Reason: "Kept while a chargeback dispute about the order is open (GDPR Art. 17(3)(e), legal claims)"}}}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h.handler)
 	t.Cleanup(srv.Close)
 	h.now = time.Now() // the browser follows the links in real time
