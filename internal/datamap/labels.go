@@ -81,7 +81,7 @@ type ColumnDisplay struct {
 	Currency string
 }
 
-// Display returns how column is shown; a column the map says nothing about has the zero
+// DisplayOf returns how column is shown; a column the map says nothing about has the zero
 // value, which reads as its readable name.
 func (t Table) DisplayOf(column string) ColumnDisplay { return t.Display[column] }
 

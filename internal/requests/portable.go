@@ -44,7 +44,7 @@ func (s *Service) PortableCopy(ctx context.Context, row *requestdb.Request, lang
 	if err := add("report.json", data); err != nil {
 		return nil, fmt.Errorf("portable copy: %w", err)
 	}
-	readme := report.Words.Readme + "  report.json: everything in your report, as JSON.\n"
+	readme := report.Words.Readme + report.Words.ReadmeJSON
 	names := map[string]bool{"report.json": true, "README.txt": true}
 	for _, c := range report.Categories {
 		for _, t := range c.Records {
@@ -56,7 +56,7 @@ func (s *Service) PortableCopy(ctx context.Context, row *requestdb.Request, lang
 			if err := add(name, body); err != nil {
 				return nil, fmt.Errorf("portable copy: %w", err)
 			}
-			readme += fmt.Sprintf("  %s: %s (%s), %d rows.\n", name, t.Label, c.Label, len(t.Rows))
+			readme += fmt.Sprintf(report.Words.ReadmeTable, name, t.Label, c.Label, len(t.Rows))
 		}
 	}
 	if err := add("README.txt", []byte(readme)); err != nil {

@@ -93,7 +93,7 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 	}
 	w := s.writer(lang, portable)
 	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Language: lang,
-		Categories: []ReportCategory{}, Recipients: recipientsTold(notices, results), Words: w.words}
+		Recipients: recipientsTold(notices, results), Words: w.words}
 	for i := range results {
 		// Old values of a correction are audit evidence, not part of the person's copy.
 		results[i].Before = nil
@@ -102,7 +102,7 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 		}
 	}
 	report.Categories = w.categories(results)
-	out := s.outcomeInWords(results, w)
+	out := w.outcome(results)
 	report.Changed, report.Retained = out.Changed, out.Retained
 	for _, r := range results {
 		for _, n := range r.Notes {
@@ -125,7 +125,7 @@ type OutcomeInWords struct {
 	Retained []RetainedSummary
 }
 
-func (s *Service) outcomeInWords(results []connector.Result, w valueWriter) OutcomeInWords {
+func (w valueWriter) outcome(results []connector.Result) OutcomeInWords {
 	var found, changed []string
 	out := OutcomeInWords{}
 	for _, r := range results {

@@ -39,8 +39,9 @@ type ReportWords struct {
 	Title, CardNote, WhatWeHold, WhatWeHoldIntro, NothingFound, WhatChanged, WhatWeKeep,
 	KeptRecord, KeptReason, KeptUntil, UntilLifted, HeldElsewhere, AskPaymentService,
 	Notes, SharedWith, WhoWeTold, WhoWeToldIntro, Download, DownloadNote string
-	// Readme is the portable copy's README.txt, before the list of its files.
-	Readme string
+	// Readme is the portable copy's README.txt, before the list of its files; ReadmeJSON
+	// and ReadmeTable (file, table, category, rows) describe each file.
+	Readme, ReadmeJSON, ReadmeTable string
 }
 
 var englishWords = ReportWords{
@@ -78,6 +79,8 @@ spreadsheet would take for a formula starts with an apostrophe (').
 
 Files:
 `,
+	ReadmeJSON:  "  report.json: everything in your report, as JSON.\n",
+	ReadmeTable: "  %s: %s (%s); records: %d.\n",
 }
 
 // WordsFor returns the report's words in lang; English until the catalogue has others.

@@ -163,7 +163,7 @@ func (s *Service) Status(ctx context.Context, row *requestdb.Request) (StatusVie
 			v.Outcome.Changed = appendOnce(v.Outcome.Changed, c)
 		}
 	}
-	v.InWords = s.outcomeInWords(results, s.writer(DefaultLanguage, false))
+	v.InWords = s.writer(DefaultLanguage, false).outcome(results)
 	if v.InWords.Retained != nil {
 		v.Outcome.Retained = v.InWords.Retained
 	}
