@@ -38,8 +38,10 @@ type Report struct {
 	// Recipients are the organisations told of the change: only those the person's data
 	// went to, with since when where a store says.
 	Recipients []RecipientSummary `json:"recipients"`
-	// Words are the report's fixed words in its language, for the page.
-	Words ReportWords `json:"-"`
+	// Words are the report's fixed words in its language, and CompletedOn the completion
+	// date in them, for the page.
+	Words       ReportWords `json:"-"`
+	CompletedOn string      `json:"-"`
 }
 
 // ReportCategory is one kind of data found, with the records of it a review exported.
@@ -62,6 +64,8 @@ type RecordTable struct {
 type SharedWith struct {
 	Name  string    `json:"name"`
 	Since time.Time `json:"since,omitzero"`
+	// SinceText is Since in the reader's words, "" when no store says.
+	SinceText string `json:"-"`
 }
 
 // ReasonNotCompleted refuses a report before the request is done.
@@ -114,6 +118,15 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 		}
 	}
 	report.SharedWith = sharedWith(results, report.Recipients)
+	if row.CompletedAt != nil {
+		report.CompletedOn = w.date(*row.CompletedAt, false)
+	}
+	for i, r := range report.Recipients {
+		report.Recipients[i].SinceText = w.dateOrNothing(r.Since)
+	}
+	for i, r := range report.SharedWith {
+		report.SharedWith[i].SinceText = w.dateOrNothing(r.Since)
+	}
 	return report, nil
 }
 
@@ -132,7 +145,10 @@ func (w valueWriter) outcome(results []connector.Result) OutcomeInWords {
 		found = append(found, r.Found...)
 		changed = append(changed, r.Changed...)
 		for _, k := range r.Retained {
-			kept := RetainedSummary{What: k.What, Reason: k.Reason, Until: k.Until}
+			kept := RetainedSummary{What: k.What, Reason: k.Reason, Until: k.Until, UntilText: w.words.UntilLifted}
+			if !k.Until.IsZero() {
+				kept.UntilText = w.date(k.Until, false)
+			}
 			if !slices.ContainsFunc(out.Retained, func(x RetainedSummary) bool {
 				return x.What == kept.What && x.Reason == kept.Reason && x.Until.Equal(kept.Until)
 			}) {

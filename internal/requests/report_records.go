@@ -291,6 +291,13 @@ func (w valueWriter) date(t time.Time, withTime bool) string {
 	return w.dates(w.lang, t, withTime)
 }
 
+func (w valueWriter) dateOrNothing(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return w.date(t, false)
+}
+
 func number(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:

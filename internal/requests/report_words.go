@@ -35,9 +35,11 @@ type ReportWords struct {
 	OtherRecords string
 	// Limits name the restrictions a restrict request sets.
 	Limits map[domain.RestrictLimit]string
+	// UntilLifted ends "kept until" for a record under a hold that has no end date.
+	UntilLifted string
 	// The page's headings and sentences.
 	Title, CardNote, WhatWeHold, WhatWeHoldIntro, NothingFound, WhatChanged, WhatWeKeep,
-	KeptRecord, KeptReason, KeptUntil, UntilLifted, HeldElsewhere, AskPaymentService,
+	KeptRecord, KeptReason, KeptUntil, HeldElsewhere, AskPaymentService,
 	Notes, SharedWith, WhoWeTold, WhoWeToldIntro, Download, DownloadNote string
 	// Readme is the portable copy's README.txt, before the list of its files; ReadmeJSON
 	// and ReadmeTable (file, table, category, rows) describe each file.
@@ -61,7 +63,7 @@ var englishWords = ReportWords{
 	KeptRecord:        "Record",
 	KeptReason:        "Why we keep it",
 	KeptUntil:         "Kept until",
-	UntilLifted:       "until the hold is lifted",
+	UntilLifted:       "the hold is lifted",
 	HeldElsewhere:     "Data we do not hold",
 	AskPaymentService: "Ask the payment service for the data it holds about you.",
 	Notes:             "Good to know",

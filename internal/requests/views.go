@@ -70,6 +70,8 @@ type RetainedSummary struct {
 	What   string    `json:"what"`
 	Reason string    `json:"reason"`
 	Until  time.Time `json:"until,omitzero"`
+	// UntilText is Until in the reader's words, or that it is kept until the hold is lifted.
+	UntilText string `json:"-"`
 }
 
 // RecipientSummary is one organisation that had received the person's data and was told.
@@ -79,6 +81,8 @@ type RecipientSummary struct {
 	Name   string    `json:"name"`
 	Status string    `json:"status"`
 	Since  time.Time `json:"since,omitzero"`
+	// SinceText is Since in the reader's words, "" when no store says.
+	SinceText string `json:"-"`
 }
 
 // recipientsTold lists the recipients told of a request, each with the earliest date a
