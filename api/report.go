@@ -13,9 +13,8 @@ import (
 )
 
 // The report is JSON by default and a readable page with ?format=html, and report.zip is
-// its portable copy; errors are always
-// the error JSON, whose message says what to do. The link a
-// review's completion mail carries adds expires (unix seconds) and signature (see
+// its portable copy; errors are always the error JSON, whose message says what to do. The
+// link a review's completion mail carries adds expires (unix seconds) and signature (see
 // keys.Secret.ReportLinkSignature), which open it without the status token until then.
 const (
 	reportFormatParam    = "format"
@@ -68,9 +67,17 @@ const reportLangParam = "lang"
 
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
 
-func reportLanguage(c echo.Context) string {
+// askedLanguage is the language the query asks for, or "".
+func askedLanguage(c echo.Context) string {
 	if l := c.QueryParam(reportLangParam); languageTag.MatchString(l) {
 		return strings.ToLower(l)
+	}
+	return ""
+}
+
+func reportLanguage(c echo.Context) string {
+	if l := askedLanguage(c); l != "" {
+		return l
 	}
 	return requests.DefaultLanguage
 }
@@ -89,7 +96,7 @@ func (s *Server) requesterReport(c echo.Context) error {
 		webHeaders(func(echo.Context) error { return nil })(c)
 		q := c.QueryParams()
 		return s.render(c, http.StatusOK, "report.html", reportPage{webPage: webPage{Title: report.Words.Title}, Report: report,
-			Lang: c.QueryParam(reportLangParam), Expires: q.Get(reportExpiresParam), Signature: q.Get(reportSignatureParam)})
+			Lang: askedLanguage(c), Expires: q.Get(reportExpiresParam), Signature: q.Get(reportSignatureParam)})
 	}
 	return c.JSON(http.StatusOK, report)
 }
