@@ -71,8 +71,8 @@ func TestLateAnswersCompleteARequestOnTheRealEngine(t *testing.T) {
 	}
 	var report api.Report
 	s.must(http.StatusOK, http.MethodGet, "/api/v1/requests/"+req.ID+"/report", "", req.StatusToken, &report)
-	if raw, _ := json.Marshal(report.Stores); !strings.Contains(string(raw), "signed contract") || !strings.Contains(string(raw), "marketing_email") {
-		t.Errorf("report stores = %s, want both late answers", raw)
+	if raw, _ := json.Marshal(report); !strings.Contains(string(raw), "signed contract") || !strings.Contains(string(raw), "Marketing e-mail stopped") {
+		t.Errorf("report = %s, want both late answers", raw)
 	}
 
 	newsletter.at = time.Now()

@@ -2,20 +2,19 @@ package api
 
 import (
 	"net/http"
-	"sort"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/requests"
 )
 
-// The report is JSON by default and a readable page with ?format=html; errors are always
-// the error JSON, whose message says what to do. The link a
-// review's completion mail carries adds expires (unix seconds) and signature (see
+// The report is JSON by default and a readable page with ?format=html, and report.zip is
+// its portable copy; errors are always the error JSON, whose message says what to do. The
+// link a review's completion mail carries adds expires (unix seconds) and signature (see
 // keys.Secret.ReportLinkSignature), which open it without the status token until then.
 const (
 	reportFormatParam    = "format"
@@ -62,132 +61,73 @@ func (s *Server) requireReportAccess(next echo.HandlerFunc) echo.HandlerFunc {
 
 func wantsHTML(c echo.Context) bool { return c.QueryParam(reportFormatParam) == "html" }
 
-// Report is the requester's copy of what each of the company's systems found, changed and
-// kept; requests.Service.Report builds it.
+// reportLangParam asks for the report in a language (a tag such as en or nb); the data
+// map's labels in that language are used, English where it has none.
+const reportLangParam = "lang"
+
+var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
+
+// askedLanguage is the language the query asks for, or "".
+func askedLanguage(c echo.Context) string {
+	if l := c.QueryParam(reportLangParam); languageTag.MatchString(l) {
+		return strings.ToLower(l)
+	}
+	return ""
+}
+
+func reportLanguage(c echo.Context) string {
+	if l := askedLanguage(c); l != "" {
+		return l
+	}
+	return requests.DefaultLanguage
+}
+
+// Report is the requester's copy of what the company found, changed and kept, in their
+// words; requests.Service.Report builds it.
 type Report = requests.Report
 
 func (s *Server) requesterReport(c echo.Context) error {
-	report, err := s.svc.Report(c.Request().Context(), currentRequest(c))
+	report, err := s.svc.Report(c.Request().Context(), currentRequest(c), reportLanguage(c))
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if wantsHTML(c) {
 		webHeaders(func(echo.Context) error { return nil })(c)
-		return s.render(c, http.StatusOK, "report.html", reportPageOf(report))
+		q := c.QueryParams()
+		return s.render(c, http.StatusOK, "report.html", reportPage{webPage: webPage{Title: report.Words.Title}, Report: report,
+			Lang: askedLanguage(c), Expires: q.Get(reportExpiresParam), Signature: q.Get(reportSignatureParam)})
 	}
 	return c.JSON(http.StatusOK, report)
 }
 
-// reportPage is the report as the page shows it: per store, each table's records as rows
-// of fields, and the notes that say what others hold.
+// reportPage is the report as the page shows it, with what its download link needs to
+// open the portable copy the way the page itself was opened (a signed link's query).
 type reportPage struct {
 	webPage
 	Report
-	Stores []storeSection
-	// ElsewhereNotes say plainly what we do not hold (requests.Report.HeldElsewhere).
-	ElsewhereNotes []string
+	Lang, Expires, Signature string
 }
 
-type storeSection struct {
-	connector.Result
-	Tables []tableSection
+// portableCopy serves the report's portable copy, a ZIP built afresh from the sealed
+// results, behind the same access as the report.
+func (s *Server) portableCopy(c echo.Context) error {
+	row := currentRequest(c)
+	zipped, err := s.svc.PortableCopy(c.Request().Context(), row, reportLanguage(c))
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+requests.PortableCopyName(row.ID, s.opts.Now())+`"`)
+	return c.Blob(http.StatusOK, "application/zip", zipped)
 }
 
-type tableSection struct {
-	Name    string
-	Columns []string
-	Rows    [][]string
-	// Value holds an export entry that is not a list of records, shown as it is.
-	Value string
-}
-
-func reportPageOf(r Report) reportPage {
-	page := reportPage{webPage: webPage{Title: "Your privacy report"}, Report: r, ElsewhereNotes: r.HeldElsewhere}
-	for _, res := range r.Stores {
-		sec := storeSection{Result: res}
-		names := make([]string, 0, len(res.Export))
-		for name := range res.Export {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			sec.Tables = append(sec.Tables, tableOf(name, res.Export[name]))
-		}
-		page.Stores = append(page.Stores, sec)
+// portableCopyPage serves the portable copy to the status page's cookie, with errors as
+// pages.
+func (s *Server) portableCopyPage(c echo.Context) error {
+	if err := s.portableCopy(c); err != nil {
+		return s.renderError(c, err)
 	}
-	return page
-}
-
-// tableOf lays an export entry out as a table: a list of records becomes one row per
-// record with the union of their fields as columns.
-func tableOf(name string, v any) tableSection {
-	t := tableSection{Name: name}
-	records, ok := v.([]any)
-	if !ok {
-		if rec, isRecord := v.(map[string]any); isRecord {
-			records = []any{rec}
-		} else {
-			t.Value = cell(v)
-			return t
-		}
-	}
-	seen := map[string]bool{}
-	for _, r := range records {
-		if rec, ok := r.(map[string]any); ok {
-			for k := range rec {
-				if !seen[k] {
-					seen[k] = true
-					t.Columns = append(t.Columns, k)
-				}
-			}
-		}
-	}
-	sort.Strings(t.Columns)
-	for _, r := range records {
-		rec, ok := r.(map[string]any)
-		if !ok {
-			t.Rows = append(t.Rows, []string{cell(r)})
-			continue
-		}
-		row := make([]string, len(t.Columns))
-		for i, col := range t.Columns {
-			if v, has := rec[col]; has {
-				row[i] = cell(v)
-			}
-		}
-		t.Rows = append(t.Rows, row)
-	}
-	return t
-}
-
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = cell(e)
-		}
-		return strings.Join(parts, ", ")
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + ": " + cell(x[k])
-		}
-		return strings.Join(parts, "; ")
-	}
-	return ""
+	return nil
 }

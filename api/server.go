@@ -19,6 +19,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -93,8 +94,10 @@ type Options struct {
 	// tracing (telemetry.HTTPMiddleware).
 	Middleware []echo.MiddlewareFunc
 	// Service carries out what the handlers are asked; nil builds one from Requests,
-	// Temporal, TaskQueue, Secret and the intake policies above.
+	// Temporal, TaskQueue, Secret, DataMaps and the intake policies above.
 	Service *requests.Service
+	// DataMaps name the company's stores, tables, columns and categories to requesters.
+	DataMaps []*datamap.Map
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -139,6 +142,7 @@ func New(opts Options) *Server {
 		s.svc = requests.New(requests.Options{
 			Store: opts.Requests, Engine: requests.NewTemporalEngine(opts.Temporal, opts.TaskQueue), Secret: opts.Secret,
 			Identity: opts.Identity, Deadline: opts.Deadline, Verification: opts.Verification, Now: opts.Now, Log: log,
+			DataMaps: opts.DataMaps,
 		})
 	}
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
@@ -171,6 +175,7 @@ func (s *Server) routes() {
 	public.POST("", s.intake)
 	// The report also opens by the signed link a review's completion mail carries.
 	public.GET("/:id/report", s.requesterReport, s.limitVerifyByIP, s.requireReportAccess)
+	public.GET("/:id/report.zip", s.portableCopy, s.limitVerifyByIP, s.requireReportAccess)
 	mine := public.Group("/:id", s.limitVerifyByIP, s.requireStatusToken)
 	mine.GET("", s.requesterStatus)
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)

@@ -45,6 +45,7 @@ func (s *Server) requesterPageRoutes() {
 	mine.POST("/resend-code", s.resendCodeForm)
 	mine.POST("/identity", s.submitIdentityForm)
 	mine.GET("/report", s.reportDownload)
+	mine.GET("/report.zip", s.portableCopyPage)
 }
 
 // requestChoice is one kind of request as the form offers it, in the privacy policy's words.
@@ -453,7 +454,7 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 func (s *Server) reportDownload(c echo.Context) error {
 	row := currentRequest(c)
 	if row.Status != domain.StatusCompleted {
-		_, err := s.svc.Report(c.Request().Context(), row)
+		_, err := s.svc.Report(c.Request().Context(), row, reportLanguage(c))
 		return s.renderError(c, err)
 	}
 	if !wantsHTML(c) {

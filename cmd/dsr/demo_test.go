@@ -18,6 +18,7 @@ import (
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/internal/testenv"
 )
 
@@ -174,13 +175,12 @@ func countRows(t *testing.T, db *sql.DB, query string, args ...any) int {
 	return n
 }
 
-// storesWithData returns the stores of a report that hold something, with what they export.
-func storesWithData(r api.Report) map[string]string {
-	out := map[string]string{}
-	for _, s := range r.Stores {
-		if !s.NotFound {
-			b, _ := json.Marshal(s.Export)
-			out[s.Store] = string(b)
+// recordsOf returns the record tables of a report by their labels.
+func recordsOf(r api.Report) map[string]requests.RecordTable {
+	out := map[string]requests.RecordTable{}
+	for _, c := range r.Categories {
+		for _, t := range c.Records {
+			out[t.Label] = t
 		}
 	}
 	return out
@@ -198,34 +198,30 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 	slices.Sort(everyStore)
 
 	first, _ := demoRequest(t, base, token, "review", nil, map[string]any{"found": []string{"name", "postal_address", "company"}})
-	held := storesWithData(first)
-	var stores []string
-	for s := range held {
-		stores = append(stores, s)
+	held := recordsOf(first)
+	var tables []string
+	for label := range held {
+		tables = append(tables, label)
 	}
-	slices.Sort(stores)
-	if !slices.Equal(stores, everyStore) {
-		t.Fatalf("first review found data in %v, want every store %v", stores, everyStore)
+	slices.Sort(tables)
+	// One record table per demo table holding Ada's data, and the support desk's tickets.
+	want := []string{"Items you ordered", "Pages you recommended", "Pages you visited", "Recommendations sent to you",
+		"Tickets", "Your account profile", "Your forum posts", "Your marketplace profile", "Your newsletter subscriptions",
+		"Your orders", "Your prize-draw entries"}
+	if !slices.Equal(tables, want) {
+		t.Fatalf("first review shows records %v, want %v", tables, want)
 	}
-	for _, s := range everyStore {
-		if s != demo.PaperArchiveStore && held[s] == "null" {
-			t.Errorf("first review: %s found data but exported none", s)
-		}
+	if raw, _ := json.Marshal(held["Your orders"]); !strings.Contains(string(raw), "DEMO-70001") || !strings.Contains(string(raw), "DEMO-70002") {
+		t.Errorf("first review's orders: %s", raw)
 	}
-	if !strings.Contains(held["webstore"], "DEMO-70001") || !strings.Contains(held["webstore"], "DEMO-70002") {
-		t.Errorf("first review's orders: %s", held["webstore"])
+	if raw, _ := json.Marshal(first.Categories); !strings.Contains(string(raw), `"Company"`) {
+		t.Errorf("first review lacks what the paper archive holds: %s", raw)
 	}
 
 	suppressed, suppressedView := demoRequest(t, base, token, "suppress", map[string]any{"scope": map[string]any{"all": true}},
 		map[string]any{"found": []string{"name", "postal_address", "company"}, "changed": []string{"name", "postal_address", "company"}})
-	var kept []string
-	for _, s := range suppressed.Stores {
-		for _, r := range s.Retained {
-			kept = append(kept, s.Store+": "+r.What)
-		}
-	}
-	if len(kept) != 1 || !strings.Contains(kept[0], "webstore: order DEMO-70002") {
-		t.Errorf("suppression kept %v, want only webstore's order DEMO-70002", kept)
+	if kept := suppressed.Retained; len(kept) != 1 || !strings.Contains(kept[0].What, "order DEMO-70002") {
+		t.Errorf("suppression kept %v, want only the order DEMO-70002", kept)
 	}
 	// Both affiliates of the accounts store hear of it: the UK one by mail, the Norwegian
 	// one by the signed webhook that dev serves. The requester sees that each was told; the
@@ -255,19 +251,10 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 	}
 
 	second, _ := demoRequest(t, base, token, "review", nil, map[string]any{"not_found": true})
-	left := storesWithData(second)
-	if len(left) != 1 || left["webstore"] == "" {
-		t.Fatalf("review after suppression found data in %v, want only the webstore", left)
-	}
-	var export struct {
-		Orders []map[string]any `json:"orders"`
-		Lines  []map[string]any `json:"order_lines"`
-	}
-	if err := json.Unmarshal([]byte(left["webstore"]), &export); err != nil {
-		t.Fatal(err)
-	}
-	if len(export.Orders) != 1 || export.Orders[0]["order_number"] != "DEMO-70002" || len(export.Lines) != rows["webstore.order_lines"] {
-		t.Errorf("review after suppression shows %s, want exactly order DEMO-70002 and its %d lines", left["webstore"], rows["webstore.order_lines"])
+	left := recordsOf(second)
+	orders, lines := left["Your orders"], left["Items you ordered"]
+	if len(left) != 2 || len(orders.Rows) != 1 || !slices.Contains(orders.Rows[0], "DEMO-70002") || len(lines.Rows) != rows["webstore.order_lines"] {
+		t.Errorf("review after suppression shows %+v, want exactly order DEMO-70002 and its %d lines", left, rows["webstore.order_lines"])
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
@@ -227,11 +228,19 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	if err != nil {
 		return opts, err
 	}
+	if demoEnabled(cfg) {
+		m, err := demo.DataMap()
+		if err != nil {
+			return opts, err
+		}
+		opts.DataMaps = append(opts.DataMaps, m)
+	}
 	if cfg.DataMap != "" {
 		m, err := datamap.Load(cfg.DataMap)
 		if err != nil {
 			return opts, err
 		}
+		opts.DataMaps = append(opts.DataMaps, m)
 		mapHooks, err := webhookStores(m, cfg)
 		if err != nil {
 			return opts, err

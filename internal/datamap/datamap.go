@@ -6,9 +6,13 @@
 // A map lists extra categories (beyond domain.DefaultCategories) and stores:
 //
 //	categories:
-//	  - {name: loyalty_points, correctable: false}
+//	  - {name: loyalty_points, correctable: false, label: Loyalty points}
+//	  - name: name                      # a default category, named again only to label it
+//	    label: {en: Your name, nb: Navnet ditt}
+//	    description: {en: What you are called, nb: Hva du heter}
 //	stores:
 //	  - name: crm
+//	    label: {en: Customer records, nb: Kunderegister}
 //	    kind: sql                       # sql, http or manual
 //	    connection:
 //	      driver: postgres              # postgres, mysql or sqlite
@@ -22,6 +26,8 @@
 //	        disclosed_when: {table: customers, column: share_with_affiliates} # or since: a date column
 //	    tables:
 //	      - table: customers
+//	        label: Your customer record # and description; both optional
+//	        category: name              # the kind of data its records are; see Table.MainCategory
 //	        identity: email             # compared as lower(trim(email)); or {column: email, normalised: true}
 //	        primary_key: id
 //	        pii: {full_name: name, phone: phone}       # column: category
@@ -33,6 +39,10 @@
 //	        restrict:
 //	          marketing_email: {column: newsletter, value: false}
 //	        legal_hold: on_hold                        # or {column: on_hold, basis: …}
+//	        columns:                                   # how pii and review columns read to people
+//	          full_name: {label: {en: Name, nb: Navn}}
+//	          created_at: {label: Customer since, format: date}  # date, datetime, boolean
+//	          credit_cents: {label: Credit, format: money_cents, currency: GBP}
 //	      - table: orders
 //	        identity: buyer_email
 //	        primary_key: number
@@ -49,6 +59,11 @@
 // An http store has connection {url, key_id, secret_env} and lists the categories it
 // holds under holds; a manual store has instructions and holds. Identity columns compared
 // through lower(trim()) need an expression index on large tables, or normalised: true.
+//
+// Labels and descriptions are what the requester reads instead of the internal names: a
+// plain string (English) or a mapping by language tag ({en: …, nb: …}). A text missing in
+// the reader's language falls back to English, and a missing label to a readable form of
+// the name ("total_cents" reads "Total cents").
 //
 // A recipient is told of a change only if the person's data went to it. disclosed_when
 // says how the store knows: in a sql store, a flag column (and/or a since column holding
@@ -74,7 +89,9 @@ type Map struct {
 	File string
 	// Categories are domain.DefaultCategories followed by the ones the map declares.
 	Categories domain.Categories
-	Stores     []Store
+	// CategoryLabels name the categories to people, by category name.
+	CategoryLabels map[string]Labelled
+	Stores         []Store
 }
 
 // Kind is how dsr reaches a store.
@@ -102,6 +119,7 @@ type Store struct {
 	Name string
 	Kind Kind
 	Line int
+	Labelled
 	// Connection says how to reach a sql or http store; a manual store has none.
 	Connection Connection
 	// Tables, DataPoints and BookkeepingTable belong to sql stores.
@@ -156,6 +174,12 @@ func (c Connection) ResolveDSN(lookupEnv func(string) (string, bool)) (string, e
 type Table struct {
 	Name string
 	Line int
+	Labelled
+	// Category is the kind of data the table's records are, when the map says; see
+	// MainCategory.
+	Category string
+	// Display says how columns are named and their values shown, by column.
+	Display map[string]ColumnDisplay
 	// PrimaryKey is the single column that identifies a row.
 	PrimaryKey string
 	Identity   string

@@ -167,7 +167,7 @@ func TestEachMistakeIsReportedWithFileAndLine(t *testing.T) {
 		{"no PII columns", []string{"        pii:\n          product: order_history\n        suppress:\n          columns: {product: delete_row}\n", "        pii: {}\n"},
 			`valid.yaml:70: store "crm": table "order_lines": pii is empty: list the columns holding personal data`},
 		{"unknown key", []string{"legal_hold: on_hold\n", "legal_hold: on_hold\n        retain: forever\n"},
-			`valid.yaml:51: store "crm": table "customers": unknown key "retain", want one of table, primary_key, identity, reached_through, pii, review, correct, suppress, restrict, retention, legal_hold`},
+			`valid.yaml:51: store "crm": table "customers": unknown key "retain", want one of table, label, description, category, primary_key, identity, reached_through, pii, review, correct, suppress, restrict, retention, legal_hold, columns`},
 		{"repeated key", []string{"primary_key: id\n        pii:\n          full_name", "primary_key: id\n        primary_key: uid\n        pii:\n          full_name"},
 			`valid.yaml:26: store "crm": table "customers": key "primary_key" appears twice`},
 		{"field that is not correctable", []string{"          name: full_name", "          order_history: full_name"},

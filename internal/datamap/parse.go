@@ -315,18 +315,24 @@ func (o object) column(key string, required bool) string {
 
 func (p *parser) parseMap(root *yaml.Node) *Map {
 	o := p.object(root, "", "categories", "stores")
-	m := &Map{File: p.file, Categories: domain.DefaultCategories()}
+	m := &Map{File: p.file, Categories: domain.DefaultCategories(), CategoryLabels: map[string]Labelled{}}
+	defaults := len(m.Categories)
 	for _, n := range o.list("categories") {
-		c := p.object(n, "categories", "name", "correctable")
-		name := c.str("name", true)
+		c := p.object(n, "categories", "name", "correctable", "label", "description")
+		name, labels := c.str("name", true), c.labelled()
+		at := slices.IndexFunc(m.Categories, func(k domain.Category) bool { return k.Name == name })
 		switch {
 		case name == "":
 		case !categoryRe.MatchString(name):
 			c.fail("name", "category %q: want lower-case letters, digits and _", name)
-		case slices.ContainsFunc(m.Categories, func(k domain.Category) bool { return k.Name == name }):
+		// A default category may be named again to label it, but not redefined.
+		case at >= 0 && (at >= defaults || c.has("correctable") || (labels.Label == nil && labels.Description == nil)):
 			c.fail("name", "category %q is already defined", name)
+		case at >= 0:
+			m.CategoryLabels[name] = labels
 		default:
 			m.Categories = append(m.Categories, domain.Category{Name: name, Correctable: c.boolean("correctable")})
+			m.CategoryLabels[name] = labels
 		}
 	}
 	p.categories = m.Categories
@@ -364,9 +370,9 @@ func (p *parser) category(n *yaml.Node, where, what string) string {
 }
 
 func (p *parser) parseStore(n *yaml.Node, index int) Store {
-	o := p.object(n, named("store", peek(n, "name"), index), "name", "kind", "connection", "tables",
+	o := p.object(n, named("store", peek(n, "name"), index), "name", "label", "description", "kind", "connection", "tables",
 		"identity_data_points", "bookkeeping_table", "holds", "instructions", "recipients")
-	s := Store{Name: o.str("name", true), Line: n.Line}
+	s := Store{Name: o.str("name", true), Line: n.Line, Labelled: o.labelled()}
 	if len(s.Name) > maxStoreName {
 		o.fail("name", "name is longer than %d bytes", maxStoreName)
 	}

@@ -67,9 +67,9 @@ func (p *parser) checkLinks(where string, tables []Table, nodes map[string]*yaml
 
 // parseTable returns the table and the node to blame for its link.
 func (p *parser) parseTable(n *yaml.Node, storeWhere string, index int) (Table, *yaml.Node) {
-	o := p.object(n, storeWhere+": "+named("table", peek(n, "table"), index), "table", "primary_key", "identity",
-		"reached_through", "pii", "review", "correct", "suppress", "restrict", "retention", "legal_hold")
-	t := Table{Name: o.str("table", true), Line: n.Line}
+	o := p.object(n, storeWhere+": "+named("table", peek(n, "table"), index), "table", "label", "description", "category", "primary_key", "identity",
+		"reached_through", "pii", "review", "correct", "suppress", "restrict", "retention", "legal_hold", "columns")
+	t := Table{Name: o.str("table", true), Line: n.Line, Labelled: o.labelled()}
 	if t.Name != "" && !isTableName(t.Name) {
 		o.fail("table", "%q is not a table name (letters, digits and _, optionally schema.table)", t.Name)
 		return Table{}, nil
@@ -83,6 +83,10 @@ func (p *parser) parseTable(n *yaml.Node, storeWhere string, index int) (Table, 
 	p.tableRestrict(o, &t)
 	p.tableRetention(o, &t)
 	p.tableLegalHold(o, &t)
+	p.tableColumns(o, &t)
+	if o.has("category") {
+		t.Category = p.category(o.values["category"], o.where, "category")
+	}
 	link := o.keys["reached_through"]
 	if link == nil {
 		link = o.blame

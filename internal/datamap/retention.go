@@ -10,7 +10,8 @@ import (
 // RetentionRule keeps a row while the date in Column is younger than Period, for the legal
 // reason in Basis (GDPR Art. 17(3) names the grounds), e.g. invoices 7 years from the order
 // date. Describe names the kept record for the requester: a template in which {column} is
-// replaced by the row's value, dates shown as YYYY-MM-DD.
+// replaced by the row's value, dates shown as YYYY-MM-DD; without it, the table's English
+// label (or name) and the row's primary key.
 type RetentionRule struct {
 	Column   string
 	Period   Period
@@ -95,14 +96,19 @@ func (r RetentionRule) Placeholders() []string {
 }
 
 // Description fills the Describe template with the row's values; value returns the text
-// for a column. Without a template it is table and primary key.
+// for a column. Without a template it is the table's label (or name) and primary key.
 func (r RetentionRule) Description(t Table, value func(column string) string) string {
 	return describe(r.Describe, t, value)
 }
 
 func describe(template string, t Table, value func(string) string) string {
 	if template == "" {
-		return t.Name + " " + value(t.PrimaryKey)
+		// The requester reads this: the table's label, when it has one, says what the row is.
+		name := t.Name
+		if l := t.Label.In(English); l != "" {
+			name = l
+		}
+		return name + " " + value(t.PrimaryKey)
 	}
 	var b strings.Builder
 	rest := template

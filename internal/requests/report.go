@@ -13,19 +13,59 @@ import (
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
-// Report is the requester's copy of what each of the company's systems found, changed and
-// kept, with a review's exported data. Card numbers show only their last 4 digits.
+// Report is the requester's copy of what the company found, changed and kept, in their
+// words: by kind of data, each once, named by the data map's labels, never by the internal
+// names of stores, tables or columns. A review's records come with it; card numbers show
+// only their last 4 digits.
 type Report struct {
 	RequestID   string             `json:"request_id"`
 	Type        domain.RequestType `json:"type"`
 	CompletedAt *time.Time         `json:"completed_at"`
-	Stores      []connector.Result `json:"stores"`
+	Language    string             `json:"language"`
+	// Categories are the kinds of data found, each once, in the data map's order.
+	Categories []ReportCategory `json:"categories"`
+	// Changed says what the request changed, each once.
+	Changed  []string          `json:"changed,omitempty"`
+	Retained []RetainedSummary `json:"retained,omitempty"`
+	// HeldElsewhere are the stores' notes on data another party holds (the payment
+	// provider), each once, so the report can say plainly what we do not hold.
+	HeldElsewhere []string `json:"held_elsewhere,omitempty"`
+	// Notes are the stores' other notes, each once.
+	Notes []string `json:"notes,omitempty"`
+	// SharedWith are the organisations that received the person's data and were not told
+	// of this request (a review changes nothing to tell).
+	SharedWith []SharedWith `json:"shared_with,omitempty"`
 	// Recipients are the organisations told of the change: only those the person's data
 	// went to, with since when where a store says.
 	Recipients []RecipientSummary `json:"recipients"`
-	// HeldElsewhere are the stores' notes on data another party holds (the payment
-	// provider), gathered once so the report can say plainly what we do not hold.
-	HeldElsewhere []string `json:"-"`
+	// Words are the report's fixed words in its language, and CompletedOn the completion
+	// date in them, for the page.
+	Words       ReportWords `json:"-"`
+	CompletedOn string      `json:"-"`
+}
+
+// ReportCategory is one kind of data found, with the records of it a review exported.
+type ReportCategory struct {
+	Label       string        `json:"label"`
+	Description string        `json:"description,omitempty"`
+	Records     []RecordTable `json:"records,omitempty"`
+}
+
+// RecordTable is a set of records of one kind, as a table: column labels and rows of
+// values in words.
+type RecordTable struct {
+	Label       string     `json:"label"`
+	Description string     `json:"description,omitempty"`
+	Columns     []string   `json:"columns"`
+	Rows        [][]string `json:"rows"`
+}
+
+// SharedWith is an organisation a store says received the person's data, and since when.
+type SharedWith struct {
+	Name  string    `json:"name"`
+	Since time.Time `json:"since,omitzero"`
+	// SinceText is Since in the reader's words, "" when no store says.
+	SinceText string `json:"-"`
 }
 
 // ReasonNotCompleted refuses a report before the request is done.
@@ -33,8 +73,14 @@ const ReasonNotCompleted = "request_not_completed"
 
 var errNotCompleted = domain.Refusal(ReasonNotCompleted, "the report is ready once the request is completed")
 
-// Report returns the report of a completed request the caller has found and may read.
-func (s *Service) Report(ctx context.Context, row *requestdb.Request) (Report, error) {
+// Report returns the report of a completed request the caller has found and may read, in
+// lang (a language tag such as "en" or "nb"; labels fall back to English).
+func (s *Service) Report(ctx context.Context, row *requestdb.Request, lang string) (Report, error) {
+	return s.report(ctx, row, lang, false)
+}
+
+// report builds the report; portable writes dates as ISO 8601 for other programs.
+func (s *Service) report(ctx context.Context, row *requestdb.Request, lang string, portable bool) (Report, error) {
 	if row.Status != domain.StatusCompleted {
 		return Report{}, errNotCompleted
 	}
@@ -46,21 +92,109 @@ func (s *Service) Report(ctx context.Context, row *requestdb.Request) (Report, e
 	if err != nil {
 		return Report{}, domain.Unavailable(err)
 	}
-	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Stores: results,
-		Recipients: recipientsTold(notices, results)}
+	if lang == "" {
+		lang = DefaultLanguage
+	}
+	w := s.writer(lang, portable)
+	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Language: lang,
+		Recipients: recipientsTold(notices, results), Words: w.words}
 	for i := range results {
 		// Old values of a correction are audit evidence, not part of the person's copy.
 		results[i].Before = nil
 		if results[i].Export != nil {
 			results[i].Export = maskCardNumbers(results[i].Export).(map[string]any)
 		}
-		for _, n := range results[i].Notes {
-			if heldElsewhere(n) && !slices.Contains(report.HeldElsewhere, n) {
-				report.HeldElsewhere = append(report.HeldElsewhere, n)
+	}
+	report.Categories = w.categories(results)
+	out := w.outcome(results)
+	report.Changed, report.Retained = out.Changed, out.Retained
+	for _, r := range results {
+		for _, n := range r.Notes {
+			if heldElsewhere(n) {
+				report.HeldElsewhere = appendOnce(report.HeldElsewhere, n)
+			} else {
+				report.Notes = appendOnce(report.Notes, n)
 			}
 		}
 	}
+	report.SharedWith = sharedWith(results, report.Recipients)
+	if row.CompletedAt != nil {
+		report.CompletedOn = w.date(*row.CompletedAt, false)
+	}
+	for i, r := range report.Recipients {
+		report.Recipients[i].SinceText = w.dateOrNothing(r.Since)
+	}
+	for i, r := range report.SharedWith {
+		report.SharedWith[i].SinceText = w.dateOrNothing(r.Since)
+	}
 	return report, nil
+}
+
+// OutcomeInWords is what the systems found, changed and kept, in the requester's words:
+// each kind of data once, by its label, and each kept record once.
+type OutcomeInWords struct {
+	Found    []string
+	Changed  []string
+	Retained []RetainedSummary
+}
+
+func (w valueWriter) outcome(results []connector.Result) OutcomeInWords {
+	var found, changed []string
+	out := OutcomeInWords{}
+	for _, r := range results {
+		found = append(found, r.Found...)
+		changed = append(changed, r.Changed...)
+		for _, k := range r.Retained {
+			kept := RetainedSummary{What: k.What, Reason: k.Reason, Until: k.Until, UntilText: w.words.UntilLifted}
+			if !k.Until.IsZero() {
+				kept.UntilText = w.date(k.Until, false)
+			}
+			if !slices.ContainsFunc(out.Retained, func(x RetainedSummary) bool {
+				return x.What == kept.What && x.Reason == kept.Reason && x.Until.Equal(kept.Until)
+			}) {
+				out.Retained = append(out.Retained, kept)
+			}
+		}
+	}
+	for _, c := range w.vocab.sorted(found) {
+		out.Found = append(out.Found, w.vocab.categoryLabel(c, w.lang))
+	}
+	for _, c := range w.vocab.sorted(changed) {
+		if l, isLimit := w.words.Limits[domain.RestrictLimit(c)]; isLimit {
+			out.Changed = appendOnce(out.Changed, l)
+		} else {
+			out.Changed = appendOnce(out.Changed, w.vocab.categoryLabel(c, w.lang))
+		}
+	}
+	return out
+}
+
+// sharedWith lists the recipients the stores say received the person's data, each once
+// with the earliest date given, leaving out those told of the request.
+func sharedWith(results []connector.Result, told []RecipientSummary) []SharedWith {
+	var out []SharedWith
+	for _, r := range results {
+		for _, d := range r.DisclosedTo {
+			if slices.ContainsFunc(told, func(t RecipientSummary) bool { return t.Name == d.Recipient }) {
+				continue
+			}
+			i := slices.IndexFunc(out, func(x SharedWith) bool { return x.Name == d.Recipient })
+			switch {
+			case i < 0:
+				out = append(out, SharedWith{Name: d.Recipient, Since: d.Since})
+			case !d.Since.IsZero() && (out[i].Since.IsZero() || d.Since.Before(out[i].Since)):
+				out[i].Since = d.Since
+			}
+		}
+	}
+	return out
+}
+
+func appendOnce(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // heldElsewhere reports whether a store's note speaks of data another party holds.

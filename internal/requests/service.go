@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/links"
@@ -67,12 +68,18 @@ type Options struct {
 	// Now is the service's clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+	// DataMaps name the stores, tables, columns and categories to requesters; a store no
+	// map describes reads as a readable form of its internal names.
+	DataMaps []*datamap.Map
+	// FormatDate writes dates in the requester's language; nil means EnglishDates.
+	FormatDate DateFormatter
 }
 
 // Service carries out what people ask of dsr. It is safe for concurrent use.
 type Service struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	vocab vocabulary
 }
 
 // New returns a Service, filling in the defaults Options documents.
@@ -89,7 +96,10 @@ func New(opts Options) *Service {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{opts: opts, log: opts.Log}
+	if opts.FormatDate == nil {
+		opts.FormatDate = EnglishDates
+	}
+	return &Service{opts: opts, log: opts.Log, vocab: newVocabulary(opts.DataMaps)}
 }
 
 // Links returns the builder of the addresses the service hands out.

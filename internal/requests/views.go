@@ -36,6 +36,8 @@ type StatusView struct {
 	Stores               StoreCounts        `json:"stores"`
 	Outcome              OutcomeSummary     `json:"outcome"`
 	JoinedTo             string             `json:"joined_to,omitempty"`
+	// InWords is the outcome as the requester's page shows it: labels, each once.
+	InWords OutcomeInWords `json:"-"`
 	// Recipients are the organisations the change was passed on to, and with what result.
 	Recipients []RecipientSummary `json:"recipients"`
 }
@@ -68,6 +70,8 @@ type RetainedSummary struct {
 	What   string    `json:"what"`
 	Reason string    `json:"reason"`
 	Until  time.Time `json:"until,omitzero"`
+	// UntilText is Until in the reader's words, or that it is kept until the hold is lifted.
+	UntilText string `json:"-"`
 }
 
 // RecipientSummary is one organisation that had received the person's data and was told.
@@ -77,6 +81,8 @@ type RecipientSummary struct {
 	Name   string    `json:"name"`
 	Status string    `json:"status"`
 	Since  time.Time `json:"since,omitzero"`
+	// SinceText is Since in the reader's words, "" when no store says.
+	SinceText string `json:"-"`
 }
 
 // recipientsTold lists the recipients told of a request, each with the earliest date a
@@ -154,11 +160,16 @@ func (s *Service) Status(ctx context.Context, row *requestdb.Request) (StatusVie
 		return StatusView{}, domain.Unavailable(err)
 	}
 	for _, r := range results {
-		v.Outcome.Found = append(v.Outcome.Found, r.Found...)
-		v.Outcome.Changed = append(v.Outcome.Changed, r.Changed...)
-		for _, k := range r.Retained {
-			v.Outcome.Retained = append(v.Outcome.Retained, RetainedSummary{What: k.What, Reason: k.Reason, Until: k.Until})
+		for _, f := range r.Found {
+			v.Outcome.Found = appendOnce(v.Outcome.Found, f)
 		}
+		for _, c := range r.Changed {
+			v.Outcome.Changed = appendOnce(v.Outcome.Changed, c)
+		}
+	}
+	v.InWords = s.writer(DefaultLanguage, false).outcome(results)
+	if v.InWords.Retained != nil {
+		v.Outcome.Retained = v.InWords.Retained
 	}
 	notices, err := s.opts.Store.RecipientNotices(ctx, row.ID)
 	if err != nil {
