@@ -95,6 +95,15 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 // Languages are the catalogue's languages, the fallback first.
 func (c *Catalogue) Languages() []language.Tag { return slices.Clone(c.tags) }
 
+// Codes are the catalogue's languages as text, such as en and nb, the fallback first.
+func (c *Catalogue) Codes() []string {
+	codes := make([]string, len(c.tags))
+	for i, t := range c.tags {
+		codes[i] = t.String()
+	}
+	return codes
+}
+
 // MessageIDs are the IDs of the messages a language's file defines, sorted.
 func (c *Catalogue) MessageIDs(tag language.Tag) []string { return slices.Clone(c.ids[tag]) }
 
