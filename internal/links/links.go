@@ -60,6 +60,9 @@ func (b Builder) Report(requestID string, now time.Time) string {
 	return b.base() + "/api/v1/requests/" + requestID + "/report?" + q.Encode()
 }
 
+// Logo is the organisation's logo, which mail shows above its text.
+func (b Builder) Logo() string { return b.base() + "/brand/logo" }
+
 // StaffPage is a request's page on the staff dashboard.
 func (b Builder) StaffPage(requestID string) string {
 	return b.base() + "/admin/requests/" + requestID
