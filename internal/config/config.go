@@ -63,7 +63,7 @@ type Config struct {
 	MetricsAddrDefault bool
 
 	// Secret keys address hashes and one-time codes; every process of a deployment shares it.
-	Secret       keys.Secret
+	Secret    keys.Secret
 	PublicURL string
 	// Organization, PrivacyPolicyURL, LogoFile and AccentColor brand the public pages and
 	// the mail to requesters.
@@ -75,9 +75,9 @@ type Config struct {
 	// checked at start; empty means the built-in ones.
 	NoticeTemplates string
 	TeamEmail       string
-	SMTP         mail.SMTPConfig
-	Identity     domain.IdentityPolicy
-	CodeLife     time.Duration
+	SMTP            mail.SMTPConfig
+	Identity        domain.IdentityPolicy
+	CodeLife        time.Duration
 	// ReportLinkTTL is how long the report link of a review's completion mail works.
 	ReportLinkTTL time.Duration
 	Deadline      domain.DeadlinePolicy
