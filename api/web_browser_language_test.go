@@ -3,11 +3,15 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/dsr-project/dsr/activities"
@@ -137,4 +141,54 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 	if !strings.Contains(done.Text, "begrense hvordan vi bruker personopplysningene dine") {
 		t.Errorf("completion mail does not say what was asked, in Norwegian:\n%s", done.Text)
 	}
+}
+
+const testLogo = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40"><rect width="120" height="40" rx="6" fill="#7a1f5c"/><text x="60" y="26" font-size="16" text-anchor="middle" fill="#fff" font-family="sans-serif">EKS</text></svg>`
+
+// The branded pages a requester may meet, with a logo, in both languages, fit a phone and
+// a desktop; the one waiting for identity answers says it is the requester's turn.
+func TestBrowserBrandedPagesFitPhoneAndDesktop(t *testing.T) {
+	logo := filepath.Join(t.TempDir(), "logo.svg")
+	if err := os.WriteFile(logo, []byte(testLogo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, false, func(o *api.Options) {
+		o.Brand = api.Brand{Organization: "Eksempel AS", PrivacyPolicyURL: "https://eksempel.no/personvern", LogoFile: logo, AccentColor: "#7a1f5c"}
+	})
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	form := url.Values{"type": {"review"}, "email": {"ola@example.com"}, "idempotency_key": {"k-brand"}, "jurisdiction": {"gdpr"}}
+	a := h.send(http.MethodPost, "/", form.Encode(), "", formHeaders)
+	id := strings.TrimPrefix(h.engine.started[0].ID, "dsr-")
+	if err := h.db.Exec("UPDATE requests SET status = ?, identity_requirement = ?, identity_attempts_left = ? WHERE id = ?",
+		domain.StatusAwaitingIdentityVerification, "data_points:2", 3, id).Error; err != nil {
+		t.Fatal(err)
+	}
+	status := cookieFrom(a, "dsr_status")
+
+	ctx := newBrowser(t, false)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browse(t, ctx, chromedp.Navigate(srv.URL+"/?lang=en"), chromedp.WaitVisible(chromedp.CSS("img.logo")),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: status.Name, Value: status.Value, Domain: u.Hostname(), Path: "/requests/" + id})
+			return err
+		}))
+	shoot(t, ctx, "brand-form-en")
+	logoWidth := browserValue(t, ctx, chromedp.Evaluate[int](`document.querySelector("img.logo").naturalWidth`))
+	if logoWidth == 0 {
+		t.Error("the logo did not load under the pages' policy")
+	}
+	browse(t, ctx, chromedp.Navigate(srv.URL+"/requests/"+id+"?lang=nb"), chromedp.WaitVisible(chromedp.CSS("#identity-h")))
+	shoot(t, ctx, "brand-status-identity-nb")
+	who := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#next-who")))
+	if who != "Venter på deg" {
+		t.Errorf("who acts = %q, want the requester", who)
+	}
+	browse(t, ctx, chromedp.Navigate(srv.URL+"/static/nothing.css"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	shoot(t, ctx, "brand-error-nb")
+	browse(t, ctx, chromedp.Navigate(srv.URL+"/requests/00000000-0000-0000-0000-000000000000?lang=en"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	shoot(t, ctx, "brand-no-access-en")
 }
