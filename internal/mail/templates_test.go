@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,5 +147,20 @@ func TestABrokenOverrideIsRefusedNamingItsFile(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, name)) {
 			t.Errorf("%s: err = %v, want one naming the file", name, err)
 		}
+	}
+}
+
+func TestANoticeKeepsItsLanguageThroughJSON(t *testing.T) {
+	in := mail.Notice{Kind: mail.KindReminder, To: to, RequestID: "req-42", Language: "nb", Data: mail.Reminder{ExpiresAt: due}}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out mail.Notice
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Language != "nb" || out.Data != in.Data {
+		t.Errorf("after JSON: %+v, want %+v", out, in)
 	}
 }
