@@ -9,6 +9,7 @@ import (
 	htmltemplate "html/template"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -110,11 +111,19 @@ func parseKind(fsys fs.FS, name string) (kindTemplates, error) {
 	if err != nil {
 		return kindTemplates{}, err
 	}
-	text, err := texttemplate.New("").Funcs(funcs).Parse(string(layout) + string(body))
+	// The kind's file is parsed as a template of its own, so that errors give its lines.
+	base := path.Base(name)
+	text, err := texttemplate.New("layout.tmpl").Funcs(funcs).Parse(string(layout))
+	if err == nil {
+		_, err = text.New(base).Parse(string(body))
+	}
 	if err != nil {
 		return kindTemplates{}, err
 	}
-	html, err := htmltemplate.New("").Funcs(funcs).Parse(string(layout) + string(body))
+	html, err := htmltemplate.New("layout.tmpl").Funcs(funcs).Parse(string(layout))
+	if err == nil {
+		_, err = html.New(base).Parse(string(body))
+	}
 	if err != nil {
 		return kindTemplates{}, err
 	}
