@@ -107,16 +107,17 @@ func (c *Catalogue) Codes() []string {
 // MessageIDs are the IDs of the messages a language's file defines, sorted.
 func (c *Catalogue) MessageIDs(tag language.Tag) []string { return slices.Clone(c.ids[tag]) }
 
-// Supported returns the catalogue's language that lang names exactly (ignoring case), and
-// whether there is one. It is for values people chose, such as ?lang=nb, where a near
-// match would surprise them.
+// Supported returns the catalogue's language that lang names (ignoring case and a region,
+// so nb-NO is nb), and whether there is one. It is for values people chose, such as
+// ?lang=nb, where a near match, as Match makes, would surprise them.
 func (c *Catalogue) Supported(lang string) (language.Tag, bool) {
 	t, err := language.Parse(strings.TrimSpace(lang))
 	if err != nil {
 		return language.Und, false
 	}
+	base, _ := t.Base()
 	for _, have := range c.tags {
-		if have == t {
+		if have == t || have.String() == base.String() {
 			return have, true
 		}
 	}

@@ -110,8 +110,10 @@ func TestAnUnknownCodeSpeaksEnglish(t *testing.T) {
 	if got := i18n.Default().ForCode("xx").Code(); got != "en" {
 		t.Errorf("ForCode(xx) = %s, want en", got)
 	}
-	if _, ok := i18n.Default().Supported("nb"); !ok {
-		t.Error("nb is not supported")
+	for code, want := range map[string]bool{"nb": true, "NB-no": true, "en-GB": true, "no": false, "de": false, "": false} {
+		if _, ok := i18n.Default().Supported(code); ok != want {
+			t.Errorf("Supported(%q) = %v, want %v", code, ok, want)
+		}
 	}
 }
 

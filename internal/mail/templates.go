@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -309,8 +308,10 @@ func (v view) Until(t time.Time) string {
 
 // Action is what a request of the type asks, to follow "your request to".
 func (v view) Action(requestType string) string {
-	if s, err := v.loc.Translate("action_" + requestType); err == nil && !slices.Contains([]string{"", "other"}, requestType) {
-		return s
+	if requestType != "" {
+		if s, err := v.loc.Translate("action_" + requestType); err == nil {
+			return s
+		}
 	}
 	return v.loc.T("action_other")
 }
