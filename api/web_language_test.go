@@ -87,7 +87,7 @@ func TestIntakeAPITakesALanguage(t *testing.T) {
 	h := newHarness(t, false)
 	for body, want := range map[string]string{
 		`{"type":"restrict","email":"a@example.com","details":{"limits":["marketing_email"]},"language":"nb"}`: "nb",
-		`{"type":"restrict","email":"b@example.com","details":{"limits":["marketing_email"]}}`:                  "en",
+		`{"type":"restrict","email":"b@example.com","details":{"limits":["marketing_email"]}}`:                 "en",
 	} {
 		a := h.do(http.MethodPost, "/api/v1/requests", "", body, "")
 		var out api.IntakeAnswer

@@ -50,6 +50,8 @@ type Catalogue struct {
 	tags    []language.Tag // Fallback first, as the matcher's default
 	matcher language.Matcher
 	ids     map[language.Tag][]string
+	// locs holds a localizer per language, made once: pages ask for one per word.
+	locs map[language.Tag]*Localizer
 }
 
 // Load reads every *.toml file at the top of fsys, one language each. The fallback
@@ -89,6 +91,10 @@ func Load(fsys fs.FS) (*Catalogue, error) {
 		}
 	}
 	c.matcher = language.NewMatcher(c.tags)
+	c.locs = map[language.Tag]*Localizer{}
+	for _, t := range c.tags {
+		c.locs[t] = &Localizer{cat: c, tag: t, loc: goi18n.NewLocalizer(b, t.String())}
+	}
 	return c, nil
 }
 
@@ -140,10 +146,10 @@ func (c *Catalogue) Match(acceptLanguage string) language.Tag {
 
 // For returns the localizer of tag, or of the fallback when the catalogue lacks tag.
 func (c *Catalogue) For(tag language.Tag) *Localizer {
-	if !slices.Contains(c.tags, tag) {
-		tag = Fallback
+	if l, ok := c.locs[tag]; ok {
+		return l
 	}
-	return &Localizer{cat: c, tag: tag, loc: goi18n.NewLocalizer(c.bundle, tag.String())}
+	return c.locs[Fallback]
 }
 
 // ForCode is For by a stored code such as "nb"; an unknown or empty code gets the fallback.
