@@ -35,6 +35,9 @@ type Activities struct {
 	HTTPClient *http.Client
 	// Organization signs the mail.
 	Organization string
+	// Notices renders mail in the request's language with the organisation's brand and
+	// templates; nil means the built-in templates and no brand.
+	Notices *mail.Templates
 	// TeamEmail receives internal alerts; empty means alerts are only logged.
 	TeamEmail string
 	// Worker names the process that ran an activity, for the record; never PII.
@@ -49,4 +52,12 @@ type Activities struct {
 // exact. It must not block or fail the activity.
 type StepObserver interface {
 	StepStored(ctx context.Context, step requestdb.Applied)
+}
+
+// render renders a notice with the configured templates.
+func (a *Activities) render(n mail.Notice) (mail.Message, error) {
+	if a.Notices == nil {
+		return mail.Render(n)
+	}
+	return a.Notices.Render(n)
 }

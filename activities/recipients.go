@@ -133,7 +133,7 @@ func (a *Activities) mailRecipient(ctx context.Context, req *requestdb.Request, 
 	if err != nil || sent {
 		return out, err
 	}
-	msg, err := mail.Render(mail.Notice{
+	msg, err := a.render(mail.Notice{
 		Kind: mail.KindRecipientNotice, To: r.Email, RequestID: req.ID, Organization: a.Organization,
 		Data: mail.RecipientNotice{Change: change, SubjectRef: req.Email, RespondBy: respondBy},
 	})

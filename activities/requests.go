@@ -118,12 +118,14 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	}
 	n := in.Notice
 	// Mail goes to the address as typed; stores match on the normalised req.Email.
-	n.To, n.Organization = req.MailTo(), a.Organization
+	// The language chosen at intake is the row's, so mail speaks it however long ago the
+	// workflow started.
+	n.To, n.Organization, n.Language = req.MailTo(), a.Organization, req.Language
 	n.Data = a.withLinks(n.RequestID, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Data); err != nil {
 		return err
 	}
-	msg, err := mail.Render(n)
+	msg, err := a.render(n)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("render notice", "RenderFailed", err)
 	}
@@ -145,8 +147,11 @@ func (a *Activities) withLinks(requestID string, data any) any {
 	case mail.Acknowledgement:
 		d.StatusURL = status
 		return d
+	case mail.VerificationCode:
+		d.VerifyURL = a.Links.VerifyPage(requestID)
+		return d
 	case mail.Reminder:
-		d.VerifyURL = status
+		d.VerifyURL = a.Links.VerifyPage(requestID)
 		return d
 	case mail.Completion:
 		d.ReportURL = status

@@ -67,7 +67,7 @@ func (s *Server) readIntake(c echo.Context, byStaff bool) (requests.Intake, erro
 
 // intakeFormFields are the names a web form may post; a dashboard form signed in by cookie
 // adds its CSRF token, which requireRole has checked.
-var intakeFormFields = map[string]bool{"type": true, "email": true, "jurisdiction": true, "details": true, csrfField: true}
+var intakeFormFields = map[string]bool{"type": true, "email": true, "jurisdiction": true, "details": true, "language": true, csrfField: true}
 
 // decodeIntakeForm reads a urlencoded form. A details field that is not JSON becomes a field
 // error, so the form can show it beside its input.
@@ -85,6 +85,7 @@ func decodeIntakeForm(c echo.Context) (IntakeForm, map[string]string, error) {
 		Type:         r.PostForm.Get("type"),
 		Email:        r.PostForm.Get("email"),
 		Jurisdiction: r.PostForm.Get("jurisdiction"),
+		Language:     r.PostForm.Get("language"),
 	}
 	fields := map[string]string{}
 	if raw := strings.TrimSpace(r.PostForm.Get("details")); raw != "" {

@@ -57,6 +57,8 @@ var routeAudience = map[string]audience{
 	// Web pages: the requester's by the status-token cookie (or header), the dashboard's by
 	// the session cookie (or a bearer token), each answering with a page.
 	"GET /static/:name":                anyone,
+	"GET /brand.css":                   anyone,
+	"GET /brand/logo":                  anyone,
 	"GET /":                            anyone,
 	"POST /":                           anyone,
 	"GET /requests/:id":                requester,

@@ -93,6 +93,8 @@ type Options struct {
 	// Middleware wraps every route inside the recovery, such as telemetry's metrics and
 	// tracing (telemetry.HTTPMiddleware).
 	Middleware []echo.MiddlewareFunc
+	// Brand is the organisation's name, logo, privacy policy and colour on the public pages.
+	Brand Brand
 	// Service carries out what the handlers are asked; nil builds one from Requests,
 	// Temporal, TaskQueue, Secret, DataMaps and the intake policies above.
 	Service *requests.Service

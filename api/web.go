@@ -18,6 +18,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/i18n"
 )
 
 // webFiles are the pages' templates and static files, built into the binary so that no
@@ -34,7 +35,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // IsPagePath reports whether a path belongs to the web pages rather than to the JSON API,
 // which openapi.yaml describes.
 func IsPagePath(p string) bool {
-	return p == "/" || p == "/admin" || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
+	return p == "/" || p == "/admin" || p == brandCSSPath || p == brandLogoPath || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
 		strings.HasPrefix(p, "/requests/") || strings.HasPrefix(p, "/static/")
 }
 
@@ -91,6 +92,12 @@ func parsePages() map[string]*template.Template {
 // webPage is what the layout needs of every page.
 type webPage struct {
 	Title string
+	// loc speaks the requester's language on public pages; nil speaks English, as the
+	// staff pages do.
+	loc *i18n.Localizer
+	// Brand is the organisation's, on public pages; Switch offers the other languages.
+	Brand  *Brand
+	Switch []languageLink
 	// Staff is the signed-in staff member's name on dashboard pages, Role their role, which
 	// decides the links the navigation offers.
 	Staff string
@@ -99,6 +106,40 @@ type webPage struct {
 	CSRF string
 	// Refresh, when above zero, reloads the page after that many seconds.
 	Refresh int
+}
+
+// localizer is the page's language, English when none was chosen.
+func (p webPage) localizer() *i18n.Localizer {
+	if p.loc == nil {
+		return i18n.Default().For(i18n.Fallback)
+	}
+	return p.loc
+}
+
+// T is a message of the catalogue in the page's language; see i18n.Localizer.T.
+func (p webPage) T(id string, args ...any) string { return p.localizer().T(id, args...) }
+
+// Lang is the page's language, for <html lang>.
+func (p webPage) Lang() string { return p.localizer().Code() }
+
+// Date and DateTime spell a time in the page's language.
+func (p webPage) Date(t time.Time) string     { return p.localizer().Date(t) }
+func (p webPage) DateTime(t time.Time) string { return p.localizer().DateTime(t) }
+
+// StatusText, StepText and TypeText are statusText, actionText and typeText in the page's
+// language.
+func (p webPage) StatusText(st domain.Status) string { return localStatusText(p.localizer(), st) }
+func (p webPage) StepText(action string) string      { return localActionText(p.localizer(), action) }
+func (p webPage) TypeText(t domain.RequestType) string {
+	return localTypeText(p.localizer(), t)
+}
+
+// Words names a kind of data in the page's language, or spells its name out.
+func (p webPage) Words(name string) string {
+	if s, err := p.localizer().Translate("category_" + name); err == nil {
+		return s
+	}
+	return strings.ReplaceAll(name, "_", " ")
 }
 
 // webHeaders sets the security headers of every page and static file.
@@ -118,6 +159,7 @@ func (s *Server) webRoutes() {
 	e := s.echo
 	e.Pre(headAsGet)
 	e.GET("/static/:name", s.staticFile, webHeaders)
+	s.brandRoutes()
 	s.requesterPageRoutes()
 	s.adminPageRoutes()
 	s.auditPageRoutes()
@@ -190,9 +232,21 @@ func (s *Server) renderError(c echo.Context, err error) error {
 	if ae.retryAfter != "" {
 		c.Response().Header().Set("Retry-After", ae.retryAfter)
 	}
-	return s.render(c, ae.status, "error.html", errorPage{
-		webPage: webPage{Title: http.StatusText(ae.status)}, Status: ae.status, Message: sentence(ae.message),
-	})
+	page := errorPage{webPage: webPage{Title: http.StatusText(ae.status)}, Status: ae.status, Message: sentence(ae.message)}
+	if !isStaffPath(c.Request().URL.Path) {
+		// The requester reads it in their language; the API's own words are kept only
+		// where the catalogue has none for the status.
+		page.webPage = s.publicPage(c, "error_heading")
+		if msg, err := page.loc.Translate("error_" + strconv.Itoa(ae.status)); err == nil {
+			page.Message = msg
+		}
+	}
+	return s.render(c, ae.status, "error.html", page)
+}
+
+// isStaffPath reports whether a path is one of the staff's pages, which speak English.
+func isStaffPath(p string) bool {
+	return p == "/admin" || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/")
 }
 
 // sentence capitalises a message of the API for a page.
@@ -207,62 +261,33 @@ func sentence(msg string) string {
 	return msg
 }
 
-var statusTexts = map[domain.Status]string{
-	domain.StatusReceived:                     "Received",
-	domain.StatusAwaitingEmailVerification:    "Waiting for you to confirm your e-mail address",
-	domain.StatusAwaitingIdentityVerification: "Waiting for us to confirm who you are",
-	domain.StatusPendingReview:                "Being reviewed by our privacy team",
-	domain.StatusInProgress:                   "In progress",
-	domain.StatusAwaitingManualTasks:          "In progress: waiting for a colleague to finish a step by hand",
-	domain.StatusNeedsAttention:               "In progress: one of our systems needs attention",
-	domain.StatusCompleted:                    "Completed",
-	domain.StatusDenied:                       "Denied",
-	domain.StatusCancelled:                    "Cancelled",
-	domain.StatusExpired:                      "Expired: the e-mail address was not confirmed in time",
-}
+// statusText, actionText and typeText are the words for a status, a timeline step and a
+// request type, in English for the staff pages; requester pages use webPage's methods,
+// which speak the requester's language. The words are in the catalogue.
+func statusText(st domain.Status) string { return localStatusText(english(), st) }
 
-func statusText(st domain.Status) string {
-	if t, ok := statusTexts[st]; ok {
+func actionText(action string) string { return localActionText(english(), action) }
+
+func typeText(t domain.RequestType) string { return localTypeText(english(), t) }
+
+func english() *i18n.Localizer { return i18n.Default().For(i18n.Fallback) }
+
+func localStatusText(l *i18n.Localizer, st domain.Status) string {
+	if t, err := l.Translate("status_" + string(st)); err == nil {
 		return t
 	}
 	return sentence(strings.ReplaceAll(string(st), "_", " "))
 }
 
-var actionTexts = map[string]string{
-	"received":              "We received your request",
-	"code_sent":             "We sent a code to your e-mail address",
-	"email_verified":        "You confirmed your e-mail address",
-	"identity_verified":     "Your identity was confirmed",
-	"approved":              "Our privacy team approved the request",
-	"denied":                "The request was denied",
-	"extended":              "The deadline was extended",
-	"in_progress":           "We started working on your request",
-	"completed":             "Your request was completed",
-	"cancelled":             "The request was cancelled",
-	"expired":               "The request expired",
-	"recipients_notified":   "We told the organisations we had shared your data with",
-	"acknowledged":          "We acknowledged your request",
-	"identity_check_failed": "An identity check did not match",
-}
-
-func actionText(action string) string {
-	if t, ok := actionTexts[action]; ok {
+func localActionText(l *i18n.Localizer, action string) string {
+	if t, err := l.Translate("step_" + action); err == nil {
 		return t
 	}
 	return sentence(strings.ReplaceAll(action, "_", " "))
 }
 
-var typeTexts = map[domain.RequestType]string{
-	domain.TypeReview:       "Review your personal data",
-	domain.TypeCorrect:      "Correct your personal data",
-	domain.TypeUpdate:       "Update your personal data",
-	domain.TypeSuppress:     "Suppress your personal data",
-	domain.TypeRestrict:     "Limit the use of your personal data",
-	domain.TypeChildErasure: "Erase a child's personal data",
-}
-
-func typeText(t domain.RequestType) string {
-	if s, ok := typeTexts[t]; ok {
+func localTypeText(l *i18n.Localizer, t domain.RequestType) string {
+	if s, err := l.Translate("type_" + string(t)); err == nil {
 		return s
 	}
 	return string(t)

@@ -129,7 +129,7 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 			)
 			screenshot(t, auditor, "audit")
 			history := browserValue(t, auditor, chromedp.Text(chromedp.CSS("#history")))
-			for _, want := range []string{"Workflow execution started", "Your identity was confirmed", "audit log"} {
+			for _, want := range []string{"Workflow execution started", "We confirmed who you are", "audit log"} {
 				if !strings.Contains(history, want) {
 					t.Errorf("history lacks %q:\n%s", want, history)
 				}

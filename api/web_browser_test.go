@@ -190,7 +190,7 @@ func TestBrowser(t *testing.T) {
 		awaitPage(t, s, ctx, "#status", domain.StatusCompleted)
 		screenshot(t, ctx, "status-completed")
 		timeline := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#timeline")))
-		if !strings.Contains(timeline, "You confirmed your e-mail address") || !strings.Contains(timeline, "Your request was completed") {
+		if !strings.Contains(timeline, "You confirmed your e-mail address") || !strings.Contains(timeline, "We completed your request") {
 			t.Errorf("timeline = %q", timeline)
 		}
 		status := browserValue(t, ctx, chromedp.Evaluate[int](`fetch(document.querySelector("#report").href).then(r => r.status)`, chromedp.EvalAwaitPromise))

@@ -28,7 +28,7 @@ func (s *Server) acceptLinkKey(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		id, key := c.Param("id"), r.URL.Query().Get(linkKeyParam)
 		if !s.validLinkKey(id, key) {
-			return s.render(c, http.StatusUnauthorized, "no_access.html", webPage{Title: "We cannot show this request"})
+			return s.render(c, http.StatusUnauthorized, "no_access.html", s.publicPage(c, "no_access_title"))
 		}
 		s.setStatusCookie(c, id, key)
 		return c.Redirect(http.StatusSeeOther, r.URL.Path)

@@ -1,13 +1,14 @@
 package api
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,41 +57,18 @@ type requestChoice struct {
 	MayKeep string
 }
 
-var requestChoices = []requestChoice{
-	{domain.TypeReview, "Review the personal data you hold about me",
-		"We send you a copy of what each of our systems holds about you.",
-		"Before we send anything we check that you are you, with two details we already know, such as your postal code."},
-	{domain.TypeCorrect, "Correct personal data that is wrong",
-		"Tell us which details are wrong and what they should be. Our privacy team checks each correction before we make it.",
-		"Records we must keep unchanged by law, such as issued invoices, stay as they are; we tell you which."},
-	{domain.TypeUpdate, "Update personal data that has changed",
-		"Tell us what has changed, such as a new postal address. Our privacy team checks the change before we make it.",
-		"Records we must keep unchanged by law, such as issued invoices, stay as they are; we tell you which."},
-	{domain.TypeSuppress, "Suppress my personal data",
-		"We stop using and hide everything we hold about you, or only the kinds of data you choose.",
-		"What the law makes us keep, such as orders kept for tax law, is kept until its period ends; we tell you what, why and until when."},
-	{domain.TypeRestrict, "Limit how you use my personal data",
-		"Stop marketing e-mail, stop sharing your data with our affiliates, or both.",
-		"We keep your address on a suppression list so that we never e-mail you marketing again."},
-}
+// formTypes are the kinds of request the public form offers, in its order.
+var formTypes = []domain.RequestType{domain.TypeReview, domain.TypeCorrect, domain.TypeUpdate, domain.TypeSuppress, domain.TypeRestrict}
 
-// limitChoices are the limits a restriction may name.
-var limitChoices = []struct {
-	Limit domain.RestrictLimit
-	Label string
-}{
-	{domain.LimitMarketingEmail, "Stop sending me marketing e-mail"},
-	{domain.LimitAffiliateSharing, "Stop sharing my personal data with your affiliates"},
-	{domain.LimitAllProcessing, "Stop all other use of my personal data while a dispute about it is settled"},
-}
+// formLimits are the limits a restriction may name.
+var formLimits = []domain.RestrictLimit{domain.LimitMarketingEmail, domain.LimitAffiliateSharing, domain.LimitAllProcessing}
 
-var jurisdictionChoices = []struct {
-	Value domain.Jurisdiction
+var formJurisdictions = []domain.Jurisdiction{domain.JurisdictionDefault, domain.JurisdictionGDPR, domain.JurisdictionCCPA}
+
+// option is one choice of a list, its value and its words.
+type option struct {
+	Value string
 	Label string
-}{
-	{domain.JurisdictionDefault, "Somewhere else, or I am not sure"},
-	{domain.JurisdictionGDPR, "The European Union, the EEA or the United Kingdom (GDPR)"},
-	{domain.JurisdictionCCPA, "California (CCPA)"},
 }
 
 // changeRow is one field/new-value row of the form, with its problems.
@@ -107,10 +85,10 @@ type requestFormPage struct {
 	webPage
 	GPC            bool
 	Choices        []requestChoice
-	Limits         any
-	Jurisdictions  any
-	Correctable    []string
-	Categories     []string
+	Limits         []option
+	Jurisdictions  []option
+	Correctable    []option
+	Categories     []option
 	Values         url.Values
 	Rows           []changeRow
 	Errors         map[string]string
@@ -128,15 +106,24 @@ func (p requestFormPage) Checked(name, value string) bool {
 
 func (s *Server) newRequestForm(c echo.Context, values url.Values) requestFormPage {
 	p := requestFormPage{
-		webPage: webPage{Title: "Ask about your personal data"},
+		webPage: s.publicPage(c, "form_title"),
 		GPC:     c.Request().Header.Get(headerGPC) == "1",
-		Choices: requestChoices, Limits: limitChoices, Jurisdictions: jurisdictionChoices,
-		Values: values, Errors: map[string]string{}, IdempotencyKey: uuid.NewString(),
+		Values:  values, Errors: map[string]string{}, IdempotencyKey: uuid.NewString(),
+	}
+	for _, t := range formTypes {
+		p.Choices = append(p.Choices, requestChoice{Type: t, Label: p.T("choice_" + string(t)),
+			Does: p.T("choice_" + string(t) + "_does"), MayKeep: p.T("choice_" + string(t) + "_keeps")})
+	}
+	for _, l := range formLimits {
+		p.Limits = append(p.Limits, option{string(l), p.T("limit_" + string(l))})
+	}
+	for _, j := range formJurisdictions {
+		p.Jurisdictions = append(p.Jurisdictions, option{string(j), p.T("jurisdiction_" + string(j))})
 	}
 	for _, cat := range domain.DefaultCategories() {
-		p.Categories = append(p.Categories, cat.Name)
+		p.Categories = append(p.Categories, option{cat.Name, p.Words(cat.Name)})
 		if cat.Correctable {
-			p.Correctable = append(p.Correctable, cat.Name)
+			p.Correctable = append(p.Correctable, option{cat.Name, p.Words(cat.Name)})
 		}
 	}
 	fields, newValues := values["change_field"], values["change_value"]
@@ -159,8 +146,8 @@ func (s *Server) requestFormPage(c echo.Context) error {
 
 // webIntake turns the form into the API's IntakeForm, taking only the details of the chosen
 // type, and says which form row each change came from.
-func webIntake(values url.Values) (IntakeForm, []int) {
-	form := IntakeForm{Type: values.Get("type"), Email: values.Get("email"), Jurisdiction: values.Get("jurisdiction")}
+func webIntake(values url.Values, language string) (IntakeForm, []int) {
+	form := IntakeForm{Type: values.Get("type"), Email: values.Get("email"), Jurisdiction: values.Get("jurisdiction"), Language: language}
 	var rows []int
 	switch domain.RequestType(form.Type) {
 	case domain.TypeCorrect, domain.TypeUpdate:
@@ -190,32 +177,51 @@ func webIntake(values url.Values) (IntakeForm, []int) {
 // placeChangeErrors puts each problem of a requested change beside its row.
 func (p *requestFormPage) placeChangeErrors(changes map[int]domain.ChangeProblem, rows []int) {
 	for i, problem := range changes {
-		if i < len(rows) {
-			p.Rows[rows[i]].FieldError = sentence(problem.Field)
-			p.Rows[rows[i]].ValueError = sentence(problem.Value)
+		if i >= len(rows) {
+			continue
+		}
+		if problem.Field != "" {
+			p.Rows[rows[i]].FieldError = p.T("form_error_change_field")
+		}
+		if problem.Value != "" {
+			p.Rows[rows[i]].ValueError = p.T("form_error_change_value")
 		}
 	}
 }
 
-// placeErrors puts each of the other field problems beside the input it belongs to;
-// changes placed by row are left out.
+// placeErrors puts each of the other field problems beside the input it belongs to, in
+// the catalogue's words for that input; changes placed by row are left out.
 func (p *requestFormPage) placeErrors(fields map[string]string) {
 	for path, msg := range fields {
-		msg = sentence(msg)
+		slot := ""
 		switch {
 		case strings.HasPrefix(path, "details.changes["):
+			continue
 		case strings.HasPrefix(path, "details.changes"):
-			p.Errors["changes"] = msg
+			slot = "changes"
 		case strings.HasPrefix(path, "details.scope"):
-			p.Errors["scope"] = msg
+			slot = "scope"
 		case strings.HasPrefix(path, "details.limits"):
-			p.Errors["limits"] = msg
+			slot = "limits"
 		case path == "type" || path == "email" || path == "jurisdiction":
-			p.Errors[path] = msg
+			slot = path
 		default:
-			p.Errors["form"] = msg
+			p.Errors["form"] = sentence(msg)
+			continue
 		}
+		p.Errors[slot] = p.T("form_error_" + slot)
 	}
+}
+
+// formRefusal is a refusal of the whole form in the catalogue's words where it has them.
+func (p *requestFormPage) formRefusal(status int, msg string) string {
+	switch status {
+	case http.StatusForbidden:
+		return p.T("form_error_staff_only")
+	case http.StatusTooManyRequests:
+		return p.T("form_error_busy")
+	}
+	return sentence(msg)
 }
 
 // submitRequestForm opens a request as POST /api/v1/requests does, with the same
@@ -230,7 +236,8 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 	if err := s.limitIntakeByIP(c); err != nil {
 		return s.renderError(c, err)
 	}
-	form, rows := webIntake(values)
+	// The request keeps the language its form was read in, for its pages and mail.
+	form, rows := webIntake(values, page.Lang())
 	in, err := requests.ValidateIntake(form, nil, false)
 	if err == nil {
 		err = s.limitIntakeByAddress(in)
@@ -246,7 +253,7 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 		}
 		page.placeErrors(ae.fields)
 		if len(ae.fields) == 0 {
-			page.Errors["form"] = sentence(ae.message)
+			page.Errors["form"] = page.formRefusal(ae.status, ae.message)
 		}
 		return s.render(c, ae.status, "request_form.html", page)
 	}
@@ -296,7 +303,7 @@ func (s *Server) requireStatusCookie(next echo.HandlerFunc) echo.HandlerFunc {
 			row, err = s.findRequest(c.Request().Context(), c.Param("id"))
 		}
 		if err != nil {
-			return s.render(c, http.StatusUnauthorized, "no_access.html", webPage{Title: "We cannot show this request"})
+			return s.render(c, http.StatusUnauthorized, "no_access.html", s.publicPage(c, "no_access_title"))
 		}
 		if c.Request().Method == http.MethodPost {
 			if err := s.limit(s.limiters.verifyIP, s.clientKey(c.Request())); err != nil {
@@ -330,12 +337,15 @@ type verifyPageData struct {
 	Error     string
 	Notice    string
 	Identity  bool
+	// CodeMinutes is how long a mailed code works.
+	CodeMinutes int
 }
 
 func (s *Server) verifyData(c echo.Context) verifyPageData {
 	return verifyPageData{
-		webPage: webPage{Title: "Confirm your e-mail address"}, ID: currentRequest(c).ID,
-		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
+		webPage: s.publicPage(c, "verify_title"), ID: currentRequest(c).ID,
+		FormToken:   s.requesterFormToken(c.Get(ctxStatusToken).(string)),
+		CodeMinutes: int(cmp.Or(s.opts.Verification.CodeLife, domain.DefaultCodeLife) / time.Minute),
 	}
 }
 
@@ -346,10 +356,11 @@ func (s *Server) verifyPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "verify.html", s.verifyData(c))
 }
 
+// codeResults are the catalogue's words for a code that did not confirm the address.
 var codeResults = map[domain.CheckResult]string{
-	domain.CheckWrongCode: "That code is not right.",
-	domain.CheckExpired:   "That code has expired. Ask for a new one below.",
-	domain.CheckLocked:    "That code cannot be used any more. Ask for a new one below.",
+	domain.CheckWrongCode: "code_wrong",
+	domain.CheckExpired:   "code_expired",
+	domain.CheckLocked:    "code_locked",
 }
 
 func (s *Server) submitCodeForm(c echo.Context) error {
@@ -362,9 +373,9 @@ func (s *Server) submitCodeForm(c echo.Context) error {
 	if out.Result == domain.CheckConfirmed {
 		return c.Redirect(http.StatusSeeOther, "/requests/"+row.ID)
 	}
-	page.Error = codeResults[out.Result]
+	page.Error = page.T(codeResults[out.Result])
 	if out.Result == domain.CheckWrongCode {
-		page.Error += fmt.Sprintf(" You have %d tries left.", out.AttemptsLeft)
+		page.Error += " " + page.T("tries_left", "Count", out.AttemptsLeft)
 	}
 	return s.render(c, http.StatusUnprocessableEntity, "verify.html", page)
 }
@@ -375,7 +386,7 @@ func (s *Server) resendCodeForm(c echo.Context) error {
 	if err != nil {
 		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
 	}
-	page.Notice = "We sent a new code. It works until " + out.ExpiresAt.UTC().Format("15:04 MST") + "."
+	page.Notice = page.T("code_resent", "Time", page.localizer().Time(out.ExpiresAt))
 	return s.render(c, http.StatusOK, "verify.html", page)
 }
 
@@ -401,17 +412,63 @@ type statusPageData struct {
 	Notice    string
 }
 
+// AnswersIdentity says the requester is to prove who they are by answering questions
+// about data we hold, rather than waiting for our privacy team.
+func (p statusPageData) AnswersIdentity() bool {
+	v := p.View
+	return v.Status == domain.StatusAwaitingIdentityVerification && v.IdentityAttemptsLeft > 0 &&
+		strings.HasPrefix(v.IdentityRequirement, string(domain.IdentityDataPoints))
+}
+
+// StatusWords is the request's status in the requester's words.
+func (p statusPageData) StatusWords() string {
+	if p.AnswersIdentity() {
+		return p.T("status_awaiting_identity_answers")
+	}
+	return p.StatusText(p.View.Status)
+}
+
+// nextStep says who must act now, and what happens next.
+type nextStep struct {
+	Actor string // requester, us or none
+	Who   string
+	What  string
+}
+
+// requesterActs are the statuses in which nothing happens until the requester acts.
+var requesterActs = []domain.Status{domain.StatusAwaitingEmailVerification}
+
+func (p statusPageData) Next() nextStep {
+	st := p.View.Status
+	what := "next_" + string(st)
+	n := nextStep{Actor: "us", Who: p.T("next_us")}
+	switch {
+	case st.Terminal():
+		n = nextStep{Actor: "none", Who: p.T("next_done")}
+	case p.AnswersIdentity():
+		what = "next_awaiting_identity_answers"
+		fallthrough
+	case slices.Contains(requesterActs, st):
+		n = nextStep{Actor: "requester", Who: p.T("next_you")}
+	}
+	if t, err := p.localizer().Translate(what); err == nil {
+		n.What = t
+	}
+	return n
+}
+
 func (s *Server) statusData(c echo.Context) statusPageData {
 	row := currentRequest(c)
 	p := statusPageData{
-		webPage: webPage{Title: "Your request"}, Row: row,
+		webPage: s.publicPage(c, "status_title"), Row: row,
 		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 	}
 	view, err := s.svc.Status(c.Request().Context(), row)
 	if err != nil {
 		s.log.Warn("request progress unavailable", "request_id", row.ID, "error", err)
-		p.View = RequesterView{ID: row.ID, Type: row.Type, Status: row.Status, StatusReason: row.StatusReason, ReceivedAt: row.ReceivedAt, DueDate: row.DueAt}
-		p.Error = "We cannot show the progress of your request right now; please try again shortly."
+		p.View = RequesterView{ID: row.ID, Type: row.Type, Status: row.Status, StatusReason: row.StatusReason, ReceivedAt: row.ReceivedAt, DueDate: row.DueAt,
+			IdentityRequirement: row.IdentityRequirement, IdentityAttemptsLeft: row.IdentityAttemptsLeft}
+		p.Error = p.T("status_unavailable")
 		return p
 	}
 	p.Live = true
@@ -445,7 +502,7 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/requests/"+currentRequest(c).ID)
 	}
 	page := s.statusData(c)
-	page.Error = fmt.Sprintf("Those details do not match our records. You have %d tries left.", out.AttemptsLeft)
+	page.Error = page.T("identity_mismatch") + " " + page.T("tries_left", "Count", out.AttemptsLeft)
 	return s.render(c, http.StatusUnprocessableEntity, "status.html", page)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -87,6 +88,13 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	acts = &activities.Activities{
 		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
 		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+	}
+	brand := mail.Brand{Organization: cfg.Organization, PrivacyPolicyURL: cfg.PrivacyPolicyURL, AccentColor: cfg.AccentColor}
+	if cfg.LogoFile != "" {
+		brand.LogoURL = acts.Links.Logo()
+	}
+	if acts.Notices, err = mail.NewTemplates(i18n.Default(), brand, cfg.NoticeTemplates); err != nil {
+		return nil, nil, err
 	}
 	// Results kept in clear by an older release are sealed before any new one is read.
 	if _, err := acts.Requests.SealStoreResults(ctx); err != nil {
@@ -218,6 +226,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
 		Sessions: auth.NewSessions(db), TrustedProxies: cfg.TrustedProxies,
 		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.Temporal.Namespace,
+		Brand: api.Brand{Organization: cfg.Organization, PrivacyPolicyURL: cfg.PrivacyPolicyURL, LogoFile: cfg.LogoFile, AccentColor: cfg.AccentColor},
 		// Behind TLS the dashboard's session cookie must never travel in clear.
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 	}

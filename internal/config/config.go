@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/mail"
 )
@@ -61,13 +63,21 @@ type Config struct {
 	MetricsAddrDefault bool
 
 	// Secret keys address hashes and one-time codes; every process of a deployment shares it.
-	Secret       keys.Secret
-	PublicURL    string
-	Organization string
-	TeamEmail    string
-	SMTP         mail.SMTPConfig
-	Identity     domain.IdentityPolicy
-	CodeLife     time.Duration
+	Secret    keys.Secret
+	PublicURL string
+	// Organization, PrivacyPolicyURL, LogoFile and AccentColor brand the public pages and
+	// the mail to requesters.
+	Organization     string
+	PrivacyPolicyURL string
+	LogoFile         string
+	AccentColor      string
+	// NoticeTemplates is a directory of the organisation's own notice templates, each
+	// checked at start; empty means the built-in ones.
+	NoticeTemplates string
+	TeamEmail       string
+	SMTP            mail.SMTPConfig
+	Identity        domain.IdentityPolicy
+	CodeLife        time.Duration
 	// ReportLinkTTL is how long the report link of a review's completion mail works.
 	ReportLinkTTL time.Duration
 	Deadline      domain.DeadlinePolicy
@@ -124,7 +134,7 @@ var (
 )
 
 // Settings lists every setting dsr reads.
-var Settings = slices.Concat(processSettings, observabilitySettings, requestSettings)
+var Settings = slices.Concat(processSettings, observabilitySettings, requestSettings, brandingSettings)
 
 // processSettings say where a process listens, what it connects to and how it logs.
 var processSettings = []Setting{
@@ -374,9 +384,6 @@ var requestSettings = []Setting{
 			c.PublicURL = strings.TrimRight(v, "/")
 			return nil
 		}},
-	{Env: "DSR_ORGANIZATION", Flag: "organization", Default: "Privacy team", Modes: workerModes,
-		Help:  "who signs the mail to requesters",
-		apply: func(c *Config, v string) error { c.Organization = v; return nil }},
 	{Env: "DSR_TEAM_EMAIL", Flag: "team-email", Modes: workerModes,
 		Help:  "privacy team address for internal alerts (deadline near); empty logs them only",
 		apply: func(c *Config, v string) error { c.TeamEmail = v; return nil }},
@@ -477,6 +484,65 @@ var requestSettings = []Setting{
 			c.SigningKey = k
 			return err
 		}},
+}
+
+// brandingSettings say how the organisation presents itself to requesters.
+var brandingSettings = []Setting{
+	{Env: "DSR_ORGANIZATION", Flag: "organization", Modes: serverModes,
+		Help:  "the organisation's name, shown on the public pages and signing the mail (\"The NAME privacy team\"); empty signs \"The privacy team\"",
+		apply: func(c *Config, v string) error { c.Organization = strings.TrimSpace(v); return nil }},
+	{Env: "DSR_PRIVACY_POLICY_URL", Flag: "privacy-policy-url", Modes: serverModes,
+		Help: "the organisation's privacy policy, linked from every public page and mail; empty for none",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("want an http(s) URL, got %q", v)
+			}
+			c.PrivacyPolicyURL = v
+			return nil
+		}},
+	{Env: "DSR_LOGO", Flag: "logo", Modes: serverModes,
+		Help: "the organisation's logo, a PNG, JPEG, SVG or WebP file served at /brand/logo and shown on the public pages and in mail; empty for none",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if _, ok := LogoTypes[strings.ToLower(filepath.Ext(v))]; !ok {
+				return fmt.Errorf("want a .png, .jpg, .svg or .webp file, got %q", v)
+			}
+			c.LogoFile = v
+			return readable(v)
+		}},
+	{Env: "DSR_ACCENT_COLOR", Flag: "accent-color", Default: mail.DefaultAccentColor, Modes: serverModes,
+		Help: "the accent colour of the public pages and mail, as #rrggbb",
+		apply: func(c *Config, v string) error {
+			if !mail.ValidAccentColor(v) {
+				return fmt.Errorf("want a colour as #rrggbb, got %q", v)
+			}
+			c.AccentColor = strings.ToLower(v)
+			return nil
+		}},
+	{Env: "DSR_NOTICE_TEMPLATES", Flag: "notice-templates", Modes: workerModes,
+		Help: "directory of the organisation's own notice templates (KIND.tmpl, or KIND.LANG.tmpl for one language), each tried at start; empty uses the built-in ones",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			// Tried against sample data now, so a broken template stops start, not a mail.
+			if _, err := mail.NewTemplates(i18n.Default(), mail.Brand{}, v); err != nil {
+				return err
+			}
+			c.NoticeTemplates = v
+			return nil
+		}},
+}
+
+// LogoTypes are the logo files DSR_LOGO may name, by extension, with their media types.
+var LogoTypes = map[string]string{
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml", ".webp": "image/webp",
 }
 
 // Register adds the flags of the settings that mode uses to fs.

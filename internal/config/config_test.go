@@ -163,3 +163,42 @@ func TestShortSecretIsRefusedWithoutEchoingIt(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestBrandingDefaultsSignAsThePrivacyTeam(t *testing.T) {
+	c, err := load(t, config.ModeDev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Organization != "" || c.AccentColor != "#0b5394" || c.LogoFile != "" || c.PrivacyPolicyURL != "" {
+		t.Errorf("branding defaults: %q %q %q %q", c.Organization, c.AccentColor, c.LogoFile, c.PrivacyPolicyURL)
+	}
+}
+
+func TestBadBrandingIsRefusedNamingTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/logo.exe", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for env, v := range map[string]string{
+		"DSR_ACCENT_COLOR":       "red",
+		"DSR_PRIVACY_POLICY_URL": "javascript:alert(1)",
+		"DSR_LOGO":               dir + "/logo.exe",
+	} {
+		if _, err := load(t, config.ModeDev, map[string]string{env: v}); err == nil || !strings.Contains(err.Error(), env) {
+			t.Errorf("%s=%s: err = %v", env, v, err)
+		}
+	}
+}
+
+func TestABrokenNoticeTemplateStopsStartNamingTheFile(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/completion.nb.tmpl"
+	body := `{{define "subject"}}x{{end}}{{define "text"}}{{.Data.Nope}}{{end}}{{define "html"}}x{{end}}`
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(t, config.ModeDev, map[string]string{"DSR_NOTICE_TEMPLATES": dir})
+	if err == nil || !strings.Contains(err.Error(), "DSR_NOTICE_TEMPLATES") || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "Nope") {
+		t.Errorf("err = %v, want one naming the variable, the file and the fault", err)
+	}
+}

@@ -43,6 +43,11 @@ func (b Builder) StatusPage(requestID string) string {
 	return b.base() + "/requests/" + requestID + "?" + LinkKeyParam + "=" + b.Secret.StatusLinkKey(requestID)
 }
 
+// VerifyPage is the page that takes the mailed code, with the link key as StatusPage has.
+func (b Builder) VerifyPage(requestID string) string {
+	return b.base() + "/requests/" + requestID + "/verify?" + LinkKeyParam + "=" + b.Secret.StatusLinkKey(requestID)
+}
+
 // Report is the signed link to a request's HTML report, valid for ReportTTL from now.
 func (b Builder) Report(requestID string, now time.Time) string {
 	ttl := b.ReportTTL
@@ -54,6 +59,9 @@ func (b Builder) Report(requestID string, now time.Time) string {
 		SignatureParam: {b.Secret.ReportLinkSignature(requestID, expires)}}
 	return b.base() + "/api/v1/requests/" + requestID + "/report?" + q.Encode()
 }
+
+// Logo is the organisation's logo, which mail shows above its text.
+func (b Builder) Logo() string { return b.base() + "/brand/logo" }
 
 // StaffPage is a request's page on the staff dashboard.
 func (b Builder) StaffPage(requestID string) string {

@@ -46,6 +46,7 @@ type Request struct {
 	MailboxEmail    string // the address as typed, which mail goes to; empty on older rows; PII
 	EmailHash       string // hex keyed hash, for lookups that must not expose the address
 	Details         string
+	Language        string // BCP 47 tag of the language the requester's pages and mail speak
 	StatusTokenHash string // hex SHA-256 of the requester's bearer token
 	ReceivedAt      time.Time
 	DueAt           time.Time

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/workflows"
@@ -25,6 +26,9 @@ type IntakeForm struct {
 	Email        string         `json:"email"`
 	Jurisdiction string         `json:"jurisdiction,omitempty"`
 	Details      domain.Details `json:"details"`
+	// Language is the requester's language for their pages and mail, such as nb; empty
+	// means English.
+	Language string `json:"language,omitempty"`
 }
 
 // Opened is what intake answers. StatusToken is the requester's only key to the request
@@ -48,6 +52,10 @@ type Intake struct {
 	MailboxEmail string `json:"-"`
 	Jurisdiction domain.Jurisdiction
 	Details      domain.Details
+	// Language is a language of the catalogue, such as nb. Like MailboxEmail it is left out
+	// of the idempotency hash: a retry from a browser set to another language is the same
+	// request.
+	Language string `json:"-"`
 }
 
 // Opening is what, beside the intake itself, decides how a request is opened.
@@ -93,6 +101,14 @@ func ValidateIntake(form IntakeForm, problems map[string]string, byStaff bool) (
 	}
 	if in.Jurisdiction, err = domain.ParseJurisdiction(j); err != nil {
 		fields["jurisdiction"] = "unknown jurisdiction"
+	}
+	in.Language = i18n.Fallback.String()
+	if l := strings.TrimSpace(form.Language); l != "" {
+		tag, ok := i18n.Default().Supported(l)
+		if !ok {
+			fields["language"] = "unknown language; use one of " + strings.Join(i18n.Default().Codes(), ", ")
+		}
+		in.Language = tag.String()
 	}
 	in.Details = form.Details
 	var validation *domain.ValidationError
@@ -155,7 +171,7 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 	row := &requestdb.Request{
 		ID: id, Type: in.Type, Jurisdiction: in.Jurisdiction, Status: domain.StatusReceived,
 		Email: in.Email, MailboxEmail: in.MailboxEmail, EmailHash: s.opts.Secret.EmailHash(in.Email), Details: string(details),
-		ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: o.OpenedBy, UpdatedAt: now,
+		Language: in.Language, ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: o.OpenedBy, UpdatedAt: now,
 		Progress: requestdb.Progress{IdentityRequirement: identity.String(), IdentityAttemptsLeft: s.opts.Verification.IdentityAttempts},
 	}
 	if ack, ok := domain.AcknowledgeBy(in.Jurisdiction, now); ok {

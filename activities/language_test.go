@@ -1,0 +1,58 @@
+package activities_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/internal/i18n"
+	"github.com/dsr-project/dsr/internal/keys"
+	"github.com/dsr-project/dsr/internal/links"
+	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/mail/smtptest"
+	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/testenv"
+)
+
+// The workflow knows no language: the notice speaks the one stored on the request, and the
+// code mail links to the page that takes the code.
+func TestNoticesSpeakTheLanguageStoredOnTheRequest(t *testing.T) {
+	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
+	repo := requestdb.New(db)
+	now := time.Now().UTC()
+	err := repo.CreateRequest(context.Background(), &requestdb.Request{
+		ID: "r-nb", Type: "review", Jurisdiction: "gdpr", Status: "received", Email: "kari@example.com", EmailHash: "h",
+		Language: "nb", ReceivedAt: now, DueAt: now, OriginalDueAt: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.Start(t)
+	sender, err := mail.NewSMTPSender(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: "privacy@example.com", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices, err := mail.NewTemplates(i18n.Default(), mail.Brand{Organization: "Eksempel AS"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := keys.Secret(bytes.Repeat([]byte{9}, keys.MinSecretBytes))
+	acts := &activities.Activities{Requests: repo, Mail: sender, Secret: secret, Notices: notices,
+		Links: links.Builder{Base: "https://dsr.example", Secret: secret}}
+	err = acts.SendNotice(context.Background(), activities.SendNoticeInput{Key: "code-r-nb", Notice: mail.Notice{
+		Kind: mail.KindVerificationCode, RequestID: "r-nb", Data: mail.VerificationCode{Code: "123456", ValidMinutes: 30},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.WaitFor(t, "kari@example.com", 5*time.Second)
+	if got.Subject != "Bekreftelseskoden din" || !strings.Contains(got.Text, "Personvernteamet i Eksempel AS") {
+		t.Errorf("mail is not in Norwegian: %q\n%s", got.Subject, got.Text)
+	}
+	if want := "https://dsr.example/requests/r-nb/verify?k=" + secret.StatusLinkKey("r-nb"); !strings.Contains(got.Text, want) {
+		t.Errorf("code mail lacks the link to the page that takes the code, %s:\n%s", want, got.Text)
+	}
+}
