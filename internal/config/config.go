@@ -8,6 +8,7 @@ package config
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -159,7 +160,7 @@ var processSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			if _, err := ParseDatabaseURL(v); err != nil {
 				return err
@@ -296,7 +297,7 @@ var requestSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			s, err := keys.ParseSecret(v)
 			c.Secret = s
@@ -309,7 +310,7 @@ var requestSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			ring, err := codec.ParseKeyring(v)
 			c.Codec = ring
@@ -365,7 +366,7 @@ var requestSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			u, err := url.Parse(v)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -384,7 +385,7 @@ var requestSettings = []Setting{
 		Help: "SMTP server; required by worker; in dev empty keeps mail in the dev mailbox",
 		apply: func(c *Config, v string) error {
 			if v == "" && c.Mode == ModeWorker {
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			c.SMTP.Host = v
 			return nil
@@ -479,6 +480,9 @@ var requestSettings = []Setting{
 		}},
 }
 
+// errRequired is a missing setting that the mode needs.
+var errRequired = errors.New("is required")
+
 // Register adds the flags of the settings that mode uses to fs.
 func Register(fs *pflag.FlagSet, mode Mode) {
 	for _, s := range Settings {
@@ -509,7 +513,8 @@ func Load(fs *pflag.FlagSet, mode Mode, lookupEnv func(string) (string, bool)) (
 			v = f.Value.String()
 		}
 		if err := s.apply(&c, v); err != nil {
-			if s.Secret {
+			// A secret's own error might quote it; that it is missing quotes nothing.
+			if s.Secret && !errors.Is(err, errRequired) {
 				err = fmt.Errorf("invalid value")
 			}
 			return Config{}, fmt.Errorf("config: %s (--%s): %w", s.Env, s.Flag, err)
