@@ -251,8 +251,9 @@ func storeLines(stores []requestdb.StoreProgress) []historyLine {
 // historyLines are the workflow events a person reads for: what started, what was asked
 // of the workflow, which steps ran and which failed. The engine's own bookkeeping (workflow
 // tasks, search attributes, steps that merely ended well) and RecordStep, whose every run
-// is a line of the audit log already, are left out. A step that runs stores names them,
-// and so does its failure.
+// is a line of the audit log already, are left out, and so are the local activities that
+// write those steps. A local activity is named; a step that runs stores names them, and so
+// does its failure.
 func historyLines(h *historypb.History, codec converter.PayloadCodec) []historyLine {
 	var lines []historyLine
 	stores := map[int64]string{} // stores by the ID of the event that scheduled their step
@@ -268,6 +269,16 @@ func historyLines(h *historypb.History, codec converter.PayloadCodec) []historyL
 			continue
 		}
 		line := historyLine{At: e.GetEventTime().AsTime(), Source: "workflow", Who: "workflow", What: eventText(t)}
+		if m := e.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == localActivityMarker {
+			name := localActivityName(m, codec)
+			if recordsSteps(name) && m.GetFailure() == nil {
+				continue
+			}
+			line.What, line.Detail = "Local activity", name
+			if m.GetFailure() != nil {
+				line.Detail += ": " + m.GetFailure().GetMessage()
+			}
+		}
 		switch {
 		case e.GetActivityTaskScheduledEventAttributes() != nil:
 			a := e.GetActivityTaskScheduledEventAttributes()
@@ -296,32 +307,55 @@ func historyLines(h *historypb.History, codec converter.PayloadCodec) []historyL
 	return lines
 }
 
-// storesOf names the stores a store step's input runs (RunStore's Store, RunStores'
-// Stores), or nothing for any other step or an input it cannot read. Only those fields are
-// read: the rest of an input stays encrypted as the engine holds it.
-func storesOf(in *commonpb.Payloads, codec converter.PayloadCodec) string {
-	payloads := in.GetPayloads()
-	if len(payloads) == 0 {
+// localActivityMarker names the marker the SDK records for each local activity, which
+// dsr uses for a request's bookkeeping.
+const localActivityMarker = "LocalActivity"
+
+// localActivityName reads which local activity a marker records, from the SDK's marker
+// data; empty when it cannot be read.
+func localActivityName(m *historypb.MarkerRecordedEventAttributes, codec converter.PayloadCodec) string {
+	var data struct{ ActivityType string }
+	if !decodeFirst(m.GetDetails()["data"], codec, &data) {
 		return ""
 	}
-	if codec != nil {
-		decoded, err := codec.Decode(payloads[:1])
-		if err != nil || len(decoded) == 0 {
-			return ""
-		}
-		payloads = decoded
-	}
+	return data.ActivityType
+}
+
+// recordsSteps says whether a local activity writes audit steps, each of which is a line
+// of the audit log already.
+func recordsSteps(activity string) bool { return activity == "RecordStep" || activity == "RecordSteps" }
+
+// storesOf names the stores a store step's input runs (RunStore's Store, RunStores'
+// Stores), or nothing for any other step or an input it cannot read. Only those fields are
+// shown: the rest of an input may hold personal data.
+func storesOf(in *commonpb.Payloads, codec converter.PayloadCodec) string {
 	var step struct {
 		Store  string
 		Stores []string
 	}
-	if err := converter.GetDefaultDataConverter().FromPayload(payloads[0], &step); err != nil {
+	if !decodeFirst(in, codec, &step) {
 		return ""
 	}
 	if step.Store != "" {
 		return step.Store
 	}
 	return strings.Join(step.Stores, ", ")
+}
+
+// decodeFirst decodes the first of the payloads, undoing the codec's encryption, into v.
+func decodeFirst(in *commonpb.Payloads, codec converter.PayloadCodec, v any) bool {
+	payloads := in.GetPayloads()
+	if len(payloads) == 0 {
+		return false
+	}
+	if codec != nil {
+		decoded, err := codec.Decode(payloads[:1])
+		if err != nil || len(decoded) == 0 {
+			return false
+		}
+		payloads = decoded
+	}
+	return converter.GetDefaultDataConverter().FromPayload(payloads[0], v) == nil
 }
 
 // eventText turns the event type WorkflowExecutionStarted (or, in older versions of the

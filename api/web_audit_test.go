@@ -171,3 +171,28 @@ func TestAuditPageSearchesTheLogByDateActorAndAction(t *testing.T) {
 		}
 	}
 }
+
+// The markers of local activities, the request's bookkeeping, name the activity; those
+// that write audit steps, each a line of the audit log already, are left out.
+func TestAuditPageNamesLocalActivities(t *testing.T) {
+	h := newHarness(t, false)
+	req := h.open()
+	marker := func(id int64, activity string) *historypb.HistoryEvent {
+		data, err := codec.DataConverter(h.codecRing).ToPayloads(map[string]any{"ActivityID": "1", "ActivityType": activity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &historypb.HistoryEvent{EventId: id, EventType: enumspb.EVENT_TYPE_MARKER_RECORDED, EventTime: timestamppb.New(h.now),
+			Attributes: &historypb.HistoryEvent_MarkerRecordedEventAttributes{MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+				MarkerName: "LocalActivity", Details: map[string]*commonpb.Payloads{"data": data},
+			}}}
+	}
+	h.engine.history = []*historypb.HistoryEvent{marker(3, "ListStores"), marker(4, "RecordSteps")}
+	a := h.signIn(h.token("ann", auth.RoleAuditor)).send(http.MethodGet, "/audit?request="+req.ID, "", "")
+	if !strings.Contains(a.body, "<td>Local activity</td><td>ListStores</td>") {
+		t.Errorf("audit page lacks the ListStores local activity\n%s", a.body)
+	}
+	if strings.Contains(a.body, "RecordSteps") || strings.Contains(a.body, "Marker recorded") {
+		t.Errorf("audit page shows the step-writing marker\n%s", a.body)
+	}
+}

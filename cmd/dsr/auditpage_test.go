@@ -12,7 +12,7 @@ import (
 
 // In `dsr dev`, whose payloads are encrypted and whose stores run in one activity, the
 // auditor's page names every store the request ran in, each with the time to the second
-// its step was recorded.
+// its step was recorded, and the local activities of the request's bookkeeping.
 func TestDevAuditPageNamesEveryStoreOfARequest(t *testing.T) {
 	base, token, _ := devStack(t)
 	_, view := demoRequest(t, base, token, "review", nil, map[string]any{"found": []string{"name"}})
@@ -34,6 +34,9 @@ func TestDevAuditPageNamesEveryStoreOfARequest(t *testing.T) {
 	fanOut := regexp.MustCompile(`RunStores · ([a-z_, -]+)</td>`).FindStringSubmatch(page)
 	if fanOut == nil {
 		t.Fatalf("the fan-out's line names no stores:\n%s", page)
+	}
+	if !strings.Contains(page, "<td>Local activity</td><td>ListStores</td>") {
+		t.Errorf("the page does not name the local activity that lists the stores:\n%s", page)
 	}
 	stores := []string{demo.PaperArchiveStore, demo.SupportDeskStore}
 	for _, s := range demoSQLStores(t) {
