@@ -70,6 +70,8 @@ var webFuncs = template.FuncMap{
 	"staffAction":   staffAction,
 	"storeState":    storeState,
 	"staffJuris":    staffJurisdiction,
+	// On audit pages the order of events a second apart matters.
+	"datetimeSeconds": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04:05 MST") },
 }
 
 func parsePages() map[string]*template.Template {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -138,6 +139,42 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 				`fetch(document.querySelector("#evidence-link").href).then(r => r.status + " " + r.headers.get("content-type"))`, chromedp.EvalAwaitPromise))
 			if bundle != "200 application/zip" {
 				t.Errorf("evidence download = %q, want 200 application/zip", bundle)
+			}
+			if !regexp.MustCompile(`\d\d:\d\d:\d\d UTC`).MatchString(history) {
+				t.Errorf("history lacks times to the second:\n%s", history)
+			}
+
+			// A search of the log: the form is filled from the URL, at a phone's width too.
+			search := "/audit?actor=requester&from=" + time.Now().UTC().Format(time.DateOnly)
+			for _, phone := range []bool{false, true} {
+				ctx := auditor
+				if phone {
+					ctx = newBrowser(t, true)
+					browse(t, ctx, chromedp.EmulateViewport(390, 844))
+					signInBrowser(t, s, ctx, s.token("ann", auth.RoleAuditor), "#audit-search")
+				}
+				browse(t, ctx, chromedp.Navigate(s.base+search), chromedp.WaitVisible(chromedp.CSS("#audit-found")))
+				found := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#audit-found")))
+				if !strings.Contains(found, id) || !strings.Contains(found, "requester") {
+					t.Errorf("search by the requester lacks request %s:\n%s", id, found)
+				}
+				if actor := browserValue(t, ctx, chromedp.Value(chromedp.CSS("#audit-actor"))); actor != "requester" {
+					t.Errorf("actor field = %q, want the URL's", actor)
+				}
+				wide := browserValue(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+				if wide {
+					t.Errorf("the audit search page is wider than the viewport (phone %v)", phone)
+				}
+				if phone {
+					screenshot(t, ctx, "audit-search-phone")
+					browse(t, ctx, chromedp.Navigate(s.base+"/audit?request="+id), chromedp.WaitVisible(chromedp.CSS("#history")))
+					screenshot(t, ctx, "audit-phone")
+					if browserValue(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)) {
+						t.Error("the audit history page is wider than a phone's viewport")
+					}
+				} else {
+					screenshot(t, ctx, "audit-search")
+				}
 			}
 		})
 	})

@@ -80,10 +80,12 @@ func openAuditDatabase(cmd *cobra.Command) (*database.DB, error) {
 	return openCurrentDatabase(cmd.Context(), url)
 }
 
+// devDatabaseFile is the application database `dsr dev` keeps in dataDir; only `dsr dev`
+// creates one.
 func devDatabaseFile(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, "dsr.db")
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("no dev database at %s: give --database-url, or the --data-dir of `dsr dev`", path)
+	if info, err := os.Stat(path); err != nil || !info.Mode().IsRegular() {
+		return "", fmt.Errorf("no dsr data in %s (no dsr.db): give the --data-dir of `dsr dev` (run it once to create one), or --database-url", dataDir)
 	}
 	return path, nil
 }
@@ -176,13 +178,26 @@ func exportConnections(cmd *cobra.Command) (config.Config, *database.DB, client.
 	if err != nil {
 		return cfg, nil, nil, err
 	}
-	temporal := config.Temporal{Address: net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.TemporalPort)), Namespace: cfg.Temporal.Namespace}
+	temporal := config.Temporal{Address: devTemporalAddress(cmd, cfg), Namespace: cfg.Temporal.Namespace}
 	c, err := engine.Dial(ctx, temporal, log, codec.DataConverter(cfg.Codec))
 	if err != nil {
 		db.Close()
 		return cfg, nil, nil, fmt.Errorf("%w (is `dsr dev` running?)", err)
 	}
 	return cfg, db, c, nil
+}
+
+// devTemporalAddress is the engine of a `dsr dev` whose data directory export reads: the
+// one --temporal-address or TEMPORAL_ADDRESS names (a dev stack on another machine, or
+// behind a forwarded port), else the embedded server's port on this machine.
+func devTemporalAddress(cmd *cobra.Command, cfg config.Config) string {
+	if f := cmd.Flags().Lookup("temporal-address"); f != nil && f.Changed {
+		return f.Value.String()
+	}
+	if v := os.Getenv("TEMPORAL_ADDRESS"); v != "" {
+		return v
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.TemporalPort))
 }
 
 func auditVerifyCommand() *cobra.Command {

@@ -141,6 +141,9 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 	if !fs.Changed("task-queue") {
 		cfg.TaskQueue = benchTaskQueue + "-" + uuid.NewString()[:8]
 	}
+	if err := checkBenchPrerequisites(ctx, names, f, cfg); err != nil {
+		return err
+	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintln(out, "starting the stack …")
 	s, err := startBenchStack(ctx, cfg, log, f.temporalAddress)
@@ -188,6 +191,84 @@ func parseScenarioNames(list string) ([]string, error) {
 	return names, nil
 }
 
+// checkBenchPrerequisites refuses a run that would fail after the stack started and the
+// first scenarios ran: a scenario's missing database or bad flag, a server that does not
+// answer, or an output file that cannot be written.
+func checkBenchPrerequisites(ctx context.Context, names []string, f *benchFlags, cfg config.Config) error {
+	var postgres []string
+	if db, err := config.ParseDatabaseURL(cfg.DatabaseURL); err == nil && db.Kind == config.Postgres {
+		postgres = append(postgres, cfg.DatabaseURL)
+	}
+	for _, name := range names {
+		switch name {
+		case "fanout":
+			if f.fanoutStores < 1 {
+				return errors.New("--fanout-stores: want at least one store")
+			}
+			if _, err := bench.ParseProcesses(f.cpuProcesses); err != nil {
+				return fmt.Errorf("--cpu-processes: %w", err)
+			}
+		case "stores":
+			url := storesDatabaseURL(f, cfg.DatabaseURL)
+			if url == "" {
+				return errors.New("the stores scenario builds its stores in PostgreSQL: set --store-database-url or a PostgreSQL --database-url")
+			}
+			if !slices.Contains(postgres, url) {
+				postgres = append(postgres, url)
+			}
+		}
+	}
+	// Only PostgreSQL is reached here: opening a SQLite URL would create its file.
+	for _, url := range postgres {
+		db, err := database.Open(ctx, url)
+		if err != nil {
+			return fmt.Errorf("PostgreSQL for the benchmark: %w", err)
+		}
+		db.Close()
+	}
+	if f.temporalAddress != "" {
+		conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", f.temporalAddress)
+		if err != nil {
+			return fmt.Errorf("--temporal-address: no Temporal server answers at %s: %w", f.temporalAddress, err)
+		}
+		conn.Close()
+	}
+	if err := writableDir(f.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if f.cpuProfile != "" {
+		if err := writableDir(filepath.Dir(f.cpuProfile)); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+	}
+	return nil
+}
+
+// storesDatabaseURL is where the stores scenario builds its stores: --store-database-url,
+// else the stack's database when that is PostgreSQL, else none.
+func storesDatabaseURL(f *benchFlags, databaseURL string) string {
+	if f.storeDatabaseURL != "" {
+		return f.storeDatabaseURL
+	}
+	if db, err := config.ParseDatabaseURL(databaseURL); err == nil && db.Kind == config.Postgres {
+		return databaseURL
+	}
+	return ""
+}
+
+// writableDir makes dir if it is missing and proves a file can be written in it.
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".dsr-bench-check-")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // benchScenarios builds the named scenarios against the stack.
 func benchScenarios(names []string, f *benchFlags, s *benchStack) ([]bench.Scenario, error) {
 	var out []bench.Scenario
@@ -198,9 +279,6 @@ func benchScenarios(names []string, f *benchFlags, s *benchStack) ([]bench.Scena
 		case "e2e":
 			out = append(out, bench.EndToEnd(bench.EndToEndOptions{Target: s.target, Requests: f.e2e, Concurrency: f.concurrency}))
 		case "fanout":
-			if f.fanoutStores < 1 {
-				return nil, errors.New("--fanout-stores: want at least one store")
-			}
 			others, err := bench.ParseProcesses(f.cpuProcesses)
 			if err != nil {
 				return nil, fmt.Errorf("--cpu-processes: %w", err)
@@ -208,14 +286,7 @@ func benchScenarios(names []string, f *benchFlags, s *benchStack) ([]bench.Scena
 			out = append(out, fanoutScenario(s, bench.FanoutOptions{Stores: f.fanoutStores, Requests: f.fanout, Concurrency: f.concurrency,
 				Watch: append([]bench.Process{bench.SelfProcess}, others...)}))
 		case "stores":
-			url := f.storeDatabaseURL
-			if url == "" && s.db.Kind == config.Postgres {
-				url = s.databaseURL
-			}
-			if url == "" {
-				return nil, errors.New("the stores scenario builds its stores in PostgreSQL: set --store-database-url or a PostgreSQL --database-url")
-			}
-			out = append(out, bench.StoreGrowth(bench.StoreGrowthOptions{DatabaseURL: url, Sizes: f.storeSizes, People: f.storePeople}))
+			out = append(out, bench.StoreGrowth(bench.StoreGrowthOptions{DatabaseURL: storesDatabaseURL(f, s.databaseURL), Sizes: f.storeSizes, People: f.storePeople}))
 		case "parked":
 			out = append(out, parkedScenario(s, bench.ParkedOptions{Requests: f.parked, Concurrency: f.concurrency}))
 		case "dashboard":

@@ -69,6 +69,36 @@ func TestBenchRefusesAnUnknownScenarioBeforeStarting(t *testing.T) {
 	}
 }
 
+// A run that could only fail later (a scenario without its database, results that cannot
+// be written) fails before the stack starts, saying why.
+func TestBenchChecksItsPrerequisitesBeforeStarting(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenarios", "stores", "--out", t.TempDir()}, "--store-database-url"},
+		{[]string{"--scenarios", "intake", "--out", filepath.Join(notADir, "results")}, "--out"},
+		{[]string{"--scenarios", "intake", "--out", t.TempDir(), "--cpuprofile", filepath.Join(notADir, "cpu.out")}, "--cpuprofile"},
+		{[]string{"--scenarios", "fanout", "--out", t.TempDir(), "--fanout-stores", "0"}, "--fanout-stores"},
+		{[]string{"--scenarios", "fanout", "--out", t.TempDir(), "--cpu-processes", "nonsense"}, "--cpu-processes"},
+		{[]string{"--scenarios", "intake", "--out", t.TempDir(), "--temporal-address", "127.0.0.1:" + freePort(t)}, "--temporal-address"},
+		{[]string{"--scenarios", "intake", "--out", t.TempDir(), "--database-url", "postgres://postgres@127.0.0.1:" + freePort(t) + "/none?connect_timeout=5"}, "PostgreSQL"},
+	} {
+		var out syncBuffer
+		err := run(t.Context(), append([]string{"bench"}, tc.args...), &out, &out)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want one naming %s", tc.args, err, tc.want)
+		}
+		if strings.Contains(out.String(), "starting the stack") {
+			t.Errorf("%v: started the stack before refusing:\n%s", tc.args, out.String())
+		}
+	}
+}
+
 // In a process started by dsr bench (the parked scenario's worker), the test binary stands
 // in for the dsr binary: it runs the command line and exits before any test starts.
 func init() {

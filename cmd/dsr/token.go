@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -134,19 +133,21 @@ func openTokens(cmd *cobra.Command) (*auth.Repo, func(), error) {
 }
 
 // openToolDatabase opens the database of an operator command (token, suppression). A
-// configured database must already be migrated, as for `dsr api`; the dev database is
-// migrated here, since such a command may run before the first `dsr dev`.
+// configured database must already be migrated, as for `dsr api`. The dev database must
+// exist, so that a mistyped --data-dir is refused rather than given an empty database that
+// `dsr dev` never reads; it is migrated here, as `dsr dev` of this version would.
 func openToolDatabase(cmd *cobra.Command) (*database.DB, error) {
 	ctx := cmd.Context()
 	url, dataDir := tokenDatabase(cmd)
 	if url != "" {
 		return openCurrentDatabase(ctx, url)
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	path, err := devDatabaseFile(dataDir)
+	if err != nil {
+		return nil, err
 	}
 	quiet := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return database.OpenMigrated(ctx, "sqlite:"+filepath.Join(dataDir, "dsr.db"), quiet)
+	return database.OpenMigrated(ctx, "sqlite:"+path, quiet)
 }
 
 // tokenDatabase returns the database URL to use, or else the dev data directory. A flag

@@ -8,6 +8,7 @@ package config
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -169,7 +170,7 @@ var processSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			if _, err := ParseDatabaseURL(v); err != nil {
 				return err
@@ -306,7 +307,7 @@ var requestSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			s, err := keys.ParseSecret(v)
 			c.Secret = s
@@ -319,7 +320,7 @@ var requestSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			ring, err := codec.ParseKeyring(v)
 			c.Codec = ring
@@ -375,7 +376,7 @@ var requestSettings = []Setting{
 				if c.Mode == ModeDev {
 					return nil
 				}
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			u, err := url.Parse(v)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -391,7 +392,7 @@ var requestSettings = []Setting{
 		Help: "SMTP server; required by worker; in dev empty keeps mail in the dev mailbox",
 		apply: func(c *Config, v string) error {
 			if v == "" && c.Mode == ModeWorker {
-				return fmt.Errorf("is required")
+				return errRequired
 			}
 			c.SMTP.Host = v
 			return nil
@@ -545,6 +546,9 @@ var LogoTypes = map[string]string{
 	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml", ".webp": "image/webp",
 }
 
+// errRequired is a missing setting that the mode needs.
+var errRequired = errors.New("is required")
+
 // Register adds the flags of the settings that mode uses to fs.
 func Register(fs *pflag.FlagSet, mode Mode) {
 	for _, s := range Settings {
@@ -575,7 +579,8 @@ func Load(fs *pflag.FlagSet, mode Mode, lookupEnv func(string) (string, bool)) (
 			v = f.Value.String()
 		}
 		if err := s.apply(&c, v); err != nil {
-			if s.Secret {
+			// A secret's own error might quote it; that it is missing quotes nothing.
+			if s.Secret && !errors.Is(err, errRequired) {
 				err = fmt.Errorf("invalid value")
 			}
 			return Config{}, fmt.Errorf("config: %s (--%s): %w", s.Env, s.Flag, err)

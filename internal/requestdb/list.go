@@ -294,12 +294,15 @@ func summarise(days []float64) ResponseTimes {
 	return ResponseTimes{Count: n, MedianDays: median, MeanDays: sum / float64(n)}
 }
 
-// AuditFilter selects audit events: those at or after From and before To, of one request.
-// A zero field selects everything.
+// AuditFilter selects audit events: those at or after From and before To, of one request,
+// taken by one actor (a staff member's name, or a role: system, requester, analyst …), of
+// one action. A zero field selects everything.
 type AuditFilter struct {
 	From      time.Time
 	To        time.Time
 	RequestID string
+	Actor     string
+	Action    string
 }
 
 // ListAuditEvents returns up to limit events that match f, oldest first, starting after the
@@ -315,6 +318,12 @@ func (r *Repo) ListAuditEvents(ctx context.Context, f AuditFilter, after *Cursor
 	}
 	if f.RequestID != "" {
 		q = q.Where("request_id = ?", f.RequestID)
+	}
+	if f.Actor != "" {
+		q = q.Where("(actor = ? OR role = ?)", f.Actor, f.Actor)
+	}
+	if f.Action != "" {
+		q = q.Where("action = ?", f.Action)
 	}
 	if after != nil {
 		q = q.Where("(at, id) > (?, ?)", utc(after.At), after.ID)
@@ -332,4 +341,14 @@ func (r *Repo) ListAuditEvents(ctx context.Context, f AuditFilter, after *Cursor
 	events = events[:limit]
 	last := events[limit-1]
 	return events, &Cursor{At: last.At, ID: last.ID}, nil
+}
+
+// AuditActions returns every action the audit log holds, in order, for a search form to
+// offer.
+func (r *Repo) AuditActions(ctx context.Context) ([]string, error) {
+	var actions []string
+	if err := r.db.WithContext(ctx).Model(&AuditEvent{}).Distinct("action").Order("action").Pluck("action", &actions).Error; err != nil {
+		return nil, fmt.Errorf("audit actions: %w", err)
+	}
+	return actions, nil
 }

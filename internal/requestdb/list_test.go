@@ -272,6 +272,58 @@ func TestListAuditEventsFiltersByTimeAndRequestAndPages(t *testing.T) {
 	})
 }
 
+func TestListAuditEventsFiltersByActorAndAction(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		repo := requestdb.New(db)
+		seed(t, repo, requestdb.Request{ID: "a", ReceivedAt: day(3, 1, 0)})
+		ctx := context.Background()
+		for i, e := range []requestdb.AuditEvent{
+			{At: day(3, 1, 1), Role: "system", Action: "received"},
+			{At: day(3, 1, 2), Role: "requester", Action: "email_verified"},
+			{At: day(3, 1, 3), Actor: "ana", Role: "analyst", Action: "approved"},
+			{At: day(3, 1, 4), Actor: "ana", Role: "analyst", Action: "note_added"},
+			{At: day(3, 1, 5), Actor: "system", Role: "admin", Action: "note_added"},
+		} {
+			if _, err := repo.ApplyStep(ctx, requestdb.Step{RequestID: "a", Seq: int64(i + 1), Event: e}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids := func(f requestdb.AuditFilter) []string {
+			t.Helper()
+			evs, _, err := repo.ListAuditEvents(ctx, f, nil, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []string{}
+			for _, e := range evs {
+				out = append(out, e.ID)
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			f    requestdb.AuditFilter
+			want []string
+		}{
+			{requestdb.AuditFilter{Actor: "ana"}, []string{"a:3", "a:4"}},
+			{requestdb.AuditFilter{Actor: "system"}, []string{"a:1", "a:5"}},
+			{requestdb.AuditFilter{Actor: "analyst"}, []string{"a:3", "a:4"}},
+			{requestdb.AuditFilter{Action: "note_added"}, []string{"a:4", "a:5"}},
+			{requestdb.AuditFilter{Actor: "ana", Action: "note_added"}, []string{"a:4"}},
+		} {
+			if got := ids(tc.f); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%+v = %v, want %v", tc.f, got, tc.want)
+			}
+		}
+		actions, err := repo.AuditActions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"approved", "email_verified", "note_added", "received"}; !reflect.DeepEqual(actions, want) {
+			t.Errorf("actions = %v, want %v", actions, want)
+		}
+	})
+}
+
 func TestConcurrentIdempotencyClaimsHaveOneHolder(t *testing.T) {
 	onEveryEngine(t, func(t *testing.T, db *database.DB) {
 		ctx, repo := context.Background(), requestdb.New(db)

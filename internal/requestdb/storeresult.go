@@ -43,11 +43,13 @@ const (
 	StoreDone    StoreState = "done"
 )
 
-// StoreProgress is one system's state for a request, without its result.
+// StoreProgress is one system's state for a request, without its result, and when it
+// reached it.
 type StoreProgress struct {
-	Store string
-	State StoreState
-	Error string
+	Store      string
+	State      StoreState
+	Error      string
+	RecordedAt time.Time
 }
 
 func (storeResult) TableName() string { return "store_results" }
@@ -217,10 +219,13 @@ func setStoreState(tx *gorm.DB, requestID, store string, state StoreState, msg s
 // StoreProgressOf returns each system's state for a request, by store name.
 func (r *Repo) StoreProgressOf(ctx context.Context, requestID string) ([]StoreProgress, error) {
 	var out []StoreProgress
-	err := r.db.WithContext(ctx).Model(&storeResult{}).Select("store", "state", "error").
+	err := r.db.WithContext(ctx).Model(&storeResult{}).Select("store", "state", "error", "recorded_at").
 		Where("request_id = ?", requestID).Order("store").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("store progress of request %s: %w", requestID, err)
+	}
+	for i := range out {
+		out[i].RecordedAt = utc(out[i].RecordedAt)
 	}
 	return out, nil
 }
