@@ -26,10 +26,7 @@ var staffStatusTexts = map[domain.Status]string{
 }
 
 func staffStatus(st domain.Status) string {
-	if t, ok := staffStatusTexts[st]; ok {
-		return t
-	}
-	return sentence(strings.ReplaceAll(string(st), "_", " "))
+	return textOf(staffStatusTexts, st, sentence(strings.ReplaceAll(string(st), "_", " ")))
 }
 
 // staffStatusOf is staffStatus of an audit event's status text; "" stays "".
@@ -49,12 +46,7 @@ var staffTypeTexts = map[domain.RequestType]string{
 	domain.TypeChildErasure: "Erase a child's data",
 }
 
-func staffType(t domain.RequestType) string {
-	if s, ok := staffTypeTexts[t]; ok {
-		return s
-	}
-	return string(t)
-}
+func staffType(t domain.RequestType) string { return textOf(staffTypeTexts, t, string(t)) }
 
 var storeStateTexts = map[requestdb.StoreState]string{
 	requestdb.StoreRunning: "Running",
@@ -64,10 +56,7 @@ var storeStateTexts = map[requestdb.StoreState]string{
 }
 
 func storeState(s requestdb.StoreState) string {
-	if t, ok := storeStateTexts[s]; ok {
-		return t
-	}
-	return sentence(string(s))
+	return textOf(storeStateTexts, s, sentence(string(s)))
 }
 
 var staffActionTexts = map[string]string{
@@ -104,10 +93,7 @@ var staffActionTexts = map[string]string{
 }
 
 func staffAction(action string) string {
-	if t, ok := staffActionTexts[action]; ok {
-		return t
-	}
-	return sentence(strings.ReplaceAll(action, "_", " "))
+	return textOf(staffActionTexts, action, sentence(strings.ReplaceAll(action, "_", " ")))
 }
 
 var staffJurisdictionTexts = map[domain.Jurisdiction]string{
@@ -117,8 +103,13 @@ var staffJurisdictionTexts = map[domain.Jurisdiction]string{
 }
 
 func staffJurisdiction(j domain.Jurisdiction) string {
-	if s, ok := staffJurisdictionTexts[j]; ok {
-		return s
+	return textOf(staffJurisdictionTexts, j, string(j))
+}
+
+// textOf is the text a table gives a value, or fallback for a value it does not name.
+func textOf[K comparable](texts map[K]string, k K, fallback string) string {
+	if t, ok := texts[k]; ok {
+		return t
 	}
-	return string(j)
+	return fallback
 }

@@ -347,9 +347,8 @@ var requestSettings = []Setting{
 			if v == "" {
 				return nil
 			}
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("want an http(s) URL, got %q", v)
+			if err := checkHTTPURL(v); err != nil {
+				return err
 			}
 			c.TemporalUIURL = strings.TrimRight(v, "/")
 			return nil
@@ -378,9 +377,8 @@ var requestSettings = []Setting{
 				}
 				return errRequired
 			}
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("want an http(s) URL, got %q", v)
+			if err := checkHTTPURL(v); err != nil {
+				return err
 			}
 			c.PublicURL = strings.TrimRight(v, "/")
 			return nil
@@ -498,9 +496,8 @@ var brandingSettings = []Setting{
 			if v == "" {
 				return nil
 			}
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("want an http(s) URL, got %q", v)
+			if err := checkHTTPURL(v); err != nil {
+				return err
 			}
 			c.PrivacyPolicyURL = v
 			return nil
@@ -668,4 +665,13 @@ func ParseDatabaseURL(raw string) (Database, error) {
 	default:
 		return Database{}, fmt.Errorf("want a postgres:// or sqlite: URL")
 	}
+}
+
+// checkHTTPURL refuses anything but an absolute http or https URL.
+func checkHTTPURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an http(s) URL, got %q", v)
+	}
+	return nil
 }
