@@ -3,9 +3,12 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -124,5 +127,37 @@ func TestRequestFormRefusesAnUnknownCategoryBesideTheScope(t *testing.T) {
 	}
 	if len(h.engine.started) != 0 {
 		t.Error("an unknown category started a workflow")
+	}
+}
+
+// A person ticks one of the map's categories by its label in a real browser; the form,
+// with every category of the demo map, fits a phone and a laptop.
+func TestBrowserFormSuppressesADataMapsCategory(t *testing.T) {
+	h := newHarness(t, false, withDemoMap(t))
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t, false)
+	browse(t, ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.Click(chromedp.CSS("#type-suppress")),
+		chromedp.Click(chromedp.CSS("#scope-categories")),
+		chromedp.Click(chromedp.CSS(`label[for="category-newsletter_subscriptions"]`)),
+		chromedp.SendKeys(chromedp.CSS("#email"), "erin@example.com"),
+	)
+	shoot(t, ctx, "request-form-map-categories")
+	browse(t, ctx,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="code"]`)),
+	)
+	if len(h.engine.started) != 1 {
+		t.Fatalf("%d workflows started, want 1", len(h.engine.started))
+	}
+	row, err := h.requests.GetRequest(context.Background(), strings.TrimPrefix(h.engine.started[0].ID, "dsr-"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"categories":["newsletter_subscriptions"]`; !strings.Contains(row.Details, want) {
+		t.Errorf("stored details = %s, want the scope %s", row.Details, want)
 	}
 }
