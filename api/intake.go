@@ -62,7 +62,7 @@ func (s *Server) readIntake(c echo.Context, byStaff bool) (requests.Intake, erro
 	if err != nil {
 		return requests.Intake{}, err
 	}
-	return requests.ValidateIntake(form, fields, byStaff)
+	return s.svc.ValidateIntake(form, fields, byStaff)
 }
 
 // intakeFormFields are the names a web form may post; a dashboard form signed in by cookie

@@ -363,7 +363,7 @@ func (s *Server) submitStaffRequestForm(c echo.Context) error {
 		Type: string(domain.TypeChildErasure), Email: values.Get("email"), Jurisdiction: values.Get("jurisdiction"),
 		Details: domain.Details{Reason: values.Get("reason")},
 	}
-	in, err := requests.ValidateIntake(form, nil, true)
+	in, err := s.svc.ValidateIntake(form, nil, true)
 	var answer IntakeAnswer
 	if err == nil {
 		answer, _, err = s.svc.Open(c.Request().Context(), in, staffOpening(c))

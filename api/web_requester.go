@@ -120,10 +120,11 @@ func (s *Server) newRequestForm(c echo.Context, values url.Values) requestFormPa
 	for _, j := range formJurisdictions {
 		p.Jurisdictions = append(p.Jurisdictions, option{string(j), p.T("jurisdiction_" + string(j))})
 	}
-	for _, cat := range domain.DefaultCategories() {
-		p.Categories = append(p.Categories, option{cat.Name, p.Words(cat.Name)})
+	for _, cat := range s.svc.Categories() {
+		o := option{cat.Name, s.categoryLabel(p.webPage, cat.Name)}
+		p.Categories = append(p.Categories, o)
 		if cat.Correctable {
-			p.Correctable = append(p.Correctable, option{cat.Name, p.Words(cat.Name)})
+			p.Correctable = append(p.Correctable, o)
 		}
 	}
 	fields, newValues := values["change_field"], values["change_value"]
@@ -138,6 +139,15 @@ func (s *Server) newRequestForm(c echo.Context, values url.Values) requestFormPa
 		p.Rows = append(p.Rows, row)
 	}
 	return p
+}
+
+// categoryLabel names a category to the requester in the page's language: as the data
+// maps label it, else in the catalogue's words.
+func (s *Server) categoryLabel(p webPage, name string) string {
+	if l, ok := s.svc.CategoryLabel(name, p.Lang()); ok {
+		return l
+	}
+	return p.Words(name)
 }
 
 func (s *Server) requestFormPage(c echo.Context) error {
@@ -238,7 +248,7 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 	}
 	// The request keeps the language its form was read in, for its pages and mail.
 	form, rows := webIntake(values, page.Lang())
-	in, err := requests.ValidateIntake(form, nil, false)
+	in, err := s.svc.ValidateIntake(form, nil, false)
 	if err == nil {
 		err = s.limitIntakeByAddress(in)
 	}

@@ -20,6 +20,15 @@ func (cs Categories) Find(name string) (Category, bool) {
 	return Category{}, false
 }
 
+// Names returns the categories' names, in order.
+func (cs Categories) Names() []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}
+
 // DefaultCategories returns the categories the privacy policy names, for use until a
 // deployment describes its own systems in a data map.
 func DefaultCategories() Categories {

@@ -142,9 +142,41 @@ func TestSuppressEverythingIsAccepted(t *testing.T) {
 	check(t, domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}})
 }
 
-func TestSuppressUnknownCategoryIsRejected(t *testing.T) {
+func TestSuppressUnknownCategoryIsRejectedNamingTheKnownOnes(t *testing.T) {
 	scope := &domain.SuppressScope{Categories: []string{"cookies", "dreams"}}
-	check(t, domain.TypeSuppress, domain.Details{Scope: scope}, "details.scope.categories[1]")
+	err := domain.ValidateIntake(domain.TypeSuppress, domain.Details{Scope: scope}, domain.DefaultCategories())
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("got %v, want a *ValidationError", err)
+	}
+	if got := ve.Fields["details.scope.categories[1]"]; got != "unknown category" {
+		t.Errorf("details.scope.categories[1] = %q, want unknown category", got)
+	}
+	list := ve.Fields["details.scope.categories"]
+	if !strings.Contains(list, "server_logs, cookies, analytics") || strings.Contains(list, "dreams") {
+		t.Errorf("details.scope.categories = %q, want the known categories and not the unknown one", list)
+	}
+	if len(ve.Fields) != 2 {
+		t.Errorf("fields = %v, want the unknown entry and the list", ve.Fields)
+	}
+}
+
+// A deployment's own categories, which its data maps add to the defaults, are accepted in
+// a suppression's scope and, when correctable, in a correction.
+func TestCategoriesBeyondTheDefaultsAreAcceptedWhenGiven(t *testing.T) {
+	cats := append(domain.DefaultCategories(), domain.Category{Name: "newsletter_subscriptions"}, domain.Category{Name: "nickname", Correctable: true})
+	scope := &domain.SuppressScope{Categories: []string{"newsletter_subscriptions", "cookies"}}
+	if err := domain.ValidateIntake(domain.TypeSuppress, domain.Details{Scope: scope}, cats); err != nil {
+		t.Errorf("suppressing a map's category: %v", err)
+	}
+	if err := domain.ValidateIntake(domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("nickname", "Ada")}}, cats); err != nil {
+		t.Errorf("correcting a map's correctable category: %v", err)
+	}
+	err := domain.ValidateIntake(domain.TypeCorrect, domain.Details{Changes: []domain.FieldChange{change("newsletter_subscriptions", "none")}}, cats)
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || ve.Fields["details.changes[0].field"] != "field cannot be corrected, only suppressed" {
+		t.Errorf("correcting a map's category that is not correctable: %v", err)
+	}
 }
 
 func TestRestrictWithoutLimitsIsRejected(t *testing.T) {

@@ -123,7 +123,17 @@ func (v *ValidationError) scope(s *SuppressScope, c Categories) {
 	case s.All && len(s.Categories) > 0:
 		v.Fields["details.scope"] = "choose either all or categories, not both"
 	case !s.All && v.count("details.scope.categories", len(s.Categories), vague):
-		each(v, "details.scope.categories", s.Categories, "category", func(n string) bool { _, ok := c.Find(n); return ok })
+		unknown := false
+		each(v, "details.scope.categories", s.Categories, "category", func(n string) bool {
+			_, ok := c.Find(n)
+			unknown = unknown || !ok
+			return ok
+		})
+		// The deployment's own categories come from its data maps, so a client cannot know
+		// them in advance: say which there are, once, beside the entries refused.
+		if unknown {
+			v.Fields["details.scope.categories"] = "each category must be one of: " + strings.Join(c.Names(), ", ")
+		}
 	}
 }
 

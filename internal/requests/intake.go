@@ -71,10 +71,22 @@ type Opening struct {
 	Keyed          bool
 }
 
+// Categories are the categories of personal data a request may name: the defaults and
+// every data map's own, in display order.
+func (s *Service) Categories() domain.Categories { return slices.Clone(s.vocab.categories) }
+
+// CategoryLabel is how the data maps name the category called name to people in lang
+// (falling back to English); false when no map labels it.
+func (s *Service) CategoryLabel(name, lang string) (string, bool) {
+	l := s.vocab.category(name).Label.In(lang)
+	return l, l != ""
+}
+
 // ValidateIntake checks a submitted form. problems are field problems found while reading
 // it (such as details that were not JSON). Staff may open every type; the public may not
-// open staff-only types.
-func ValidateIntake(form IntakeForm, problems map[string]string, byStaff bool) (Intake, error) {
+// open staff-only types. Changes and a suppression's scope may name the categories of
+// s.Categories.
+func (s *Service) ValidateIntake(form IntakeForm, problems map[string]string, byStaff bool) (Intake, error) {
 	fields := map[string]string{}
 	for k, v := range problems {
 		fields[k] = v
@@ -113,7 +125,7 @@ func ValidateIntake(form IntakeForm, problems map[string]string, byStaff bool) (
 	in.Details = form.Details
 	var validation *domain.ValidationError
 	if _, typeBad := fields["type"]; !typeBad && fields["details"] == "" {
-		if err := domain.ValidateIntake(in.Type, in.Details, domain.DefaultCategories()); errors.As(err, &validation) {
+		if err := domain.ValidateIntake(in.Type, in.Details, s.vocab.categories); errors.As(err, &validation) {
 			for path, msg := range validation.Fields {
 				fields[path] = msg
 			}

@@ -17,7 +17,10 @@ import (
 // readable form of its name.
 type vocabulary struct {
 	maps []*datamap.Map
-	// order is every category name in display order: the defaults, then each map's own.
+	// categories are every category the maps define, in display order: the defaults, then
+	// each map's own; a name two maps define keeps the first one's.
+	categories domain.Categories
+	// order is the categories' names.
 	order []string
 }
 
@@ -30,6 +33,7 @@ func newVocabulary(maps []*datamap.Map) vocabulary {
 	for _, c := range cats {
 		if !slices.Contains(v.order, c.Name) {
 			v.order = append(v.order, c.Name)
+			v.categories = append(v.categories, c)
 		}
 	}
 	return v
