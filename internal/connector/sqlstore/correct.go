@@ -19,8 +19,8 @@ type fieldChange struct {
 }
 
 // correction sets the named fields to their new values wherever the store holds them.
-// Fields this store does not hold are left to other stores; a name that is no category,
-// or an empty value (erasing is a suppression), wraps domain.ErrInvalid. Rows under legal
+// Fields this store does not hold, or its data map does not name, are left to other stores;
+// an empty value (erasing is a suppression) wraps domain.ErrInvalid. Rows under legal
 // hold are not changed and are reported as retained. Changed lists the fields whose value
 // differed, Before their old values, which dsr keeps only as sealed audit evidence.
 func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
@@ -29,14 +29,13 @@ func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
 	}
 	want := map[string]string{} // the last change to a field wins
 	for i, ch := range changes {
-		if _, ok := c.store.Categories.Find(ch.Field); !ok {
-			return nil, fmt.Errorf("change %d names an unknown field: %w", i, domain.ErrInvalid)
-		}
 		v := strings.TrimSpace(ch.Value)
 		if v == "" {
 			return nil, fmt.Errorf("change %d has an empty value: %w", i, domain.ErrInvalid)
 		}
-		want[ch.Field] = v
+		if _, ok := c.store.Categories.Find(ch.Field); ok {
+			want[ch.Field] = v
+		}
 	}
 	return func(ctx context.Context, tx *sql.Tx, h holding, now time.Time) (connector.Result, error) {
 		if h.empty() {

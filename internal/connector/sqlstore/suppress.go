@@ -28,16 +28,16 @@ func (a action) none() bool { return !a.delete && len(a.sets) == 0 }
 // suppression erases what scope names, by each column's strategy. A row kept by a legal
 // hold or a retention rule is left whole and reported in Retained, as are the rows reached
 // through it; a row deleted takes the rows reached through it along. Categories the store
-// does not hold are ignored; names that are no category wrap domain.ErrInvalid.
+// does not hold, or its data map does not name (another map's, which intake accepted), are
+// ignored; a scope that names nothing wraps domain.ErrInvalid.
 func (c *Connector) suppression(scope domain.SuppressScope) (change, error) {
 	inScope := map[string]bool{}
-	for i, name := range scope.Categories {
-		if _, ok := c.store.Categories.Find(name); !ok {
-			return nil, fmt.Errorf("category %d is unknown: %w", i, domain.ErrInvalid)
+	for _, name := range scope.Categories {
+		if _, ok := c.store.Categories.Find(name); ok {
+			inScope[name] = true
 		}
-		inScope[name] = true
 	}
-	if !scope.All && len(inScope) == 0 {
+	if !scope.All && len(scope.Categories) == 0 {
 		return nil, fmt.Errorf("scope names nothing: %w", domain.ErrInvalid)
 	}
 	if c.plan.usesHash && len(c.hashKey) == 0 {
