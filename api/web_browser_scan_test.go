@@ -171,10 +171,6 @@ var knownProblems = map[string][]string{
 	"staff-metrics-390":                {"axe scrollable-region-focusable"},
 	"staff-queue-errors-390":           {"axe scrollable-region-focusable"},
 	"audit-request-390":                {"axe scrollable-region-focusable"},
-	// A review's report shows each table of exported data as a table as wide as its
-	// columns, wider than the page at any width; it needs a scrolling box of its own.
-	"report-mailed-link-390":  {"the page is"},
-	"report-mailed-link-1280": {"the page is"},
 }
 
 // pageProblems is what is wrong with the page as the browser shows it now: the overflow
