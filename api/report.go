@@ -92,7 +92,7 @@ type reportPage struct {
 
 func (s *Server) newReportPage(c echo.Context, report Report) reportPage {
 	p := reportPage{webPage: s.publicPage(c, "report_title"), Report: report}
-	q := c.QueryParams()
+	q := c.Request().URL.Query() // a copy, which the switch's links may change
 	copyQuery := url.Values{langParam: {p.Lang()}}
 	if q.Has(reportSignatureParam) {
 		copyQuery.Set(reportExpiresParam, q.Get(reportExpiresParam))
