@@ -38,6 +38,10 @@ type Activities struct {
 	// Notices renders mail in the request's language with the organisation's brand and
 	// templates; nil means the built-in templates and no brand.
 	Notices *mail.Templates
+	// OutcomeLabels names the kinds of data a completion notice lists, in the request's
+	// language, as the requester's report does (requests.OutcomeLabels.Outcome); nil lists
+	// them by their internal names.
+	OutcomeLabels func(lang string, found, changed []string) (foundLabels, changedLabels []string)
 	// TeamEmail receives internal alerts; empty means alerts are only logged.
 	TeamEmail string
 	// Worker names the process that ran an activity, for the record; never PII.

@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/activities"
+	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/mail/smtptest"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/internal/testenv"
 )
 
@@ -54,5 +57,55 @@ func TestNoticesSpeakTheLanguageStoredOnTheRequest(t *testing.T) {
 	}
 	if want := "https://dsr.example/requests/r-nb/verify?k=" + secret.StatusLinkKey("r-nb"); !strings.Contains(got.Text, want) {
 		t.Errorf("code mail lacks the link to the page that takes the code, %s:\n%s", want, got.Text)
+	}
+}
+
+// The completion mail lists what was found and changed by the labels the requester's
+// report uses, in the request's language, never by the stores' internal names.
+func TestTheCompletionMailNamesDataByItsLabelsInTheRequestsLanguage(t *testing.T) {
+	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
+	repo := requestdb.New(db)
+	now := time.Now().UTC()
+	err := repo.CreateRequest(context.Background(), &requestdb.Request{
+		ID: "r-done-nb", Type: "restrict", Jurisdiction: "gdpr", Status: "completed", Email: "kari@example.com", EmailHash: "h",
+		Language: "nb", ReceivedAt: now, DueAt: now, OriginalDueAt: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.Start(t)
+	sender, err := mail.NewSMTPSender(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: "privacy@example.com", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := demo.DataMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := keys.Secret(bytes.Repeat([]byte{9}, keys.MinSecretBytes))
+	acts := &activities.Activities{Requests: repo, Mail: sender, Secret: secret,
+		Links:         links.Builder{Base: "https://dsr.example", Secret: secret},
+		OutcomeLabels: requests.NewOutcomeLabels([]*datamap.Map{m}).Outcome}
+	// As the workflow gathers them: each store's own names, some twice.
+	err = acts.SendNotice(context.Background(), activities.SendNoticeInput{Key: "done-r-done-nb", Notice: mail.Notice{
+		Kind: mail.KindCompletion, RequestID: "r-done-nb", Data: mail.Completion{RequestType: "restrict",
+			Found:   []string{"newsletter_subscriptions", "name", "newsletter_subscriptions", "postal_address"},
+			Changed: []string{"marketing_email", "newsletter_subscriptions"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.WaitFor(t, "kari@example.com", 5*time.Second)
+	got.Text = strings.ReplaceAll(got.Text, "\r\n", "\n")
+	for _, want := range []string{"Dette fant vi:\n- Navnet ditt\n- Postadresse\n- Nyhetsbrev\n",
+		"Dette endret vi:\n- Nyhetsbrev\n- Markedsføring på e-post er stoppet\n"} {
+		if !strings.Contains(got.Text, want) {
+			t.Errorf("completion mail lacks %q:\n%s", want, got.Text)
+		}
+	}
+	for _, raw := range []string{"newsletter_subscriptions", "marketing_email", "postal_address"} {
+		if strings.Contains(got.Text, raw) || strings.Contains(got.HTML, raw) {
+			t.Errorf("completion mail names %q", raw)
+		}
 	}
 }

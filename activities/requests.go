@@ -122,6 +122,7 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	// workflow started.
 	n.To, n.Organization, n.Language = req.MailTo(), a.Organization, req.Language
 	n.Data = a.withLinks(n.RequestID, n.Data)
+	n.Data = a.withOutcomeLabels(n.Language, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Data); err != nil {
 		return err
 	}
@@ -161,6 +162,18 @@ func (a *Activities) withLinks(requestID string, data any) any {
 		return d
 	}
 	return data
+}
+
+// withOutcomeLabels names what a completion found and changed as the requester's report
+// does, in the request's language. The workflow passes the stores' own names, which only
+// this side can put into words.
+func (a *Activities) withOutcomeLabels(lang string, data any) any {
+	d, ok := data.(mail.Completion)
+	if !ok || a.OutcomeLabels == nil {
+		return data
+	}
+	d.Found, d.Changed = a.OutcomeLabels(lang, d.Found, d.Changed)
+	return d
 }
 
 // withRecipientAnswers replaces the names of the recipients a completion lists by the name

@@ -2,9 +2,8 @@ package api
 
 import (
 	"net/http"
-	"regexp"
+	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -61,59 +60,58 @@ func (s *Server) requireReportAccess(next echo.HandlerFunc) echo.HandlerFunc {
 
 func wantsHTML(c echo.Context) bool { return c.QueryParam(reportFormatParam) == "html" }
 
-// reportLangParam asks for the report in a language (a tag such as en or nb); the data
-// map's labels in that language are used, English where it has none.
-const reportLangParam = "lang"
-
-var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
-
-// askedLanguage is the language the query asks for, or "".
-func askedLanguage(c echo.Context) string {
-	if l := c.QueryParam(reportLangParam); languageTag.MatchString(l) {
-		return strings.ToLower(l)
-	}
-	return ""
-}
-
-func reportLanguage(c echo.Context) string {
-	if l := askedLanguage(c); l != "" {
-		return l
-	}
-	return requests.DefaultLanguage
-}
+// reportLanguage is the language of the report, its portable copy and its page: the one
+// every requester page speaks (see pageLocalizer), so ?lang= may ask for it.
+func (s *Server) reportLanguage(c echo.Context) string { return s.pageLocalizer(c).Code() }
 
 // Report is the requester's copy of what the company found, changed and kept, in their
 // words; requests.Service.Report builds it.
 type Report = requests.Report
 
 func (s *Server) requesterReport(c echo.Context) error {
-	report, err := s.svc.Report(c.Request().Context(), currentRequest(c), reportLanguage(c))
+	report, err := s.svc.Report(c.Request().Context(), currentRequest(c), s.reportLanguage(c))
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if wantsHTML(c) {
 		webHeaders(func(echo.Context) error { return nil })(c)
-		q := c.QueryParams()
-		return s.render(c, http.StatusOK, "report.html", reportPage{webPage: webPage{Title: report.Words.Title}, Report: report,
-			Lang: askedLanguage(c), Expires: q.Get(reportExpiresParam), Signature: q.Get(reportSignatureParam)})
+		return s.render(c, http.StatusOK, "report.html", s.newReportPage(c, report))
 	}
 	return c.JSON(http.StatusOK, report)
 }
 
-// reportPage is the report as the page shows it, with what its download link needs to
-// open the portable copy the way the page itself was opened (a signed link's query).
+// reportPage is the report as the page shows it, with the link to its portable copy.
 type reportPage struct {
 	webPage
 	Report
-	Lang, Expires, Signature string
+	// CopyLink opens the portable copy the way the page itself was opened (a signed
+	// link's query), in the page's language.
+	CopyLink string
+}
+
+func (s *Server) newReportPage(c echo.Context, report Report) reportPage {
+	p := reportPage{webPage: s.publicPage(c, "report_title"), Report: report}
+	q := c.Request().URL.Query() // a copy, which the switch's links may change
+	copyQuery := url.Values{langParam: {p.Lang()}}
+	if q.Has(reportSignatureParam) {
+		copyQuery.Set(reportExpiresParam, q.Get(reportExpiresParam))
+		copyQuery.Set(reportSignatureParam, q.Get(reportSignatureParam))
+	}
+	p.CopyLink = "report.zip?" + copyQuery.Encode()
+	// The language switch keeps the rest of the query: the page's format, a signed link.
+	for i, l := range p.Switch {
+		q.Set(langParam, l.Code)
+		p.Switch[i].Href = c.Request().URL.Path + "?" + q.Encode()
+	}
+	return p
 }
 
 // portableCopy serves the report's portable copy, a ZIP built afresh from the sealed
 // results, behind the same access as the report.
 func (s *Server) portableCopy(c echo.Context) error {
 	row := currentRequest(c)
-	zipped, err := s.svc.PortableCopy(c.Request().Context(), row, reportLanguage(c))
+	zipped, err := s.svc.PortableCopy(c.Request().Context(), row, s.reportLanguage(c))
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func TestReportPageShowsEachTableRetentionAndWhatThePaymentProviderHolds(t *test
 		t.Errorf("page headers = %v", a.header)
 	}
 	for _, want := range []string{
-		"<h3>Customers</h3>", "<h3>Orders</h3>", "Sam Example", "DEMO-2",
+		`-h">Customers</h3>`, `-h">Orders</h3>`, "Sam Example", "DEMO-2",
 		"**** 1111", "order DEMO-1", "Tax law (GDPR Art. 17(3)(b))", "5 April 2031",
 		"Data we do not hold", "held by the payment service, not by us",
 	} {

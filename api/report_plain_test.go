@@ -354,20 +354,32 @@ func TestBrowserReportAndOutcomeFitTheScreen(t *testing.T) {
 	srv := httptest.NewServer(h.handler)
 	t.Cleanup(srv.Close)
 	h.now = time.Now() // the browser follows the links in real time
-	pages := map[string]string{
-		"report": srv.URL + reportLink(h, id, time.Now().Add(time.Hour).Truncate(time.Second)),
-		"status": srv.URL + "/requests/" + id + "?k=" + testSecret.StatusLinkKey(id),
+	report := srv.URL + reportLink(h, id, time.Now().Add(time.Hour).Truncate(time.Second))
+	status := srv.URL + "/requests/" + id + "?k=" + testSecret.StatusLinkKey(id)
+	// The status link's key is swapped for a cookie by a redirect to the bare page, so
+	// the Norwegian status page is asked for after it.
+	pages := map[string]struct {
+		links []string
+		name  string
+	}{
+		"report":    {[]string{report}, "Your name"},
+		"status":    {[]string{status}, "Your name"},
+		"report-nb": {[]string{report + "&lang=nb"}, "Navnet ditt"},
+		"status-nb": {[]string{status, srv.URL + "/requests/" + id + "?lang=nb"}, "Navnet ditt"},
 	}
 	for _, width := range []int64{390, 1280} {
-		for name, link := range pages {
+		for name, page := range pages {
 			ctx := newBrowser(t, false)
-			browse(t, ctx, chromedp.EmulateViewport(width, 844), chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main")))
+			browse(t, ctx, chromedp.EmulateViewport(width, 844))
+			for _, link := range page.links {
+				browse(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main")))
+			}
 			screenshot(t, ctx, fmt.Sprintf("%s-%d", name, width))
 			scroll := browserValue(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
 			if scroll > width {
 				t.Errorf("at %d px the %s page is %d px wide", width, name, scroll)
 			}
-			if text := pageText(ctx); !strings.Contains(text, "Ada") && name == "report" || !strings.Contains(text, "Your name") {
+			if text := pageText(ctx); !strings.Contains(text, "Ada") && strings.HasPrefix(name, "report") || !strings.Contains(text, page.name) {
 				t.Errorf("the %s page at %d px shows:\n%s", name, width, text)
 			}
 		}

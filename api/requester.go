@@ -142,7 +142,7 @@ func (s *Server) submitIdentity(c echo.Context) error {
 type RequesterView = requests.StatusView
 
 func (s *Server) requesterStatus(c echo.Context) error {
-	view, err := s.svc.Status(c.Request().Context(), currentRequest(c))
+	view, err := s.svc.Status(c.Request().Context(), currentRequest(c), s.pageLocalizer(c).Code())
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,13 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/connector/sqlstore"
+	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/mail"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // mailWithSubject waits for the dev mailbox of to to hold a message whose subject starts
@@ -68,6 +72,17 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 var verifyLinkInMail = regexp.MustCompile(`http://x/requests/[0-9a-f-]{36}/verify\?k=[A-Za-z0-9_-]+`)
 
 func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
+	// The demo company's SQL stores hold the requester, so the restriction changes something
+	// for the mail and the report to name.
+	demoMap, err := demo.Setup(context.Background(), "sqlite:"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores, closeStores, err := sqlstore.OpenAll(context.Background(), demoMap, sqlstore.WithHashKey([]byte("norwegian-test-hash-key-32bytes!")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStores() })
 	s := startStack(t, func(o *api.Options, a *activities.Activities) {
 		o.Brand = api.Brand{Organization: "Eksempel AS", PrivacyPolicyURL: "https://eksempel.no/personvern", AccentColor: "#7a1f5c"}
 		notices, err := mail.NewTemplates(i18n.Default(), mail.Brand{Organization: "Eksempel AS", PrivacyPolicyURL: "https://eksempel.no/personvern"}, "")
@@ -75,8 +90,10 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.Notices = notices
+		o.DataMaps = []*datamap.Map{demoMap}
+		a.Stores, a.OutcomeLabels = stores, requests.NewOutcomeLabels(o.DataMaps).Outcome
 	})
-	const to = "kari.nordmann@example.com"
+	to := demo.Ada().Email
 	ctx := newBrowser(t, false)
 	browse(t, ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("#lang-nb")))
 	browse(t, ctx, chromedp.Click(chromedp.CSS("#lang-nb")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nb"] #type-restrict`)))
@@ -140,6 +157,22 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 	}
 	if !strings.Contains(done.Text, "begrense hvordan vi bruker personopplysningene dine") {
 		t.Errorf("completion mail does not say what was asked, in Norwegian:\n%s", done.Text)
+	}
+	// What was changed reads as the report says it, not as the stores name it.
+	if !strings.Contains(done.Text, "Dette endret vi:\n- Markedsføring på e-post er stoppet") || strings.Contains(done.Text, "marketing_email") {
+		t.Errorf("completion mail does not name the change in plain Norwegian:\n%s", done.Text)
+	}
+
+	browse(t, ctx, chromedp.Click(chromedp.CSS("#report-html")), chromedp.WaitVisible(chromedp.CSS("#changed")))
+	shoot(t, ctx, "nb-report")
+	report := browserValue(t, ctx, chromedp.Text(chromedp.CSS("main")))
+	for _, want := range []string{"Personvernrapporten din", "Dette endret vi", "Markedsføring på e-post er stoppet", "fullført"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report page lacks %q:\n%s", want, report)
+		}
+	}
+	if !norwegianDate.MatchString(report) {
+		t.Errorf("report page has no date in Norwegian words:\n%s", report)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,34 +140,11 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	for _, w := range scanWidths {
 		page := fmt.Sprintf("%s-%d", name, w.width)
 		browse(t, ctx, w.emulate())
-		known := knownProblems[page]
-		seen := make([]bool, len(known))
 		for _, problem := range pageProblems(t, ctx) {
-			i := slices.IndexFunc(known, func(k string) bool { return strings.HasPrefix(problem, k) })
-			if i < 0 {
-				t.Errorf("page %s at %d px: %s", name, w.width, problem)
-				continue
-			}
-			seen[i] = true
-		}
-		for i, k := range known {
-			if !seen[i] {
-				t.Errorf("page %s at %d px no longer has the known problem %q: take it out of knownProblems", name, w.width, k)
-			}
+			t.Errorf("page %s at %d px: %s", name, w.width, problem)
 		}
 		screenshot(t, ctx, page)
 	}
-}
-
-// knownProblems, by page and width, are what the scan found in page templates that were
-// being rewritten when it was written, to be fixed there. The list only shrinks: a problem
-// not on it fails the scan, and so does an entry whose problem has gone.
-var knownProblems = map[string][]string{
-	// The report page's <html lang> is empty when its query names no language.
-	"report-mailed-link-1280": {"axe html-has-lang"},
-	"report-390":              {"axe html-has-lang"},
-	"report-1280":             {"axe html-has-lang"},
-	"report-mailed-link-390":  {"axe html-has-lang"},
 }
 
 // pageProblems is what is wrong with the page as the browser shows it now: the overflow

@@ -473,7 +473,7 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 		webPage: s.publicPage(c, "status_title"), Row: row,
 		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 	}
-	view, err := s.svc.Status(c.Request().Context(), row)
+	view, err := s.svc.Status(c.Request().Context(), row, p.Lang())
 	if err != nil {
 		s.log.Warn("request progress unavailable", "request_id", row.ID, "error", err)
 		p.View = RequesterView{ID: row.ID, Type: row.Type, Status: row.Status, StatusReason: row.StatusReason, ReceivedAt: row.ReceivedAt, DueDate: row.DueAt,
@@ -521,7 +521,7 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 func (s *Server) reportDownload(c echo.Context) error {
 	row := currentRequest(c)
 	if row.Status != domain.StatusCompleted {
-		_, err := s.svc.Report(c.Request().Context(), row, reportLanguage(c))
+		_, err := s.svc.Report(c.Request().Context(), row, s.reportLanguage(c))
 		return s.renderError(c, err)
 	}
 	if !wantsHTML(c) {

@@ -83,6 +83,23 @@ func devCode(t *testing.T, base, email, requestID string) string {
 	return ""
 }
 
+// devMailTitled waits for the dev mailbox of to to hold a message titled subject.
+func devMailTitled(t *testing.T, base, to, subject string) api.DevMail {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var mails []api.DevMail
+		call(t, http.MethodGet, base+"/api/v1/dev/mail?to="+url.QueryEscape(to), "", nil, &mails)
+		for _, m := range mails {
+			if m.Subject == subject {
+				m.Text = strings.ReplaceAll(m.Text, "\r\n", "\n")
+				return m
+			}
+		}
+	}
+	t.Fatalf("no mail titled %q", subject)
+	return api.DevMail{}
+}
+
 // demoRequest runs one request of the demo person through `dsr dev` to completion: the
 // mailed code, her data points, and the paper archive's task completed by staff. It
 // returns the request's report and its final status view.
@@ -216,6 +233,12 @@ func TestDevDemoPersonReviewSuppressReview(t *testing.T) {
 	}
 	if raw, _ := json.Marshal(first.Categories); !strings.Contains(string(raw), `"Company"`) {
 		t.Errorf("first review lacks what the paper archive holds: %s", raw)
+	}
+	// The worker names what was found in the completion mail by the data map's labels, as
+	// the report does.
+	done := devMailTitled(t, base, demo.Ada().Email, "Your privacy request "+first.RequestID+" is complete")
+	if !strings.Contains(done.Text, "- Newsletter subscriptions\n") || strings.Contains(done.Text, "newsletter_subscriptions") {
+		t.Errorf("the completion mail does not name the data by its labels:\n%s", done.Text)
 	}
 
 	suppressed, suppressedView := demoRequest(t, base, token, "suppress", map[string]any{"scope": map[string]any{"all": true}},

@@ -33,6 +33,7 @@ import (
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -115,7 +116,34 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	}
 	acts.Stores, acts.Recipients, acts.LookupEnv = stores, recipients, demoLookupEnv(cfg)
 	close = closeStores
+	named, err := requesterDataMaps(cfg)
+	if err != nil {
+		close()
+		return nil, nil, err
+	}
+	acts.OutcomeLabels = requests.NewOutcomeLabels(named).Outcome
 	return acts, close, nil
+}
+
+// requesterDataMaps are the maps whose labels name data to requesters, in the order the
+// API's report reads them: the demo company's when it runs, then the configured one.
+func requesterDataMaps(cfg config.Config) ([]*datamap.Map, error) {
+	var out []*datamap.Map
+	if demoEnabled(cfg) {
+		m, err := demo.DataMap()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if cfg.DataMap != "" {
+		m, err := datamap.Load(cfg.DataMap)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // openStores opens the stores of the data map (SQL, webhook and manual) and, when set, the

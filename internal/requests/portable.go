@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
@@ -44,7 +45,9 @@ func (s *Service) PortableCopy(ctx context.Context, row *requestdb.Request, lang
 	if err := add("report.json", data); err != nil {
 		return nil, fmt.Errorf("portable copy: %w", err)
 	}
-	readme := report.Words.Readme + report.Words.ReadmeJSON
+	// README.txt speaks the report's language.
+	loc := i18n.Default().ForCode(report.Language)
+	readme := loc.T("report_readme") + "\n" + "  " + loc.T("report_readme_json") + "\n"
 	names := map[string]bool{"report.json": true, "README.txt": true}
 	for _, c := range report.Categories {
 		for _, t := range c.Records {
@@ -56,7 +59,7 @@ func (s *Service) PortableCopy(ctx context.Context, row *requestdb.Request, lang
 			if err := add(name, body); err != nil {
 				return nil, fmt.Errorf("portable copy: %w", err)
 			}
-			readme += fmt.Sprintf(report.Words.ReadmeTable, name, t.Label, c.Label, len(t.Rows))
+			readme += "  " + loc.T("report_readme_table", "File", name, "Table", t.Label, "Category", c.Label, "Rows", len(t.Rows)) + "\n"
 		}
 	}
 	if err := add("README.txt", []byte(readme)); err != nil {

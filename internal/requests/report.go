@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
@@ -38,10 +40,8 @@ type Report struct {
 	// Recipients are the organisations told of the change: only those the person's data
 	// went to, with since when where a store says.
 	Recipients []RecipientSummary `json:"recipients"`
-	// Words are the report's fixed words in its language, and CompletedOn the completion
-	// date in them, for the page.
-	Words       ReportWords `json:"-"`
-	CompletedOn string      `json:"-"`
+	// CompletedOn is the completion date in the report's language, for the page.
+	CompletedOn string `json:"-"`
 }
 
 // ReportCategory is one kind of data found, with the records of it a review exported.
@@ -74,7 +74,8 @@ const ReasonNotCompleted = "request_not_completed"
 var errNotCompleted = domain.Refusal(ReasonNotCompleted, "the report is ready once the request is completed")
 
 // Report returns the report of a completed request the caller has found and may read, in
-// lang (a language tag such as "en" or "nb"; labels fall back to English).
+// lang, a language of the catalogue such as "en" or "nb"; "" or one the catalogue lacks
+// means English. The data map's labels fall back to English too.
 func (s *Service) Report(ctx context.Context, row *requestdb.Request, lang string) (Report, error) {
 	return s.report(ctx, row, lang, false)
 }
@@ -92,12 +93,9 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 	if err != nil {
 		return Report{}, domain.Unavailable(err)
 	}
-	if lang == "" {
-		lang = DefaultLanguage
-	}
 	w := s.writer(lang, portable)
-	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Language: lang,
-		Recipients: recipientsTold(notices, results), Words: w.words}
+	report := Report{RequestID: row.ID, Type: row.Type, CompletedAt: row.CompletedAt, Language: w.lang(),
+		Recipients: recipientsTold(notices, results)}
 	for i := range results {
 		// Old values of a correction are audit evidence, not part of the person's copy.
 		results[i].Before = nil
@@ -145,7 +143,7 @@ func (w valueWriter) outcome(results []connector.Result) OutcomeInWords {
 		found = append(found, r.Found...)
 		changed = append(changed, r.Changed...)
 		for _, k := range r.Retained {
-			kept := RetainedSummary{What: k.What, Reason: k.Reason, Until: k.Until, UntilText: w.words.UntilLifted}
+			kept := RetainedSummary{What: k.What, Reason: k.Reason, Until: k.Until, UntilText: w.loc.T("completion_until_lifted")}
 			if !k.Until.IsZero() {
 				kept.UntilText = w.date(k.Until, false)
 			}
@@ -156,17 +154,23 @@ func (w valueWriter) outcome(results []connector.Result) OutcomeInWords {
 			}
 		}
 	}
-	for _, c := range w.vocab.sorted(found) {
-		out.Found = append(out.Found, w.vocab.categoryLabel(c, w.lang))
-	}
-	for _, c := range w.vocab.sorted(changed) {
-		if l, isLimit := w.words.Limits[domain.RestrictLimit(c)]; isLimit {
-			out.Changed = appendOnce(out.Changed, l)
-		} else {
-			out.Changed = appendOnce(out.Changed, w.vocab.categoryLabel(c, w.lang))
-		}
-	}
+	out.Found, out.Changed = w.vocab.outcome(w.loc, found, changed)
 	return out
+}
+
+// OutcomeLabels names what the stores found and changed in the reader's words, as the
+// report does: the completion mail lists the same labels.
+type OutcomeLabels struct{ vocab vocabulary }
+
+// NewOutcomeLabels names things by the data maps' labels.
+func NewOutcomeLabels(maps []*datamap.Map) OutcomeLabels {
+	return OutcomeLabels{vocab: newVocabulary(maps)}
+}
+
+// Outcome returns the kinds of data found and changed (and the restrictions set) by their
+// labels in lang, each once, in the data map's order; lang falls back as Report's does.
+func (l OutcomeLabels) Outcome(lang string, found, changed []string) (foundLabels, changedLabels []string) {
+	return l.vocab.outcome(i18n.Default().ForCode(lang), found, changed)
 }
 
 // sharedWith lists the recipients the stores say received the person's data, each once

@@ -1,8 +1,8 @@
 package requests
 
 import (
+	"slices"
 	"testing"
-	"time"
 
 	"github.com/dsr-project/dsr/internal/datamap"
 )
@@ -44,10 +44,34 @@ func TestValuesReadAsTheirColumnsFormatSays(t *testing.T) {
 	}
 }
 
-func TestTheDateFormatterCanBeInjected(t *testing.T) {
-	s := New(Options{FormatDate: func(lang string, t time.Time, withTime bool) string { return lang + ":" + t.Format("02.01.2006") }})
-	if got := s.writer("nb", false).value(datamap.ColumnDisplay{Format: datamap.FormatDate}, "2018-09-19T10:11:12Z"); got != "nb:19.09.2018" {
-		t.Errorf("date = %q", got)
+func TestNorwegianValuesAndDatesReadAsTheCatalogueSays(t *testing.T) {
+	w := New(Options{}).writer("nb", false)
+	for _, c := range []struct {
+		d    datamap.ColumnDisplay
+		v    any
+		want string
+	}{
+		{datamap.ColumnDisplay{Format: datamap.FormatDate}, "2018-09-19T10:11:12Z", "19. september 2018"},
+		{datamap.ColumnDisplay{Format: datamap.FormatDateTime}, "2018-09-19T10:11:12Z", "19. september 2018 kl. 10:11 UTC"},
+		{datamap.ColumnDisplay{Format: datamap.FormatBoolean}, 1.0, "Ja"},
+		{datamap.ColumnDisplay{}, false, "Nei"},
+	} {
+		if got := w.value(c.d, c.v); got != c.want {
+			t.Errorf("%v reads %q, want %q", c.v, got, c.want)
+		}
+	}
+}
+
+// Without a data map the default categories read as the catalogue names them, and a
+// restriction reads as what was stopped.
+func TestOutcomeLabelsSpeakTheLanguageAsked(t *testing.T) {
+	found, changed := NewOutcomeLabels(nil).Outcome("nb", []string{"postal_address", "name", "postal_address", "loyalty_points"},
+		[]string{"marketing_email", "phone"})
+	if want := []string{"Navn", "Postadresse", "Loyalty points"}; !slices.Equal(found, want) {
+		t.Errorf("found = %q, want %q", found, want)
+	}
+	if want := []string{"Telefonnummer", "Markedsføring på e-post er stoppet"}; !slices.Equal(changed, want) {
+		t.Errorf("changed = %q, want %q", changed, want)
 	}
 }
 

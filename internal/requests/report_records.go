@@ -7,9 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/i18n"
 )
 
 // vocabulary finds how the data maps name what the stores report: categories, tables and
@@ -66,8 +71,32 @@ func (v vocabulary) category(name string) datamap.Labelled {
 	return datamap.Labelled{}
 }
 
-func (v vocabulary) categoryLabel(name, lang string) string {
-	return v.category(name).LabelIn(lang, name)
+// categoryLabel names a category in loc's language: by a data map's label, else by the
+// catalogue's word for one of the default categories, else by a readable form of its name.
+func (v vocabulary) categoryLabel(name string, loc *i18n.Localizer) string {
+	if l := v.category(name).Label.In(loc.Code()); l != "" {
+		return l
+	}
+	if word, err := loc.Translate("category_" + name); err == nil && word != "" {
+		return strings.ToUpper(word[:1]) + word[1:]
+	}
+	return datamap.Readable(name)
+}
+
+// outcome names what the stores found and changed, each once in category order; a
+// restriction a restrict request set reads as the catalogue says it was set.
+func (v vocabulary) outcome(loc *i18n.Localizer, found, changed []string) (foundLabels, changedLabels []string) {
+	for _, c := range v.sorted(found) {
+		foundLabels = appendOnce(foundLabels, v.categoryLabel(c, loc))
+	}
+	for _, c := range v.sorted(changed) {
+		if _, err := domain.ParseRestrictLimit(c); err == nil {
+			changedLabels = appendOnce(changedLabels, loc.T("report_limit_"+c))
+		} else {
+			changedLabels = appendOnce(changedLabels, v.categoryLabel(c, loc))
+		}
+	}
+	return foundLabels, changedLabels
 }
 
 func (v vocabulary) store(name string) (datamap.Store, bool) {
@@ -79,19 +108,21 @@ func (v vocabulary) store(name string) (datamap.Store, bool) {
 	return datamap.Store{}, false
 }
 
-// valueWriter writes what the stores report in one reader's language.
+// valueWriter writes what the stores report in one reader's language, with the
+// catalogue's words and dates.
 type valueWriter struct {
-	lang  string
-	words ReportWords
-	dates DateFormatter
+	loc   *i18n.Localizer
 	vocab vocabulary
 	// portable writes dates as ISO 8601, for other programs to read.
 	portable bool
 }
 
 func (s *Service) writer(lang string, portable bool) valueWriter {
-	return valueWriter{lang: lang, words: WordsFor(lang), dates: s.opts.FormatDate, vocab: s.vocab, portable: portable}
+	return valueWriter{loc: i18n.Default().ForCode(lang), vocab: s.vocab, portable: portable}
 }
+
+// lang is the writer's language, such as "nb", which picks the data maps' labels.
+func (w valueWriter) lang() string { return w.loc.Code() }
 
 // categories lists each kind of data the stores found once, with the records exported of
 // it: a table's records go under its main category.
@@ -118,11 +149,10 @@ func (w valueWriter) categories(results []connector.Result) []ReportCategory {
 		if c == "" {
 			continue
 		}
-		l := w.vocab.category(c)
-		out = append(out, ReportCategory{Label: l.LabelIn(w.lang, c), Description: l.DescriptionIn(w.lang), Records: records[c]})
+		out = append(out, ReportCategory{Label: w.vocab.categoryLabel(c, w.loc), Description: w.vocab.category(c).DescriptionIn(w.lang()), Records: records[c]})
 	}
 	if rs := records[""]; len(rs) > 0 {
-		out = append(out, ReportCategory{Label: w.words.OtherRecords, Records: rs})
+		out = append(out, ReportCategory{Label: w.loc.T("report_other_records"), Records: rs})
 	}
 	return out
 }
@@ -173,7 +203,7 @@ func exportOrder(s datamap.Store, export map[string]any) []string {
 // table lays an export entry out as a table: its columns in the map's order (pii, then
 // review columns), then any others by name, each named by its label.
 func (w valueWriter) table(t datamap.Table, v any) RecordTable {
-	rt := RecordTable{Label: t.LabelIn(w.lang, t.Name), Description: t.DescriptionIn(w.lang), Rows: [][]string{}}
+	rt := RecordTable{Label: t.LabelIn(w.lang(), t.Name), Description: t.DescriptionIn(w.lang()), Rows: [][]string{}}
 	records, isList := v.([]any)
 	if !isList {
 		records = []any{v}
@@ -201,7 +231,7 @@ func (w valueWriter) table(t datamap.Table, v any) RecordTable {
 	for _, c := range append(cols, other...) {
 		if present[c] {
 			shown = append(shown, c)
-			rt.Columns = append(rt.Columns, t.DisplayOf(c).LabelIn(w.lang, c))
+			rt.Columns = append(rt.Columns, t.DisplayOf(c).LabelIn(w.lang(), c))
 		}
 	}
 	for _, r := range records {
@@ -230,7 +260,7 @@ func (w valueWriter) value(d datamap.ColumnDisplay, v any) string {
 	switch d.Format {
 	case datamap.FormatMoneyCents:
 		if f, ok := number(v); ok {
-			return money(w.lang, d.Currency, f/100)
+			return money(w.lang(), d.Currency, f/100)
 		}
 	case datamap.FormatBoolean:
 		if b, ok := boolean(v); ok {
@@ -280,9 +310,9 @@ func (w valueWriter) plain(v any) string {
 
 func (w valueWriter) yesNo(b bool) string {
 	if b {
-		return w.words.Yes
+		return w.loc.T("report_yes")
 	}
-	return w.words.No
+	return w.loc.T("report_no")
 }
 
 func (w valueWriter) date(t time.Time, withTime bool) string {
@@ -292,7 +322,10 @@ func (w valueWriter) date(t time.Time, withTime bool) string {
 	case w.portable:
 		return t.UTC().Format(time.DateOnly)
 	}
-	return w.dates(w.lang, t, withTime)
+	if withTime {
+		return w.loc.DateTime(t)
+	}
+	return w.loc.Date(t)
 }
 
 func (w valueWriter) dateOrNothing(t time.Time) string {
@@ -351,4 +384,22 @@ func asTime(v any) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// money writes an amount in its currency as the reader's language does, with a one-letter
+// symbol next to the number ("£9.99").
+func money(lang, code string, amount float64) string {
+	unit, err := currency.ParseISO(code)
+	if err != nil {
+		return code + " " + message.NewPrinter(language.English).Sprintf("%.2f", amount)
+	}
+	tag, err := language.Parse(lang)
+	if err != nil {
+		tag = language.English
+	}
+	s := message.NewPrinter(tag).Sprint(currency.NarrowSymbol(unit.Amount(amount)))
+	if sym, num, ok := strings.Cut(s, " "); ok && len([]rune(sym)) == 1 {
+		return sym + num
+	}
+	return s
 }

@@ -71,8 +71,6 @@ type Options struct {
 	// DataMaps name the stores, tables, columns and categories to requesters; a store no
 	// map describes reads as a readable form of its internal names.
 	DataMaps []*datamap.Map
-	// FormatDate writes dates in the requester's language; nil means EnglishDates.
-	FormatDate DateFormatter
 }
 
 // Service carries out what people ask of dsr. It is safe for concurrent use.
@@ -95,9 +93,6 @@ func New(opts Options) *Service {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
-	}
-	if opts.FormatDate == nil {
-		opts.FormatDate = EnglishDates
 	}
 	return &Service{opts: opts, log: opts.Log, vocab: newVocabulary(opts.DataMaps)}
 }

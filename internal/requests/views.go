@@ -121,8 +121,9 @@ func (s *Service) Find(ctx context.Context, id string) (*requestdb.Request, erro
 	return row, nil
 }
 
-// Status returns the requester's view of a request the caller has already found.
-func (s *Service) Status(ctx context.Context, row *requestdb.Request) (StatusView, error) {
+// Status returns the requester's view of a request the caller has already found, its
+// outcome in words in lang as Report's is.
+func (s *Service) Status(ctx context.Context, row *requestdb.Request, lang string) (StatusView, error) {
 	v := StatusView{
 		ID: row.ID, Type: row.Type, Status: row.Status, StatusReason: row.StatusReason,
 		ReceivedAt: row.ReceivedAt, DueDate: row.DueAt, Extended: row.ExtendedAt != nil, ExtensionReason: row.ExtensionReason,
@@ -167,7 +168,7 @@ func (s *Service) Status(ctx context.Context, row *requestdb.Request) (StatusVie
 			v.Outcome.Changed = appendOnce(v.Outcome.Changed, c)
 		}
 	}
-	v.InWords = s.writer(DefaultLanguage, false).outcome(results)
+	v.InWords = s.writer(lang, false).outcome(results)
 	if v.InWords.Retained != nil {
 		v.Outcome.Retained = v.InWords.Retained
 	}
