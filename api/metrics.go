@@ -90,7 +90,7 @@ func (s *Server) metricsPeriod(c echo.Context) (from, to time.Time, err error) {
 		if v := c.QueryParam(name); v != "" {
 			t, err := parseInstant(v)
 			if err != nil {
-				fields[name] = "must be a date (2006-01-02) or an RFC 3339 time"
+				fields[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
 			}
 			*dst = t
 		}

@@ -231,7 +231,7 @@ func auditLine(e requestdb.AuditEvent) historyLine {
 	case e.Role != "" && e.Role != who:
 		who += " (" + e.Role + ")"
 	}
-	return historyLine{At: e.At, Source: "audit log", Who: who, What: actionText(e.Action), Detail: detail}
+	return historyLine{At: e.At, Source: "audit log", Who: who, What: staffAction(e.Action), Detail: detail}
 }
 
 // storeLines are the stores' recorded steps: each store's state and when it reached it.

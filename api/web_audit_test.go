@@ -39,7 +39,7 @@ func TestAuditPageShowsAReadableHistoryAndTheEvidenceLink(t *testing.T) {
 	}
 	for _, want := range []string{
 		`id="evidence-link"`, `/api/v1/audit/requests/` + req.ID + `/evidence`,
-		"Activity task scheduled", "SendNotice&lt;script&gt;", "Our privacy team approved your request",
+		"Activity task scheduled", "SendNotice&lt;script&gt;", "Approved",
 	} {
 		if !strings.Contains(a.body, want) {
 			t.Errorf("audit page lacks %s\n%s", want, a.body)

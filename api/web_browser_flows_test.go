@@ -130,7 +130,7 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 			)
 			screenshot(t, auditor, "audit")
 			history := browserValue(t, auditor, chromedp.Text(chromedp.CSS("#history")))
-			for _, want := range []string{"Workflow execution started", "We confirmed who you are", "audit log"} {
+			for _, want := range []string{"Workflow execution started", "Identity verified by staff", "audit log"} {
 				if !strings.Contains(history, want) {
 					t.Errorf("history lacks %q:\n%s", want, history)
 				}
