@@ -22,9 +22,10 @@ import (
 )
 
 // webFiles are the pages' templates and static files, built into the binary so that no
-// build step or file on disk is needed to serve them.
+// build step or file on disk is needed to serve them. A directory embed skips files named
+// _*, so the shared parts are named apart.
 //
-//go:embed web
+//go:embed web web/templates/_*.html
 var webFiles embed.FS
 
 // contentSecurityPolicy allows only this server's own scripts, styles and forms: no inline
@@ -75,7 +76,8 @@ var webFuncs = template.FuncMap{
 }
 
 func parsePages() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFiles, "web/templates/layout.html"))
+	// Files named _*.html hold parts that several pages share; they are parsed with the layout.
+	layout := template.Must(template.New("layout.html").Funcs(webFuncs).ParseFS(webFiles, "web/templates/layout.html", "web/templates/_*.html"))
 	names, err := fs.Glob(webFiles, "web/templates/*.html")
 	if err != nil {
 		panic(err)
@@ -83,7 +85,7 @@ func parsePages() map[string]*template.Template {
 	pages := map[string]*template.Template{}
 	for _, name := range names {
 		base := path.Base(name)
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasPrefix(base, "_") {
 			continue
 		}
 		pages[base] = template.Must(template.Must(layout.Clone()).ParseFS(webFiles, name))
