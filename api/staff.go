@@ -81,6 +81,10 @@ func auditEntry(e requestdb.AuditEvent) AuditEntry {
 func staffRequestView(r *requestdb.Request) StaffRequest { return r.Record() }
 
 func (s *Server) staffRequest(c echo.Context) error {
+	// The view carries the requester's address, so reading it is recorded first.
+	if err := s.svc.RecordRead(c.Request().Context(), c.Param("id"), staffActor(c), requests.ReadInStaffAPI); err != nil {
+		return err
+	}
 	v, err := s.svc.Staff(c.Request().Context(), c.Param("id"), true)
 	if err != nil {
 		return err

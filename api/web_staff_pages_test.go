@@ -85,6 +85,13 @@ func TestViewingTheRequesterOnARequestOrTaskPageIsAudited(t *testing.T) {
 	if a := d.send(http.MethodGet, "/admin/requests/"+id, "", ""); !strings.Contains(a.body, `id="reads"`) {
 		t.Error("the request page does not list who viewed the requester's details")
 	}
+	// The staff API's view carries the address too, so it is recorded as well.
+	if a := h.do(http.MethodGet, "/api/v1/admin/requests/"+id, "", "", h.token("dana", auth.RoleAdmin)); a.code != http.StatusOK || !strings.Contains(a.body, "private.person@example.com") {
+		t.Fatalf("staff API view = %d, want the requester's address", a.code)
+	}
+	if got := reads(t, h, id); len(got) != 4 || got[3].Actor != "dana" || got[3].Details != `["staff API"]` {
+		t.Errorf("reads recorded = %+v, want the staff API's read by dana last", got)
+	}
 	// The task list names no requester, so it has no view to record.
 	if v := h.do(http.MethodGet, "/admin/tasks", "", "", h.token("dana", auth.RoleAdmin)); strings.Contains(v.body, "private.person") {
 		t.Error("the task list shows the requester without recording it")

@@ -41,22 +41,33 @@ type HeldValue struct {
 const (
 	ReadOnRequestPage = "request page"
 	ReadOnTaskPage    = "task page"
+	ReadInStaffAPI    = "staff API"
 )
+
+// RecordRead records in the audit log that actor reads the personal details of a request
+// at where. It returns errNoRequest for an unknown request, and an unavailable error when
+// the log cannot be written: a read that cannot be recorded must not happen.
+func (s *Service) RecordRead(ctx context.Context, requestID string, actor workflows.Actor, where string) error {
+	details, err := json.Marshal([]string{where})
+	if err != nil {
+		return err
+	}
+	err = s.opts.Store.RecordAccess(ctx, requestID, actor.Name, string(actor.Role), string(details))
+	switch {
+	case errors.Is(err, requestdb.ErrNotFound):
+		return errNoRequest
+	case err != nil:
+		return domain.Unavailable(err)
+	}
+	return nil
+}
 
 // Personal records in the audit log that actor reads the personal details of the request
 // row on the page where, and only then returns them: a read that cannot be recorded is
 // refused as unavailable.
 func (s *Service) Personal(ctx context.Context, row *requestdb.Request, actor workflows.Actor, where string) (Personal, error) {
-	details, err := json.Marshal([]string{where})
-	if err != nil {
+	if err := s.RecordRead(ctx, row.ID, actor, where); err != nil {
 		return Personal{}, err
-	}
-	err = s.opts.Store.RecordAccess(ctx, row.ID, actor.Name, string(actor.Role), string(details))
-	switch {
-	case errors.Is(err, requestdb.ErrNotFound):
-		return Personal{}, errNoRequest
-	case err != nil:
-		return Personal{}, domain.Unavailable(err)
 	}
 	p := Personal{Email: row.MailTo()}
 	var d domain.Details
