@@ -25,7 +25,7 @@ func redocly(t *testing.T) string {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "dsr", "redocly-cli-"+redoclyVersion)
+	dir := filepath.Join(cache, "dsr-tests", "redocly-cli-"+redoclyVersion)
 	bin := filepath.Join(dir, "node_modules", ".bin", "redocly")
 	if _, err := os.Stat(bin); err == nil {
 		return bin
