@@ -76,6 +76,8 @@ func byName(column string) Kind {
 		return slices.ContainsFunc(ws, func(w string) bool { return slices.Contains(candidates, w) })
 	}
 	switch {
+	case len(ws) == 0 || slices.Contains([]string{"id", "ids", "key", "fk", "ref"}, ws[len(ws)-1]):
+		return None // a key to another row (billing_address_id), not the data itself
 	case strings.Contains(joined, "email") || has("mail", "mailbox"):
 		return Email
 	case has("ip", "ipv4", "ipv6", "ipaddr", "ipaddress") || strings.Contains(joined, "remoteaddr") || strings.Contains(joined, "ipaddress"):

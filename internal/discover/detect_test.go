@@ -7,7 +7,7 @@ func TestColumnNamesSuggestTheirKind(t *testing.T) {
 		"contact_email": Email, "EmailAddress": Email, "client_ip": IPAddress, "ip": IPAddress,
 		"card_number": CardNumber, "date_of_birth": BirthDate, "dob": BirthDate, "mobilePhone": Phone,
 		"billing_postal_code": PostalAddress, "street": PostalAddress, "first_name": Name, "surname": Name,
-		"list_name": None, "product_name": None, "card_last4": None, "id": None, "shipping": None,
+		"list_name": None, "product_name": None, "card_last4": None, "id": None, "shipping": None, "billing_address_id": None, "email_ref": None,
 	} {
 		if got := byName(name); got != want {
 			t.Errorf("byName(%q) = %q, want %q", name, got, want)

@@ -124,7 +124,9 @@ func scanStore(ctx context.Context, s datamap.Store, opts Options) (StoreReport,
 			return StoreReport{}, fmt.Errorf("table %s: %w", t.name, err)
 		}
 		tr.Columns = columns
-		if len(tr.Columns) > 0 || tr.Link != nil {
+		// A table a mapped one points at may be a lookup list; one pointing at a mapped
+		// table holds rows about its people, personal data or not.
+		if len(tr.Columns) > 0 || (tr.Link != nil && tr.Link.Child) {
 			out.Tables = append(out.Tables, tr)
 		}
 	}

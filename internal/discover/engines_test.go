@@ -44,12 +44,19 @@ func mariaDB(t *testing.T) string {
 }
 
 // A shop whose map names its customers' e-mail and name only: the mobile number beside
-// them and the addresses table keyed to customers are left out.
+// them, the addresses table keyed to customers and the billing addresses customers point
+// at are left out; the regions they point at hold no personal data.
 var shopSchema = []string{
-	`CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL, full_name VARCHAR(200), mobile VARCHAR(40))`,
+	`CREATE TABLE regions (code VARCHAR(8) PRIMARY KEY, label VARCHAR(80))`,
+	`CREATE TABLE billing_addresses (id INTEGER PRIMARY KEY, line1 VARCHAR(200))`,
+	`CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR(200) NOT NULL, full_name VARCHAR(200), mobile VARCHAR(40),
+		region VARCHAR(8), billing_address_id INTEGER,
+		FOREIGN KEY (region) REFERENCES regions (code), FOREIGN KEY (billing_address_id) REFERENCES billing_addresses (id))`,
 	`CREATE TABLE addresses (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, street VARCHAR(200), ip VARCHAR(64),
 		FOREIGN KEY (customer_id) REFERENCES customers (id))`,
-	`INSERT INTO customers VALUES (1, 'ada@example.com', 'Ada Lovelace', '+47 912 34 567'), (2, 'bob@example.com', 'Bob Byron', '0047 913 45 678')`,
+	`INSERT INTO regions VALUES ('no', 'Norway'), ('uk', 'United Kingdom')`,
+	`INSERT INTO billing_addresses VALUES (1, '12 Park Row'), (2, '3 Church Street')`,
+	`INSERT INTO customers VALUES (1, 'ada@example.com', 'Ada Lovelace', '+47 912 34 567', 'uk', 1), (2, 'bob@example.com', 'Bob Byron', '0047 913 45 678', 'no', 2)`,
 	`INSERT INTO addresses VALUES (1, 1, '12 Park Row', '198.51.100.7'), (2, 2, '3 Kirkegata', '2001:db8::1')`,
 }
 
@@ -97,24 +104,28 @@ func TestDiscoverReadsTheCatalogOfEachEngine(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := map[string]discover.Kind{}
-			var link *discover.Link
+			links := map[string]discover.Link{}
 			for _, s := range report.Stores {
 				for _, tr := range s.Tables {
 					for _, f := range tr.Columns {
 						got[tr.Table+"."+f.Column] = f.Category
 					}
-					if tr.Table == "addresses" {
-						link = tr.Link
+					if tr.Link != nil {
+						links[tr.Table] = *tr.Link
 					}
 				}
 			}
-			want := map[string]discover.Kind{"customers.mobile": discover.Phone, "addresses.street": discover.PostalAddress, "addresses.ip": discover.IPAddress}
+			want := map[string]discover.Kind{"customers.mobile": discover.Phone, "addresses.street": discover.PostalAddress,
+				"addresses.ip": discover.IPAddress, "billing_addresses.line1": discover.PostalAddress}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("findings %v, want %v", got, want)
 			}
-			wantLink := discover.Link{Table: "addresses", Column: "customer_id", RefTable: "customers", RefColumn: "id", Child: true}
-			if link == nil || *link != wantLink {
-				t.Errorf("addresses linked by %+v, want %+v", link, wantLink)
+			wantLinks := map[string]discover.Link{
+				"addresses":         {Table: "addresses", Column: "customer_id", RefTable: "customers", RefColumn: "id", Child: true},
+				"billing_addresses": {Table: "customers", Column: "billing_address_id", RefTable: "billing_addresses", RefColumn: "id"},
+			}
+			if fmt.Sprint(links) != fmt.Sprint(wantLinks) {
+				t.Errorf("links %+v, want %+v", links, wantLinks)
 			}
 		})
 	}

@@ -16,8 +16,8 @@ func (r Report) YAML() ([]byte, error) {
 	doc := mapping()
 	doc.HeadComment = fmt.Sprintf(`Personal data the data map does not cover, found by "dsr datamap discover" in each
 sql store's catalog and at most %d rows of each table. Review every entry before pasting
-it into the data map: categories are guesses, and a new table still needs identity or
-reached_through, suppress and the rest. No sampled value is printed.`, r.SampleRows)
+it into the data map: categories are guesses, every pii column needs a suppress strategy,
+and a new table needs identity or reached_through. No sampled value is printed.`, r.SampleRows)
 	stores := &yaml.Node{Kind: yaml.SequenceNode}
 	for _, s := range r.Stores {
 		if len(s.Tables) == 0 {
