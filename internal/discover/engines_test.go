@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -128,5 +130,16 @@ func TestDiscoverReadsTheCatalogOfEachEngine(t *testing.T) {
 				t.Errorf("links %+v, want %+v", links, wantLinks)
 			}
 		})
+	}
+}
+
+func TestDiscoverDoesNotCreateAMissingSQLiteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.db")
+	_, err := discover.Map(ctx, shopMap(t, datamap.Connection{Driver: datamap.SQLite, DSN: path}), discover.Options{})
+	if err == nil {
+		t.Error("discover scanned a database that does not exist")
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("%s now exists (%v), want it left alone", path, statErr)
 	}
 }
