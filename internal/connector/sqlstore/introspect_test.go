@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,6 +76,35 @@ func TestOpenAllNamesEveryTypoWithItsLineAndTheNearestRealName(t *testing.T) {
 				"shop.yaml:24: key `nuber` not in table `orders` (did you mean `number`?)",
 				"shop.yaml:28: table `visitz` not in the database of store `shop` (did you mean `visits`?)",
 			})
+		})
+	}
+}
+
+// A table written as schema.table (PostgreSQL) or database.table (MariaDB) is looked up
+// there, and its nearest real name is suggested in the same form.
+func TestASchemaQualifiedTableIsLookedUpInItsSchema(t *testing.T) {
+	for _, e := range engines(t)[:2] {
+		t.Run(e.name, func(t *testing.T) {
+			createShop(t, e)
+			db := openDB(t, e)
+			var schema string
+			query := map[datamap.Driver]string{datamap.Postgres: "SELECT current_schema()", datamap.MySQL: "SELECT DATABASE()"}
+			if err := db.QueryRowContext(ctx, query[e.conn.Driver]).Scan(&schema); err != nil {
+				t.Fatal(err)
+			}
+			store := shopStore(t, e.conn)
+			store.Tables[3].Name = schema + ".visits"
+			problems, err := sqlstore.CheckSchema(ctx, db, "shop.yaml", store)
+			if err != nil || len(problems) > 0 {
+				t.Fatalf("qualified name of a real table: got %v, %v", problems, err)
+			}
+			store.Tables[3].Name = schema + ".visit"
+			problems, err = sqlstore.CheckSchema(ctx, db, "shop.yaml", store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same(t, "problems", problems.Error(), fmt.Sprintf(
+				"shop.yaml:%d: table `%s.visit` not in the database of store `shop` (did you mean `%s.visits`?)", store.Tables[3].Line, schema, schema))
 		})
 	}
 }
