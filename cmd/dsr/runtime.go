@@ -163,6 +163,16 @@ func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		if demoEnabled(cfg) {
+			demoMap, err := demo.DataMap()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if err := distinctStores(demoMap, m); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		// OpenAll checks every sql store against its database, so a typo stops start-up.
 		all, closeAll, err := sqlstore.OpenAll(ctx, m, opts...)
 		if err != nil {
 			return nil, nil, nil, err
@@ -193,6 +203,28 @@ func openStores(ctx context.Context, cfg config.Config, tasks *requestdb.Repo) (
 		maps.Copy(recipients, demoRecipients)
 	}
 	return conns, recipients, close, nil
+}
+
+// distinctStores refuses two stores of one name across the maps a worker runs, such as a
+// data map's store beside a demo store in dev: results, tasks and callbacks are keyed by
+// store name, so one store would answer for the other. Each map refuses its own repeats.
+func distinctStores(all ...*datamap.Map) error {
+	first := map[string]*datamap.Map{}
+	var problems datamap.Errors
+	for _, m := range all {
+		for _, s := range m.Stores {
+			if other, taken := first[s.Name]; taken {
+				problems = append(problems, datamap.Problem{File: m.File, Line: s.Line,
+					Message: fmt.Sprintf("store %q has the name of a store in %s; give it another name", s.Name, other.File)})
+				continue
+			}
+			first[s.Name] = m
+		}
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	return nil
 }
 
 // callbackURL is where services that answer later post their signed results.

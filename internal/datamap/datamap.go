@@ -195,6 +195,10 @@ type Table struct {
 	Restrict  []Flag
 	Retention []RetentionRule
 	LegalHold *LegalHold
+	// Lines gives the line where each column name is first written in the table's entry
+	// (a reached_through key, a column of the other table, included), so that a check
+	// against the database can point at the typo.
+	Lines map[string]int
 }
 
 // Link reaches a table's rows through another table: this table's Column holds the value

@@ -63,6 +63,9 @@ func TestParseReadsEveryPartOfASQLStore(t *testing.T) {
 			{Limit: domain.LimitAllProcessing, Column: "restricted_at", Value: "now"},
 			{Limit: domain.LimitAffiliateSharing, Column: "share_level", Value: int64(0)}},
 		LegalHold: &datamap.LegalHold{Column: "on_hold", Basis: datamap.DefaultLegalHoldBasis},
+		// Where each column is first named, for a check against the database to point at.
+		Lines: map[string]int{"email": 24, "id": 25, "full_name": 27, "zip": 28, "phone": 29, "nick": 30, "points": 31,
+			"created_at": 33, "newsletter": 47, "restricted_at": 48, "share_level": 49, "on_hold": 50},
 	})
 
 	orders := crm.Tables[1]
@@ -72,6 +75,9 @@ func TestParseReadsEveryPartOfASQLStore(t *testing.T) {
 		{Column: "disputed_at", Period: datamap.Period{Years: 1, Months: 6}, Basis: "Legal claims (GDPR Art. 17(3)(e))", Line: 63}})
 	same(t, "legal hold", orders.LegalHold, &datamap.LegalHold{Column: "litigation", Basis: "Court order 12/34"})
 	same(t, "order lines link", crm.Tables[2].ReachedThrough, &datamap.Link{Table: "sales.orders", Key: "number", Column: "order_number"})
+	same(t, "a link's key and column are where the link names them",
+		[]int{crm.Tables[2].Lines["number"], crm.Tables[2].Lines["order_number"]}, []int{crm.Tables[2].Line + 1, crm.Tables[2].Line + 1})
+	same(t, "a column named several times is at its first mention", orders.Lines["number"], 53)
 }
 
 func TestParseReadsHTTPAndManualStores(t *testing.T) {

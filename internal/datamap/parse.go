@@ -81,6 +81,18 @@ type parser struct {
 	file       string
 	problems   Errors
 	categories domain.Categories
+	// lines collects Table.Lines while a table is parsed; nil otherwise.
+	lines map[string]int
+}
+
+// mention records the line of a column name written in the table being parsed.
+func (p *parser) mention(name string, n *yaml.Node) {
+	if p.lines == nil || n == nil || name == "" {
+		return
+	}
+	if line, seen := p.lines[name]; !seen || n.Line < line {
+		p.lines[name] = n.Line
+	}
 }
 
 func (p *parser) fail(n *yaml.Node, where, format string, args ...any) {
@@ -310,6 +322,7 @@ func (o object) column(key string, required bool) string {
 		o.fail(key, "%s: %q is not a column name (letters, digits and _)", key, v)
 		return ""
 	}
+	o.p.mention(v, o.values[key])
 	return v
 }
 

@@ -69,7 +69,9 @@ func (p *parser) checkLinks(where string, tables []Table, nodes map[string]*yaml
 func (p *parser) parseTable(n *yaml.Node, storeWhere string, index int) (Table, *yaml.Node) {
 	o := p.object(n, storeWhere+": "+named("table", peek(n, "table"), index), "table", "label", "description", "category", "primary_key", "identity",
 		"reached_through", "pii", "review", "correct", "suppress", "restrict", "retention", "legal_hold", "columns")
-	t := Table{Name: o.str("table", true), Line: n.Line, Labelled: o.labelled()}
+	t := Table{Name: o.str("table", true), Line: n.Line, Labelled: o.labelled(), Lines: map[string]int{}}
+	p.lines = t.Lines
+	defer func() { p.lines = nil }()
 	if t.Name != "" && !isTableName(t.Name) {
 		o.fail("table", "%q is not a table name (letters, digits and _, optionally schema.table)", t.Name)
 		return Table{}, nil
@@ -133,6 +135,7 @@ func (p *parser) tablePII(o object, t *Table) {
 			p.fail(kv[0], o.where, "pii: %q is not a column name", col)
 			continue
 		}
+		p.mention(col, kv[0])
 		// A column of an unknown category is kept without one, so that the rules naming it
 		// do not report the same mistake again.
 		t.PII = append(t.PII, Column{Name: col, Category: p.category(kv[1], o.where, fmt.Sprintf("pii column %q", col))})
@@ -150,6 +153,7 @@ func (p *parser) tableReview(o object, t *Table) {
 				p.fail(n, r.where, "%q is not a column name", col)
 				continue
 			}
+			p.mention(col, n)
 			t.Review.Columns = append(t.Review.Columns, col)
 		}
 	}
@@ -276,8 +280,12 @@ func (p *parser) tableRetention(o object, t *Table) {
 			}
 			rule.Period = period
 		}
-		if _, err := placeholders(rule.Describe); err != nil {
+		names, err := placeholders(rule.Describe)
+		if err != nil {
 			r.fail("describe", "describe: %v", err)
+		}
+		for _, name := range names {
+			p.mention(name, r.values["describe"])
 		}
 		t.Retention = append(t.Retention, rule)
 	}

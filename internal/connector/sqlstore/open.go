@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,10 +81,14 @@ func sqliteDSN(path string) string {
 }
 
 // Open connects to the store's database and returns its connector; close the database
-// when the connector is no longer used.
+// when the connector is no longer used. A SQLite file that does not exist is refused:
+// opening it would create an empty database in which every request finds nothing.
 func Open(ctx context.Context, s datamap.Store, opts ...Option) (connector.Connector, *sql.DB, error) {
 	if s.Kind != datamap.KindSQL {
 		return nil, nil, fmt.Errorf("store %q is a %s store, not sql", s.Name, s.Kind)
+	}
+	if err := sqliteFileExists(s.Connection); err != nil {
+		return nil, nil, fmt.Errorf("store %q: %w", s.Name, err)
 	}
 	db, err := OpenDB(ctx, s.Connection)
 	if err != nil {
@@ -90,8 +97,32 @@ func Open(ctx context.Context, s datamap.Store, opts ...Option) (connector.Conne
 	return New(s, db, opts...), db, nil
 }
 
-// OpenAll opens every sql store of the map, in map order; close closes their databases.
-// If one fails, those already open are closed.
+// sqliteFileExists refuses a SQLite store whose file is missing; an in-memory database
+// is taken as asked for.
+func sqliteFileExists(c datamap.Connection) error {
+	if c.Driver != datamap.SQLite {
+		return nil
+	}
+	dsn, err := c.ResolveDSN(nil)
+	if err != nil {
+		return err
+	}
+	path, query, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("SQLite file %s does not exist", path)
+	} else if err != nil {
+		return fmt.Errorf("SQLite file: %w", err)
+	}
+	return nil
+}
+
+// OpenAll opens every sql store of the map, in map order, and checks each against its
+// database's catalog (CheckSchema); close closes their databases. Problems come back
+// together as datamap.Errors, one line each at the line of the map to fix (a store that
+// cannot be opened at the store's line), and then nothing stays open.
 func OpenAll(ctx context.Context, m *datamap.Map, opts ...Option) (conns []connector.Connector, close func() error, err error) {
 	var dbs []*sql.DB
 	close = func() error {
@@ -101,16 +132,27 @@ func OpenAll(ctx context.Context, m *datamap.Map, opts ...Option) (conns []conne
 		}
 		return errors.Join(errs...)
 	}
+	var problems datamap.Errors
 	for _, s := range m.Stores {
 		if s.Kind != datamap.KindSQL {
 			continue
 		}
 		c, db, err := Open(ctx, s, opts...)
 		if err != nil {
-			close()
-			return nil, nil, err
+			problems = append(problems, datamap.Problem{File: m.File, Line: s.Line, Message: err.Error()})
+			continue
 		}
 		conns, dbs = append(conns, c), append(dbs, db)
+		found, err := CheckSchema(ctx, db, m.File, s)
+		if err != nil {
+			found = datamap.Errors{{File: m.File, Line: s.Line, Message: err.Error()}}
+		}
+		problems = append(problems, found...)
+	}
+	if len(problems) > 0 {
+		close()
+		slices.SortStableFunc(problems, func(a, b datamap.Problem) int { return a.Line - b.Line })
+		return nil, nil, problems
 	}
 	return conns, close, nil
 }
