@@ -271,12 +271,12 @@ func TestInvalidInputIsRejectedWithoutEchoingIt(t *testing.T) {
 		const typed = "secret@example.org"
 		before := s.dump(t)
 		for name, d := range map[string]connector.Operation{
-			"empty value":      op("req-1", domain.TypeCorrect, "ada@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: " "}}}),
-			"empty scope":      op("req-1", domain.TypeSuppress, "ada@example.com", domain.Details{Scope: &domain.SuppressScope{}}),
-			"unknown limit":    op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{typed}}),
-			"no address":       op("req-1", domain.TypeReview, " ", domain.Details{}),
-			"not an address":   op("req-1", domain.TypeSuppress, "Ada <"+typed+">", suppress()),
-			"no request":       op("", domain.TypeReview, "ada@example.com", domain.Details{}),
+			"empty value":    op("req-1", domain.TypeCorrect, "ada@example.com", domain.Details{Changes: []domain.FieldChange{{Field: "name", Value: " "}}}),
+			"empty scope":    op("req-1", domain.TypeSuppress, "ada@example.com", domain.Details{Scope: &domain.SuppressScope{}}),
+			"unknown limit":  op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: []domain.RestrictLimit{typed}}),
+			"no address":     op("req-1", domain.TypeReview, " ", domain.Details{}),
+			"not an address": op("req-1", domain.TypeSuppress, "Ada <"+typed+">", suppress()),
+			"no request":     op("", domain.TypeReview, "ada@example.com", domain.Details{}),
 		} {
 			_, err := s.connector.Apply(ctx, d)
 			if !errors.Is(err, domain.ErrInvalid) || strings.Contains(err.Error(), typed) {
