@@ -50,11 +50,7 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 		)
 		analyst := s.token("vera", auth.RoleAnalyst)
 		id := s.requestAwaitingCode(person, analyst)
-		browse(t, person,
-			chromedp.SendKeys(chromedp.CSS("#code"), s.code("rhea@example.com")),
-			chromedp.Click(chromedp.CSS("#verify-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#status")),
-		)
+		enterCode(t, person, s.code("rhea@example.com"), "#status")
 		s.awaitStaffStatus(id, analyst, domain.StatusAwaitingIdentityVerification)
 
 		staff := newBrowser(t, false)

@@ -92,11 +92,7 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 		t.Errorf("code mail links to %q, want the page that takes the code", link)
 	}
 
-	browse(t, ctx,
-		chromedp.SendKeys(chromedp.CSS("#code"), code),
-		chromedp.Click(chromedp.CSS("#verify-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#status")),
-	)
+	enterCode(t, ctx, code, "#status")
 	awaitPage(t, s, ctx, "#status", domain.StatusCompleted)
 	checkPage(t, ctx, "nb-status-completed")
 	page := browserValue(t, ctx, chromedp.Text(chromedp.CSS("main")))

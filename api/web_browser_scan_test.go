@@ -393,11 +393,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		if s.code("rosa@example.com") == wrong {
 			wrong = "111111"
 		}
-		browse(t, person,
-			chromedp.SendKeys(chromedp.CSS("#code"), wrong),
-			chromedp.Click(chromedp.CSS("#verify-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#code-error")),
-		)
+		enterCode(t, person, wrong, "#code-error")
 		checkPage(t, person, "verify-wrong-code")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")))
 		checkPage(t, person, "status-awaiting-code")

@@ -197,6 +197,17 @@ func limitMarketingByForm(t *testing.T, ctx context.Context, email string) {
 	)
 }
 
+// enterCode sends the code through the verification page shown and waits for sel on the
+// page that answers.
+func enterCode(t *testing.T, ctx context.Context, code string, sel chromedp.CSS) {
+	t.Helper()
+	browse(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS("#verify-submit")),
+		chromedp.WaitVisible(sel),
+	)
+}
+
 // requestAwaitingCode is the request whose verification page the browser shows, once its
 // workflow holds the code that page asks for; staffToken reads the workflow's state.
 func (s *stack) requestAwaitingCode(ctx context.Context, staffToken string) string {
@@ -227,12 +238,7 @@ func TestBrowser(t *testing.T) {
 		screenshot(t, ctx, "verify")
 		analyst := s.token("vera", auth.RoleAnalyst)
 		s.requestAwaitingCode(ctx, analyst)
-		code := s.code("rosa@example.com")
-		browse(t, ctx,
-			chromedp.SendKeys(chromedp.CSS("#code"), code),
-			chromedp.Click(chromedp.CSS("#verify-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#status")),
-		)
+		enterCode(t, ctx, s.code("rosa@example.com"), "#status")
 		awaitPage(t, s, ctx, "#status", domain.StatusCompleted)
 		screenshot(t, ctx, "status-completed")
 		timeline := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#timeline")))
