@@ -131,7 +131,7 @@ func TestRequestFormRefusesAnUnknownCategoryBesideTheScope(t *testing.T) {
 }
 
 // A person ticks one of the map's categories by its label in a real browser; the form,
-// with every category of the demo map, fits a phone and a laptop.
+// with every category of the demo map, fits a phone and a laptop and passes axe.
 func TestBrowserFormSuppressesADataMapsCategory(t *testing.T) {
 	h := newHarness(t, false, withDemoMap(t))
 	srv := httptest.NewServer(h.handler)
@@ -144,7 +144,7 @@ func TestBrowserFormSuppressesADataMapsCategory(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`label[for="category-newsletter_subscriptions"]`)),
 		chromedp.SendKeys(chromedp.CSS("#email"), "erin@example.com"),
 	)
-	shoot(t, ctx, "request-form-map-categories")
+	checkPage(t, ctx, "request-form-map-categories")
 	browse(t, ctx,
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Click(chromedp.CSS("#submit")),

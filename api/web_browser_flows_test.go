@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,19 +14,6 @@ import (
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 )
-
-// signInBrowser signs the browser in to the dashboard and waits for sel on the page it
-// lands on.
-func signInBrowser(t *testing.T, s *stack, ctx context.Context, token string, sel chromedp.CSS) {
-	t.Helper()
-	browse(t, ctx,
-		chromedp.Navigate(s.base+"/admin"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), token),
-		chromedp.Click(chromedp.CSS("#sign-in-submit")),
-		chromedp.WaitVisible(sel),
-	)
-}
 
 // statusLinkIn is the status page link of a request in its acknowledgement mail.
 func (s *stack) statusLinkIn(to, id string) string {
@@ -62,26 +48,13 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 			chromedp.Click(chromedp.CSS("#submit")),
 			chromedp.WaitVisible(chromedp.CSS("#code")),
 		)
-		m := verifyPath.FindStringSubmatch(browserValue(t, person, chromedp.Location()))
-		if m == nil {
-			t.Fatal("after the form the browser is not on the verification page")
-		}
-		id := m[1]
 		analyst := s.token("vera", auth.RoleAnalyst)
-		s.eventually("the workflow to hold the code", func() (bool, string) {
-			var view api.StaffView
-			s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+id, "", analyst, &view)
-			return view.State != nil && view.State.CodeAttemptsLeft > 0, string(view.Request.Status)
-		})
-		browse(t, person,
-			chromedp.SendKeys(chromedp.CSS("#code"), s.code("rhea@example.com")),
-			chromedp.Click(chromedp.CSS("#verify-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#status")),
-		)
+		id := s.requestAwaitingCode(person, analyst)
+		enterCode(t, person, s.code("rhea@example.com"), "#status")
 		s.awaitStaffStatus(id, analyst, domain.StatusAwaitingIdentityVerification)
 
 		staff := newBrowser(t, false)
-		signInBrowser(t, s, staff, analyst, "#queue")
+		signInBrowser(t, staff, s.base, analyst, "#queue")
 		browse(t, staff,
 			chromedp.Navigate(s.base+"/admin/requests/"+id),
 			chromedp.WaitVisible(chromedp.CSS("#verify-identity-form")),
@@ -122,7 +95,7 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 		t.Run("an auditor reads its history and downloads the evidence bundle", func(t *testing.T) {
 			s.t = t
 			auditor := newBrowser(t, false)
-			signInBrowser(t, s, auditor, s.token("ann", auth.RoleAuditor), "#audit-search")
+			signInBrowser(t, auditor, s.base, s.token("ann", auth.RoleAuditor), "#audit-search")
 			browse(t, auditor,
 				chromedp.SendKeys(chromedp.CSS("#audit-request"), id),
 				chromedp.Click(chromedp.CSS("#audit-submit")),
@@ -144,38 +117,19 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 				t.Errorf("history lacks times to the second:\n%s", history)
 			}
 
-			// A search of the log: the form is filled from the URL, at a phone's width too.
+			// A search of the log: the form is filled from the URL.
 			search := "/audit?actor=requester&from=" + time.Now().UTC().Format(time.DateOnly)
-			for _, phone := range []bool{false, true} {
-				ctx := auditor
-				if phone {
-					ctx = newBrowser(t, true)
-					browse(t, ctx, chromedp.EmulateViewport(390, 844))
-					signInBrowser(t, s, ctx, s.token("ann", auth.RoleAuditor), "#audit-search")
-				}
-				browse(t, ctx, chromedp.Navigate(s.base+search), chromedp.WaitVisible(chromedp.CSS("#audit-found")))
-				found := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#audit-found")))
-				if !strings.Contains(found, id) || !strings.Contains(found, "requester") {
-					t.Errorf("search by the requester lacks request %s:\n%s", id, found)
-				}
-				if actor := browserValue(t, ctx, chromedp.Value(chromedp.CSS("#audit-actor"))); actor != "requester" {
-					t.Errorf("actor field = %q, want the URL's", actor)
-				}
-				wide := browserValue(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-				if wide {
-					t.Errorf("the audit search page is wider than the viewport (phone %v)", phone)
-				}
-				if phone {
-					screenshot(t, ctx, "audit-search-phone")
-					browse(t, ctx, chromedp.Navigate(s.base+"/audit?request="+id), chromedp.WaitVisible(chromedp.CSS("#history")))
-					screenshot(t, ctx, "audit-phone")
-					if browserValue(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)) {
-						t.Error("the audit history page is wider than a phone's viewport")
-					}
-				} else {
-					screenshot(t, ctx, "audit-search")
-				}
+			browse(t, auditor, chromedp.Navigate(s.base+search), chromedp.WaitVisible(chromedp.CSS("#audit-found")))
+			found := browserValue(t, auditor, chromedp.Text(chromedp.CSS("#audit-found")))
+			if !strings.Contains(found, id) || !strings.Contains(found, "requester") {
+				t.Errorf("search by the requester lacks request %s:\n%s", id, found)
 			}
+			if actor := browserValue(t, auditor, chromedp.Value(chromedp.CSS("#audit-actor"))); actor != "requester" {
+				t.Errorf("actor field = %q, want the URL's", actor)
+			}
+			checkPage(t, auditor, "audit-search-found")
+			browse(t, auditor, chromedp.Navigate(s.base+"/audit?request="+id), chromedp.WaitVisible(chromedp.CSS("#history")))
+			checkPage(t, auditor, "audit-history-staff-verified")
 		})
 	})
 
@@ -183,7 +137,7 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 		s.t = t
 		carol := s.token("carol", auth.RoleAnalyst)
 		opener := newBrowser(t, false)
-		signInBrowser(t, s, opener, carol, "#queue")
+		signInBrowser(t, opener, s.base, carol, "#queue")
 		browse(t, opener,
 			chromedp.Navigate(s.base+"/admin/staff-request"),
 			chromedp.WaitVisible(chromedp.CSS("#sr-email")),
@@ -209,7 +163,7 @@ func TestBrowserReviewAuditAndStaffRequest(t *testing.T) {
 		}
 		screenshot(t, opener, "admin-self-approval-refused")
 		second := newBrowser(t, false)
-		signInBrowser(t, s, second, s.token("dana", auth.RoleAdmin), "#queue")
+		signInBrowser(t, second, s.base, s.token("dana", auth.RoleAdmin), "#queue")
 		browse(t, second,
 			chromedp.Navigate(s.base+"/admin/requests/"+id),
 			chromedp.WaitVisible(chromedp.CSS("#approve-form")),

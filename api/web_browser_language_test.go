@@ -47,28 +47,6 @@ func (s *stack) mailWithSubject(to, prefix string) api.DevMail {
 	return found
 }
 
-// fitsWidth fails the test if the page is wider than the browser's viewport.
-func fitsWidth(t *testing.T, ctx context.Context, page string) {
-	t.Helper()
-	wide := browserValue(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-	if wide {
-		t.Errorf("%s is wider than the viewport", page)
-	}
-}
-
-// shoot saves the page at phone and desktop widths, checking it fits each.
-func shoot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	for _, size := range []struct {
-		suffix        string
-		width, height int64
-	}{{"-390", 390, 844}, {"-1280", 1280, 900}} {
-		browse(t, ctx, chromedp.EmulateViewport(size.width, size.height))
-		fitsWidth(t, ctx, name+size.suffix)
-		screenshot(t, ctx, name+size.suffix)
-	}
-}
-
 var verifyLinkInMail = regexp.MustCompile(`http://x/requests/[0-9a-f-]{36}/verify\?k=[A-Za-z0-9_-]+`)
 
 func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
@@ -97,30 +75,13 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 	ctx := newBrowser(t, false)
 	browse(t, ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("#lang-nb")))
 	browse(t, ctx, chromedp.Click(chromedp.CSS("#lang-nb")), chromedp.WaitVisible(chromedp.CSS(`html[lang="nb"] #type-restrict`)))
-	shoot(t, ctx, "nb-request-form")
+	checkPage(t, ctx, "nb-request-form")
 	if title := browserValue(t, ctx, chromedp.Text(chromedp.CSS("h1"))); title != "Spør om personopplysningene dine" {
 		t.Errorf("form heading = %q", title)
 	}
-	browse(t, ctx,
-		chromedp.Click(chromedp.CSS("#type-restrict")),
-		chromedp.WaitVisible(chromedp.CSS("#limit-marketing_email")),
-		chromedp.Click(chromedp.CSS("#limit-marketing_email")),
-		chromedp.SendKeys(chromedp.CSS("#email"), to),
-		chromedp.Click(chromedp.CSS("#submit")),
-		chromedp.WaitVisible(chromedp.CSS("#code")),
-	)
-	shoot(t, ctx, "nb-verify")
-	m := verifyPath.FindStringSubmatch(browserValue(t, ctx, chromedp.Location()))
-	if m == nil {
-		t.Fatal("after the form the browser is not on the verification page")
-	}
-	id := m[1]
-	analyst := s.token("vera", auth.RoleAnalyst)
-	s.eventually("the workflow to hold the code", func() (bool, string) {
-		var view api.StaffView
-		s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+id, "", analyst, &view)
-		return view.State != nil && view.State.CodeAttemptsLeft > 0, string(view.Request.Status)
-	})
+	limitMarketingByForm(t, ctx, to)
+	checkPage(t, ctx, "nb-verify")
+	id := s.requestAwaitingCode(ctx, s.token("vera", auth.RoleAnalyst))
 
 	codeMail := s.mailWithSubject(to, "Bekreftelseskoden din")
 	code := codeInMail.FindString(codeMail.Text)
@@ -131,13 +92,9 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 		t.Errorf("code mail links to %q, want the page that takes the code", link)
 	}
 
-	browse(t, ctx,
-		chromedp.SendKeys(chromedp.CSS("#code"), code),
-		chromedp.Click(chromedp.CSS("#verify-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#status")),
-	)
+	enterCode(t, ctx, code, "#status")
 	awaitPage(t, s, ctx, "#status", domain.StatusCompleted)
-	shoot(t, ctx, "nb-status-completed")
+	checkPage(t, ctx, "nb-status-completed")
 	page := browserValue(t, ctx, chromedp.Text(chromedp.CSS("main")))
 	for _, want := range []string{"Henvendelsen din", "Ferdigbehandlet", "Du bekreftet e-postadressen din", "Vi ferdigbehandlet henvendelsen din", "Hva skjer nå"} {
 		if !strings.Contains(page, want) {
@@ -164,7 +121,7 @@ func TestBrowserANorwegianRequesterGetsNorwegianPagesAndMail(t *testing.T) {
 	}
 
 	browse(t, ctx, chromedp.Click(chromedp.CSS("#report-html")), chromedp.WaitVisible(chromedp.CSS("#changed")))
-	shoot(t, ctx, "nb-report")
+	checkPage(t, ctx, "nb-report")
 	report := browserValue(t, ctx, chromedp.Text(chromedp.CSS("main")))
 	for _, want := range []string{"Personvernrapporten din", "Dette endret vi", "Markedsføring på e-post er stoppet", "fullført"} {
 		if !strings.Contains(report, want) {
@@ -209,19 +166,19 @@ func TestBrowserBrandedPagesFitPhoneAndDesktop(t *testing.T) {
 			_, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{Name: status.Name, Value: status.Value, Domain: u.Hostname(), Path: "/requests/" + id})
 			return err
 		}))
-	shoot(t, ctx, "brand-form-en")
+	checkPage(t, ctx, "brand-form-en")
 	logoWidth := browserValue(t, ctx, chromedp.Evaluate[int](`document.querySelector("img.logo").naturalWidth`))
 	if logoWidth == 0 {
 		t.Error("the logo did not load under the pages' policy")
 	}
 	browse(t, ctx, chromedp.Navigate(srv.URL+"/requests/"+id+"?lang=nb"), chromedp.WaitVisible(chromedp.CSS("#identity-h")))
-	shoot(t, ctx, "brand-status-identity-nb")
+	checkPage(t, ctx, "brand-status-identity-nb")
 	who := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#next-who")))
 	if who != "Venter på deg" {
 		t.Errorf("who acts = %q, want the requester", who)
 	}
 	browse(t, ctx, chromedp.Navigate(srv.URL+"/static/nothing.css"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	shoot(t, ctx, "brand-error-nb")
+	checkPage(t, ctx, "brand-error-nb")
 	browse(t, ctx, chromedp.Navigate(srv.URL+"/requests/00000000-0000-0000-0000-000000000000?lang=en"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	shoot(t, ctx, "brand-no-access-en")
+	checkPage(t, ctx, "brand-no-access-en")
 }

@@ -380,43 +380,20 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		person := newTab(t, browser)
 		browse(t, person, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("#type-restrict")))
 		checkPage(t, person, "request-form")
-		browse(t, person,
-			chromedp.Click(chromedp.CSS("#type-suppress")),
-			chromedp.SendKeys(chromedp.CSS("#email"), "not an address"),
-			chromedp.Click(chromedp.CSS("#submit")),
-			chromedp.WaitVisible(chromedp.CSS("#email-error")),
-		)
+		sendBadAddress(t, person)
 		checkPage(t, person, "request-form-errors")
 		browse(t, person,
 			chromedp.Navigate(s.base+"/"),
 			chromedp.WaitVisible(chromedp.CSS("#type-restrict")),
-			chromedp.Click(chromedp.CSS("#type-restrict")),
-			chromedp.WaitVisible(chromedp.CSS("#limit-marketing_email")),
-			chromedp.Click(chromedp.CSS("#limit-marketing_email")),
-			chromedp.SendKeys(chromedp.CSS("#email"), "rosa@example.com"),
-			chromedp.Click(chromedp.CSS("#submit")),
-			chromedp.WaitVisible(chromedp.CSS("#code")),
 		)
+		limitMarketingByForm(t, person, "rosa@example.com")
 		checkPage(t, person, "verify")
-		m := verifyPath.FindStringSubmatch(browserValue(t, person, chromedp.Location()))
-		if m == nil {
-			t.Fatal("after the form the browser is not on the verification page")
-		}
-		rosa := m[1]
-		s.eventually("the workflow to hold the code", func() (bool, string) {
-			var view api.StaffView
-			s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+rosa, "", analyst, &view)
-			return view.State != nil && view.State.CodeAttemptsLeft > 0, string(view.Request.Status)
-		})
+		rosa := s.requestAwaitingCode(person, analyst)
 		wrong := "000000"
 		if s.code("rosa@example.com") == wrong {
 			wrong = "111111"
 		}
-		browse(t, person,
-			chromedp.SendKeys(chromedp.CSS("#code"), wrong),
-			chromedp.Click(chromedp.CSS("#verify-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#code-error")),
-		)
+		enterCode(t, person, wrong, "#code-error")
 		checkPage(t, person, "verify-wrong-code")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")))
 		checkPage(t, person, "status-awaiting-code")
@@ -462,13 +439,9 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		staff := newTab(t, browser)
 		browse(t, staff, chromedp.Navigate(s.base+"/admin"), chromedp.WaitVisible(chromedp.CSS("#token")))
 		checkPage(t, staff, "staff-sign-in")
-		browse(t, staff,
-			chromedp.SendKeys(chromedp.CSS("#token"), "not-a-token"),
-			chromedp.Click(chromedp.CSS("#sign-in-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#token-error")),
-		)
+		signInRefused(t, staff, s.base)
 		checkPage(t, staff, "staff-sign-in-refused")
-		signInBrowser(t, s, staff, analyst, "#queue")
+		signInBrowser(t, staff, s.base, analyst, "#queue")
 		checkPage(t, staff, "staff-queue")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?id=not-an-id"), chromedp.WaitVisible(chromedp.CSS("#f-id-error")))
 		checkPage(t, staff, "staff-queue-errors")
@@ -502,7 +475,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	t.Run("auditor pages", func(t *testing.T) {
 		s.t = t
 		ctx := newTab(t, browser)
-		signInBrowser(t, s, ctx, auditor, "#audit-search")
+		signInBrowser(t, ctx, s.base, auditor, "#audit-search")
 		checkPage(t, ctx, "audit")
 		browse(t, ctx, chromedp.Navigate(s.base+"/audit?request=not-an-id"), chromedp.WaitVisible(chromedp.CSS("#audit-error")))
 		checkPage(t, ctx, "audit-errors")

@@ -152,6 +152,80 @@ func awaitPage(t *testing.T, s *stack, ctx context.Context, sel chromedp.CSS, wa
 
 var verifyPath = regexp.MustCompile(`/requests/([0-9a-f-]{36})/verify$`)
 
+// signInBrowser signs the browser in to the dashboard of the server at base and waits for
+// sel on the page it lands on.
+func signInBrowser(t *testing.T, ctx context.Context, base, token string, sel chromedp.CSS) {
+	t.Helper()
+	browse(t, ctx,
+		chromedp.Navigate(base+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token),
+		chromedp.Click(chromedp.CSS("#sign-in-submit")),
+		chromedp.WaitVisible(sel),
+	)
+}
+
+// signInRefused signs in with a token that is none and waits for the refusal.
+func signInRefused(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	signInBrowser(t, ctx, base, "not-a-token", "#token-error")
+}
+
+// sendBadAddress sends the request form shown as a suppression from an address that is
+// none and waits for the error beside the field.
+func sendBadAddress(t *testing.T, ctx context.Context) {
+	t.Helper()
+	browse(t, ctx,
+		chromedp.Click(chromedp.CSS("#type-suppress")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "not an address"),
+		chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS("#email-error")),
+	)
+}
+
+// limitMarketingByForm asks, through the request form shown, to stop marketing e-mail to
+// the address, and waits for the page that takes the code.
+func limitMarketingByForm(t *testing.T, ctx context.Context, email string) {
+	t.Helper()
+	browse(t, ctx,
+		chromedp.Click(chromedp.CSS("#type-restrict")),
+		chromedp.WaitVisible(chromedp.CSS("#limit-marketing_email")),
+		chromedp.Click(chromedp.CSS("#limit-marketing_email")),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+	)
+}
+
+// enterCode sends the code through the verification page shown and waits for sel on the
+// page that answers.
+func enterCode(t *testing.T, ctx context.Context, code string, sel chromedp.CSS) {
+	t.Helper()
+	browse(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS("#verify-submit")),
+		chromedp.WaitVisible(sel),
+	)
+}
+
+// requestAwaitingCode is the request whose verification page the browser shows, once its
+// workflow holds the code that page asks for; staffToken reads the workflow's state.
+func (s *stack) requestAwaitingCode(ctx context.Context, staffToken string) string {
+	s.t.Helper()
+	location := browserValue(s.t, ctx, chromedp.Location())
+	m := verifyPath.FindStringSubmatch(location)
+	if m == nil {
+		s.t.Fatalf("the browser is at %s, want the verification page", location)
+	}
+	id := m[1]
+	s.eventually("the workflow to hold the code", func() (bool, string) {
+		var view api.StaffView
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+id, "", staffToken, &view)
+		return view.State != nil && view.State.CodeAttemptsLeft > 0, string(view.Request.Status)
+	})
+	return id
+}
+
 func TestBrowser(t *testing.T) {
 	s := startStack(t, func(o *api.Options, _ *activities.Activities) { o.TemporalUIURL = "http://127.0.0.1:8233" })
 
@@ -160,33 +234,11 @@ func TestBrowser(t *testing.T) {
 		ctx := newBrowser(t, true)
 		browse(t, ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("#type-restrict")))
 		screenshot(t, ctx, "request-form")
-		browse(t, ctx,
-			chromedp.Click(chromedp.CSS("#type-restrict")),
-			chromedp.WaitVisible(chromedp.CSS("#limit-marketing_email")),
-			chromedp.Click(chromedp.CSS("#limit-marketing_email")),
-			chromedp.SendKeys(chromedp.CSS("#email"), "rosa@example.com"),
-			chromedp.Click(chromedp.CSS("#submit")),
-			chromedp.WaitVisible(chromedp.CSS("#code")),
-		)
+		limitMarketingByForm(t, ctx, "rosa@example.com")
 		screenshot(t, ctx, "verify")
-		location := browserValue(t, ctx, chromedp.Location())
-		m := verifyPath.FindStringSubmatch(location)
-		if m == nil {
-			t.Fatalf("after the form the browser is at %s, want the verification page", location)
-		}
-		id := m[1]
 		analyst := s.token("vera", auth.RoleAnalyst)
-		s.eventually("the workflow to hold the code", func() (bool, string) {
-			var view api.StaffView
-			s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+id, "", analyst, &view)
-			return view.State != nil && view.State.CodeAttemptsLeft > 0, string(view.Request.Status)
-		})
-		code := s.code("rosa@example.com")
-		browse(t, ctx,
-			chromedp.SendKeys(chromedp.CSS("#code"), code),
-			chromedp.Click(chromedp.CSS("#verify-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#status")),
-		)
+		s.requestAwaitingCode(ctx, analyst)
+		enterCode(t, ctx, s.code("rosa@example.com"), "#status")
 		awaitPage(t, s, ctx, "#status", domain.StatusCompleted)
 		screenshot(t, ctx, "status-completed")
 		timeline := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#timeline")))
@@ -212,21 +264,9 @@ func TestBrowser(t *testing.T) {
 		s.awaitStaffStatus(req.ID, analyst, domain.StatusPendingReview)
 
 		ctx := newBrowser(t, false)
-		browse(t, ctx,
-			chromedp.Navigate(s.base+"/admin"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), "not-a-token"),
-			chromedp.Click(chromedp.CSS("#sign-in-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#token-error")),
-		)
+		signInRefused(t, ctx, s.base)
 		screenshot(t, ctx, "admin-sign-in")
-		browse(t, ctx,
-			chromedp.Navigate(s.base+"/admin"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), analyst),
-			chromedp.Click(chromedp.CSS("#sign-in-submit")),
-			chromedp.WaitVisible(chromedp.CSS("#queue")),
-		)
+		signInBrowser(t, ctx, s.base, analyst, "#queue")
 		screenshot(t, ctx, "admin-queue")
 		browse(t, ctx,
 			chromedp.Click(chromedp.CSS(`a[href="/admin/requests/`+req.ID+`"]`)),
@@ -255,13 +295,8 @@ func TestBrowserFormShowsErrorsBesideTheirFields(t *testing.T) {
 	srv := httptest.NewServer(h.handler)
 	t.Cleanup(srv.Close)
 	ctx := newBrowser(t, true)
-	browse(t, ctx,
-		chromedp.Navigate(srv.URL+"/"),
-		chromedp.Click(chromedp.CSS("#type-suppress")),
-		chromedp.SendKeys(chromedp.CSS("#email"), "not an address"),
-		chromedp.Click(chromedp.CSS("#submit")),
-		chromedp.WaitVisible(chromedp.CSS("#email-error")),
-	)
+	browse(t, ctx, chromedp.Navigate(srv.URL+"/"))
+	sendBadAddress(t, ctx)
 	screenshot(t, ctx, "request-form-errors")
 	emailError := browserValue(t, ctx, chromedp.Text(chromedp.CSS("#email-error")))
 	kept := browserValue(t, ctx, chromedp.Value(chromedp.CSS("#email")))
