@@ -76,7 +76,9 @@ type apiError struct {
 	code    string
 	message string
 	fields  map[string]string
-	cause   error
+	// kind is a refusal's domain.Error Kind, which pages put in the reader's words.
+	kind  string
+	cause error
 	// retryAfter is the Retry-After header in seconds; 503 answers default to 5.
 	retryAfter string
 }
@@ -155,7 +157,7 @@ func asAPIError(err error) *apiError {
 		if code == "" {
 			code = codeOf(status)
 		}
-		out := &apiError{status: status, code: code, message: de.Message, fields: de.Fields, cause: de.Err}
+		out := &apiError{status: status, code: code, message: de.Message, fields: de.Fields, kind: de.Kind, cause: de.Err}
 		if de.RetryAfter > 0 {
 			out.retryAfter = strconv.Itoa(int(de.RetryAfter.Round(time.Second) / time.Second))
 		}

@@ -7,11 +7,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/dsr-project/dsr/api"
 	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/workflows"
 )
 
 // cookieFrom is the cookie an answer set, or nil.
@@ -80,6 +84,35 @@ func TestTheFormsLanguageIsKeptOnTheRequestAndItsPages(t *testing.T) {
 	v := h.send(http.MethodGet, "/requests/"+id+"/verify", "", "", http.Header{"Cookie": {status.Name + "=" + status.Value}})
 	if !strings.Contains(v.body, `<html lang="nb">`) || !strings.Contains(v.body, "Bekreft e-postadressen din") {
 		t.Errorf("verification page = %d, want it in Norwegian", v.code)
+	}
+}
+
+func TestTheWorkflowsRefusalIsSaidInThePagesLanguage(t *testing.T) {
+	h := newHarness(t, false)
+	form := url.Values{"type": {"restrict"}, "email": {"rita@example.com"}, "limit": {"marketing_email"}, "idempotency_key": {"k-refusal"}}
+	a := h.send(http.MethodPost, "/", form.Encode(), "", http.Header{"Content-Type": formHeaders["Content-Type"], "Cookie": {"dsr_lang=nb"}})
+	if a.code != http.StatusSeeOther {
+		t.Fatalf("intake by form = %d", a.code)
+	}
+	id := strings.TrimPrefix(h.engine.started[0].ID, "dsr-")
+	status := cookieFrom(a, "dsr_status")
+	cookie := http.Header{"Cookie": {status.Name + "=" + status.Value}}
+	page := h.send(http.MethodGet, "/requests/"+id+"/verify", "", "", cookie)
+	token := regexp.MustCompile(`name="form_token" value="([^"]+)"`).FindStringSubmatch(page.body)
+	if token == nil {
+		t.Fatalf("verification page = %d without a form token", page.code)
+	}
+	const english = "the code is 6 to 8 digits"
+	h.engine.updateErr = temporal.NewApplicationError(english, workflows.RefusalTypePrefix+workflows.RefusalCodeFormat)
+	post := http.Header{"Cookie": cookie["Cookie"], "Content-Type": formHeaders["Content-Type"]}
+	v := h.send(http.MethodPost, "/requests/"+id+"/verify", url.Values{"code": {"12"}, "form_token": {token[1]}}.Encode(), "", post)
+	if v.code != http.StatusConflict || !strings.Contains(v.body, "Koden har 6 til 8 sifre") || strings.Contains(strings.ToLower(v.body), english) {
+		t.Errorf("refused code = %d, want 409 with the refusal in Norwegian:\n%s", v.code, v.body)
+	}
+	// The API keeps the workflow's own words for programs.
+	api := h.do(http.MethodPost, "/api/v1/requests/"+id+"/verify", "", `{"code":"12"}`, status.Value)
+	if api.code != http.StatusConflict || !strings.Contains(api.body, english) || !strings.Contains(api.body, `"refused"`) {
+		t.Errorf("API refusal = %d %s, want 409 refused with the workflow's message", api.code, api.body)
 	}
 }
 

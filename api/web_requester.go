@@ -378,7 +378,7 @@ func (s *Server) submitCodeForm(c echo.Context) error {
 	page := s.verifyData(c)
 	out, err := s.svc.VerifyEmail(c.Request().Context(), row.ID, c.FormValue("code"))
 	if err != nil {
-		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
+		return s.pageRefusal(c, err, "verify.html", page.webPage, &page.Error, &page)
 	}
 	if out.Result == domain.CheckConfirmed {
 		return c.Redirect(http.StatusSeeOther, "/requests/"+row.ID)
@@ -394,7 +394,7 @@ func (s *Server) resendCodeForm(c echo.Context) error {
 	page := s.verifyData(c)
 	out, err := s.svc.ResendCode(c.Request().Context(), currentRequest(c).ID)
 	if err != nil {
-		return s.pageRefusal(c, err, "verify.html", &page.Error, &page)
+		return s.pageRefusal(c, err, "verify.html", page.webPage, &page.Error, &page)
 	}
 	page.Notice = page.T("code_resent", "Time", page.localizer().Time(out.ExpiresAt))
 	return s.render(c, http.StatusOK, "verify.html", page)
@@ -402,12 +402,16 @@ func (s *Server) resendCodeForm(c echo.Context) error {
 
 // pageRefusal shows a refusal by the workflow, whose message is written for people, on the
 // page itself; failures of the machinery get the error page.
-func (s *Server) pageRefusal(c echo.Context, err error, page string, slot *string, data any) error {
+func (s *Server) pageRefusal(c echo.Context, err error, page string, words webPage, slot *string, data any) error {
 	ae := asAPIError(err)
 	if ae.status >= 500 || ae.status == http.StatusTooManyRequests {
 		return s.renderError(c, err)
 	}
 	*slot = sentence(ae.message)
+	// The catalogue words each kind of refusal; the workflow's English is the fallback.
+	if msg, err := words.localizer().Translate("refusal_" + ae.kind); ae.kind != "" && err == nil {
+		*slot = msg
+	}
 	return s.render(c, ae.status, page, data)
 }
 
@@ -506,7 +510,7 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 	out, err := s.svc.SubmitIdentity(c.Request().Context(), currentRequest(c).ID, answers)
 	if err != nil {
 		page := s.statusData(c)
-		return s.pageRefusal(c, err, "status.html", &page.Error, &page)
+		return s.pageRefusal(c, err, "status.html", page.webPage, &page.Error, &page)
 	}
 	if out.Verified {
 		return c.Redirect(http.StatusSeeOther, "/requests/"+currentRequest(c).ID)

@@ -143,16 +143,39 @@ func (r *request) registerHandlers(ctx workflow.Context) error {
 // request: nothing changed, and the caller may try again shortly.
 const ErrorUnavailable = "Unavailable"
 
+// RefusalTypePrefix starts the type of every update's refusal; what follows is its kind,
+// one of the Refusal constants. No failure of the machinery has such a type.
+const RefusalTypePrefix = "Refusal:"
+
+// Refusal kinds say why an update was refused, so that a page can say it in the reader's
+// language; the message stays the API's English account.
+const (
+	RefusalClosed        = "closed"
+	RefusalBusy          = "busy"
+	RefusalNotNow        = "not_now"
+	RefusalCodeFormat    = "code_format"
+	RefusalResendTooSoon = "resend_too_soon"
+	RefusalNoAttempts    = "no_attempts_left"
+	RefusalDataPoints    = "data_points"
+)
+
+// refusal is an update's refusal of the given kind.
+func refusal(kind, message string) error {
+	return temporal.NewApplicationError(message, RefusalTypePrefix+kind)
+}
+
 var (
-	errTerminal = errors.New("the request is closed")
-	errBusy     = errors.New("the request is being processed; wait until it needs attention")
+	errTerminal = refusal(RefusalClosed, "the request is closed")
+	errBusy     = refusal(RefusalBusy, "the request is being processed; wait until it needs attention")
 )
 
 func (r *request) requireStatus(allowed ...domain.Status) error {
 	return StaffFacts{Status: r.state.Status, Ending: r.cancelled != nil || r.denied != nil}.requireStatus(allowed...)
 }
 
-func errNotNow(s domain.Status) error { return fmt.Errorf("not possible while the request is %s", s) }
+func errNotNow(s domain.Status) error {
+	return refusal(RefusalNotNow, fmt.Sprintf("not possible while the request is %s", s))
+}
 
 // sameName reports whether two staff names differ at most in case and spacing.
 func sameName(a, b string) bool {

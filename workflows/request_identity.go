@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -109,14 +108,14 @@ func (r *request) validateSubmitIdentity(in SubmitIdentityInput) error {
 		return err
 	}
 	if r.state.IdentityAttempts <= 0 {
-		return errors.New("no attempts left; an analyst will review the request")
+		return refusal(RefusalNoAttempts, "no attempts left; an analyst will review the request")
 	}
 	if len(in.Answers) == 0 || len(in.Answers) > 10 {
-		return errors.New("give between 1 and 10 data points")
+		return refusal(RefusalDataPoints, "give between 1 and 10 data points")
 	}
 	for k, v := range in.Answers {
 		if len(k) > 64 || len(v) > 200 {
-			return errors.New("a data point is too long")
+			return refusal(RefusalDataPoints, "a data point is too long")
 		}
 	}
 	return nil

@@ -444,6 +444,26 @@ func TestResendIsRefusedDuringTheCooldown(t *testing.T) {
 	}
 }
 
+// A page says a refusal in the reader's language by its kind, which travels as the type of
+// the refusal's application error.
+func TestRefusalsCarryTheirKind(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	early := h.at(10*time.Second, workflows.UpdateResendCode)
+	short := h.at(20*time.Second, workflows.UpdateVerifyEmail, verify("12"))
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	answers := h.at(15*time.Second, workflows.UpdateSubmitIdentity, workflows.SubmitIdentityInput{Answers: map[string]string{"postal_code": "1"}})
+	h.run()
+	for name, c := range map[string]struct {
+		o    *outcome
+		kind string
+	}{"resend": {early, workflows.RefusalResendTooSoon}, "short code": {short, workflows.RefusalCodeFormat}, "identity before the code": {answers, workflows.RefusalNotNow}} {
+		var appErr *temporal.ApplicationError
+		if !errors.As(c.o.rejected, &appErr) || appErr.Type() != workflows.RefusalTypePrefix+c.kind {
+			t.Errorf("%s: rejected with %v, want a refusal of kind %s", name, c.o.rejected, c.kind)
+		}
+	}
+}
+
 func TestCodeExpiresAfterItsLife(t *testing.T) {
 	h := newHarness(t, domain.TypeRestrict)
 	late := h.at(31*time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -134,7 +133,7 @@ func (r *request) validateVerifyEmail(in VerifyEmailInput) error {
 		return err
 	}
 	if !codePattern.MatchString(in.Code) {
-		return errors.New("the code is 6 to 8 digits")
+		return refusal(RefusalCodeFormat, "the code is 6 to 8 digits")
 	}
 	return nil
 }
@@ -164,7 +163,7 @@ func (r *request) validateResendCode(ctx workflow.Context) error {
 		return err
 	}
 	if !domain.CanResend(r.challenge.IssuedAt, workflow.Now(ctx), r.in.Verification.ResendCooldown) {
-		return fmt.Errorf("a new code can be sent %s after the last one", r.in.Verification.ResendCooldown)
+		return refusal(RefusalResendTooSoon, fmt.Sprintf("a new code can be sent %s after the last one", r.in.Verification.ResendCooldown))
 	}
 	return nil
 }

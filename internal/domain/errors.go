@@ -28,7 +28,10 @@ type Error struct {
 	Code ErrorCode
 	// Reason is a more precise, stable code for programs, such as "request_closed"; empty
 	// means Code says enough.
-	Reason  string
+	Reason string
+	// Kind says in one word why a refusal was made, for pages that say it in the reader's
+	// language; empty when only Message says.
+	Kind    string
 	Message string
 	// Fields maps each invalid input to its problem.
 	Fields map[string]string

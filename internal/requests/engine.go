@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -106,7 +107,11 @@ func updateError(err error) error {
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrorUnavailable:
 		return domain.Unavailable(err)
 	case errors.As(err, &appErr):
-		return domain.Refusal(ReasonRefused, appErr.Message())
+		refused := domain.Refusal(ReasonRefused, appErr.Message())
+		if kind, ok := strings.CutPrefix(appErr.Type(), workflows.RefusalTypePrefix); ok {
+			refused.Kind = kind
+		}
+		return refused
 	}
 	return domain.Unavailable(err)
 }
