@@ -174,7 +174,7 @@ func (r *request) requireStatus(allowed ...domain.Status) error {
 }
 
 func errNotNow(s domain.Status) error {
-	return refusal(RefusalNotNow, fmt.Sprintf("not possible while the request is %s", s))
+	return refusal(RefusalNotNow, fmt.Sprintf("not possible while the request is %s", strings.ReplaceAll(string(s), "_", " ")))
 }
 
 // sameName reports whether two staff names differ at most in case and spacing.
