@@ -86,11 +86,17 @@ func TestTheCompletionMailNamesDataByItsLabelsInTheRequestsLanguage(t *testing.T
 	acts := &activities.Activities{Requests: repo, Mail: sender, Secret: secret,
 		Links:         links.Builder{Base: "https://dsr.example", Secret: secret},
 		OutcomeLabels: requests.NewOutcomeLabels([]*datamap.Map{m}).Outcome}
+	err = repo.RecordRecipientNotice(context.Background(), requestdb.RecipientNoticeRecord{
+		RequestID: "r-done-nb", Recipient: "Affiliate AS", Channel: "webhook", Status: "sent", Answer: "acknowledged (HTTP 202)", SentAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// As the workflow gathers them: each store's own names, some twice.
 	err = acts.SendNotice(context.Background(), activities.SendNoticeInput{Key: "done-r-done-nb", Notice: mail.Notice{
 		Kind: mail.KindCompletion, RequestID: "r-done-nb", Data: mail.Completion{RequestType: "restrict",
-			Found:   []string{"newsletter_subscriptions", "name", "newsletter_subscriptions", "postal_address"},
-			Changed: []string{"marketing_email", "newsletter_subscriptions"}},
+			Found:          []string{"newsletter_subscriptions", "name", "newsletter_subscriptions", "postal_address"},
+			Changed:        []string{"marketing_email", "newsletter_subscriptions"},
+			RecipientsTold: []string{"Affiliate AS"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +104,13 @@ func TestTheCompletionMailNamesDataByItsLabelsInTheRequestsLanguage(t *testing.T
 	got := srv.WaitFor(t, "kari@example.com", 5*time.Second)
 	got.Text = strings.ReplaceAll(got.Text, "\r\n", "\n")
 	for _, want := range []string{"Dette fant vi:\n- Navnet ditt\n- Postadresse\n- Nyhetsbrev\n",
-		"Dette endret vi:\n- Nyhetsbrev\n- Markedsføring på e-post er stoppet\n"} {
+		"Dette endret vi:\n- Nyhetsbrev\n- Markedsføring på e-post er stoppet\n", "- Affiliate AS (varslet)\n"} {
 		if !strings.Contains(got.Text, want) {
 			t.Errorf("completion mail lacks %q:\n%s", want, got.Text)
 		}
 	}
-	for _, raw := range []string{"newsletter_subscriptions", "marketing_email", "postal_address"} {
+	// What the recipient answered, and by which channel, is for staff.
+	for _, raw := range []string{"newsletter_subscriptions", "marketing_email", "postal_address", "webhook", "HTTP 202"} {
 		if strings.Contains(got.Text, raw) || strings.Contains(got.HTML, raw) {
 			t.Errorf("completion mail names %q", raw)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
@@ -123,7 +124,7 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	n.To, n.Organization, n.Language = req.MailTo(), a.Organization, req.Language
 	n.Data = a.withLinks(n.RequestID, n.Data)
 	n.Data = a.withOutcomeLabels(n.Language, n.Data)
-	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Data); err != nil {
+	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Language, n.Data); err != nil {
 		return err
 	}
 	msg, err := a.render(n)
@@ -176,9 +177,9 @@ func (a *Activities) withOutcomeLabels(lang string, data any) any {
 	return d
 }
 
-// withRecipientAnswers replaces the names of the recipients a completion lists by the name
-// and what each answered, as recorded when they were told.
-func (a *Activities) withRecipientAnswers(ctx context.Context, requestID string, data any) (any, error) {
+// withRecipientAnswers adds to the name of each recipient a completion lists whether the
+// notice went out, in the request's language; what the recipient answered is staff's.
+func (a *Activities) withRecipientAnswers(ctx context.Context, requestID, lang string, data any) (any, error) {
 	d, ok := data.(mail.Completion)
 	if !ok || len(d.RecipientsTold) == 0 {
 		return data, nil
@@ -192,7 +193,7 @@ func (a *Activities) withRecipientAnswers(ctx context.Context, requestID string,
 		told[i] = name
 		for _, rec := range recs {
 			if rec.Recipient == name {
-				told[i] = name + " (" + rec.Channel + ": " + rec.Outcome() + ")"
+				told[i] = name + " (" + i18n.Default().ForCode(lang).T("report_recipient_"+rec.Told()) + ")"
 			}
 		}
 	}
