@@ -80,7 +80,7 @@ func TestREADMETryItRuns(t *testing.T) {
 	if n := strings.Count(got, `"status": "completed"`); n != 3 {
 		t.Errorf("%d requests completed, want 3:\n%s", n, got)
 	}
-	for _, want := range []string{`"affiliate_sharing"`, `"postal_address"`, `"server_logs"`, `"verified":true`, "dsr-"} {
+	for _, want := range []string{`"affiliate_sharing"`, `"postal_address"`, `"server_logs"`, `"newsletter_subscriptions"`, `"verified":true`, "application/zip, ", "dsr-"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %s:\n%s", want, got)
 		}
