@@ -10,6 +10,7 @@ import (
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/links"
@@ -20,14 +21,14 @@ import (
 	"github.com/dsr-project/dsr/internal/testenv"
 )
 
-// The workflow knows no language: the notice speaks the one stored on the request, and the
-// code mail links to the page that takes the code.
-func TestNoticesSpeakTheLanguageStoredOnTheRequest(t *testing.T) {
-	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
-	repo := requestdb.New(db)
+// norwegianRequest stores a request of kari@example.com made in Norwegian, and starts an
+// SMTP server with a sender to it.
+func norwegianRequest(t *testing.T, id string, typ domain.RequestType, status domain.Status) (*requestdb.Repo, time.Time, *smtptest.Server, mail.Sender) {
+	t.Helper()
+	repo := requestdb.New(testenv.OpenMigrated(t, testenv.SQLiteURL(t)))
 	now := time.Now().UTC()
 	err := repo.CreateRequest(context.Background(), &requestdb.Request{
-		ID: "r-nb", Type: "review", Jurisdiction: "gdpr", Status: "received", Email: "kari@example.com", EmailHash: "h",
+		ID: id, Type: typ, Jurisdiction: "gdpr", Status: status, Email: "kari@example.com", EmailHash: "h",
 		Language: "nb", ReceivedAt: now, DueAt: now, OriginalDueAt: now,
 	})
 	if err != nil {
@@ -38,6 +39,13 @@ func TestNoticesSpeakTheLanguageStoredOnTheRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return repo, now, srv, sender
+}
+
+// The workflow knows no language: the notice speaks the one stored on the request, and the
+// code mail links to the page that takes the code.
+func TestNoticesSpeakTheLanguageStoredOnTheRequest(t *testing.T) {
+	repo, _, srv, sender := norwegianRequest(t, "r-nb", "review", "received")
 	notices, err := mail.NewTemplates(i18n.Default(), mail.Brand{Organization: "Eksempel AS"}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -63,21 +71,7 @@ func TestNoticesSpeakTheLanguageStoredOnTheRequest(t *testing.T) {
 // The completion mail lists what was found and changed by the labels the requester's
 // report uses, in the request's language, never by the stores' internal names.
 func TestTheCompletionMailNamesDataByItsLabelsInTheRequestsLanguage(t *testing.T) {
-	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
-	repo := requestdb.New(db)
-	now := time.Now().UTC()
-	err := repo.CreateRequest(context.Background(), &requestdb.Request{
-		ID: "r-done-nb", Type: "restrict", Jurisdiction: "gdpr", Status: "completed", Email: "kari@example.com", EmailHash: "h",
-		Language: "nb", ReceivedAt: now, DueAt: now, OriginalDueAt: now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := smtptest.Start(t)
-	sender, err := mail.NewSMTPSender(mail.SMTPConfig{Host: srv.Host(), Port: srv.Port(), TLS: mail.TLSNone, From: "privacy@example.com", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	repo, now, srv, sender := norwegianRequest(t, "r-done-nb", "restrict", "completed")
 	m, err := demo.DataMap()
 	if err != nil {
 		t.Fatal(err)

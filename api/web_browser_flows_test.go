@@ -18,9 +18,16 @@ import (
 // statusLinkIn is the status page link of a request in its acknowledgement mail.
 func (s *stack) statusLinkIn(to, id string) string {
 	s.t.Helper()
-	link := regexp.MustCompile(`http://x/requests/` + regexp.QuoteMeta(id) + `\?k=[A-Za-z0-9_-]+`)
+	return s.linkInMail("the acknowledgement mail to "+to, to, `http://x/requests/`+regexp.QuoteMeta(id)+`\?k=[A-Za-z0-9_-]+`)
+}
+
+// linkInMail waits for a mail to to that holds a link matching pattern (on the dev
+// mailbox's base http://x) and returns it on the stack's own address.
+func (s *stack) linkInMail(what, to, pattern string) string {
+	s.t.Helper()
+	link := regexp.MustCompile(pattern)
 	var found string
-	s.eventually("the acknowledgement mail to "+to, func() (bool, string) {
+	s.eventually(what, func() (bool, string) {
 		var msgs []api.DevMail
 		s.must(http.StatusOK, http.MethodGet, "/api/v1/dev/mail?to="+url.QueryEscape(to), "", "", &msgs)
 		for _, m := range msgs {
@@ -29,7 +36,7 @@ func (s *stack) statusLinkIn(to, id string) string {
 				return true, ""
 			}
 		}
-		return false, "no mail with a status link yet"
+		return false, "no such mail yet"
 	})
 	return found
 }

@@ -301,20 +301,7 @@ func demoPerson(t *testing.T, email string) demo.DemoPerson {
 // reportLinkIn is the report link of a request in its completion mail.
 func (s *stack) reportLinkIn(to, id string) string {
 	s.t.Helper()
-	link := regexp.MustCompile(`http://x/api/v1/requests/` + regexp.QuoteMeta(id) + `/report\?[^\s"<>]+`)
-	var found string
-	s.eventually("the completion mail to "+to, func() (bool, string) {
-		var msgs []api.DevMail
-		s.must(http.StatusOK, http.MethodGet, "/api/v1/dev/mail?to="+url.QueryEscape(to), "", "", &msgs)
-		for _, m := range msgs {
-			if l := link.FindString(m.Text); l != "" {
-				found = strings.Replace(l, "http://x", s.base, 1)
-				return true, ""
-			}
-		}
-		return false, "no mail with a report link yet"
-	})
-	return found
+	return s.linkInMail("the completion mail to "+to, to, `http://x/api/v1/requests/`+regexp.QuoteMeta(id)+`/report\?[^\s"<>]+`)
 }
 
 // proveIdentity answers the identity check with the person's data points on file.
