@@ -2,12 +2,18 @@ package domain
 
 import "time"
 
-// DeadlinePolicy holds the deployment's own answer time, used where no law sets one.
+// DeadlinePolicy holds the deployment's own answer time, used where no law sets one, and
+// the extension rule of one request's jurisdiction once intake has fixed it.
 type DeadlinePolicy struct {
-	DefaultDays int // 30 when zero or negative
+	DefaultDays int // the table's default response (30 built in) when zero or negative
+	// Extension is the request's one extension, copied from the jurisdictions table at
+	// intake (Jurisdictions.Policy) so the workflow never reads the table. Inputs recorded
+	// before it existed lack it and extend as the code then did (see legacyExtendedDueDate).
+	Extension *ExtensionRule `json:",omitempty"`
 }
 
-// DefaultDeadlineDays is the answer time of the default jurisdiction unless configured.
+// DefaultDeadlineDays is the answer time of the default jurisdiction in inputs recorded
+// before the jurisdictions table, when their DefaultDays was not set.
 const DefaultDeadlineDays = 30
 
 func (p DeadlinePolicy) days() int {
@@ -17,26 +23,27 @@ func (p DeadlinePolicy) days() int {
 	return p.DefaultDays
 }
 
-// DueDate returns when the answer to a request received at received is due: one calendar
-// month under GDPR Art. 12(3), 45 calendar days under CCPA §7021, DefaultDays otherwise.
-// The time of day is kept, which is no later than the legal end of the due day.
+// DueDate returns when the answer to a request received at received is due under the
+// built-in jurisdictions table (see Rules.DueDate).
 func DueDate(j Jurisdiction, received time.Time, p DeadlinePolicy) time.Time {
-	received = received.UTC()
-	switch j {
-	case JurisdictionGDPR:
-		return addMonths(received, 1)
-	case JurisdictionCCPA:
-		return received.AddDate(0, 0, 45)
-	}
-	return received.AddDate(0, 0, p.days())
+	return BuiltinJurisdictions().For(j, p).DueDate(received)
 }
 
 // ExtendedDueDate returns the due date after the one allowed extension of the original due
-// date: two further months under GDPR, 45 further days under CCPA, and one more period of
-// DefaultDays otherwise (no law sets one, so we mirror the CCPA's "once, same length" rule).
-// The GDPR months count from the original due date, so a due date clamped to a short month
-// stays early (Jan 31 -> Feb 28 -> Apr 28) rather than growing past the law's limit.
+// date, by the rule p carries. Workflows call it, so it reads nothing but its arguments.
 func ExtendedDueDate(j Jurisdiction, original time.Time, p DeadlinePolicy) time.Time {
+	if p.Extension != nil {
+		return p.Extension.extend(original)
+	}
+	return legacyExtendedDueDate(j, original, p)
+}
+
+// legacyExtendedDueDate is the extension as code fixed it before the jurisdictions table,
+// kept unchanged so that requests started then replay and extend as they always would:
+// two further months under GDPR, 45 further days under CCPA, one more period of
+// DefaultDays otherwise. The GDPR months count from the original due date, so a due date
+// clamped to a short month stays early (Jan 31 -> Feb 28 -> Apr 28).
+func legacyExtendedDueDate(j Jurisdiction, original time.Time, p DeadlinePolicy) time.Time {
 	original = original.UTC()
 	switch j {
 	case JurisdictionGDPR:
@@ -47,21 +54,10 @@ func ExtendedDueDate(j Jurisdiction, original time.Time, p DeadlinePolicy) time.
 	return original.AddDate(0, 0, p.days())
 }
 
-// AcknowledgeBy returns when receipt must be acknowledged and true, or false where the law
-// sets no separate acknowledgement deadline. CCPA §7021 allows 10 business days; public
-// holidays are not skipped, so the date errs early.
+// AcknowledgeBy returns when receipt must be acknowledged under the built-in table and
+// true, or false where the law sets no separate acknowledgement deadline.
 func AcknowledgeBy(j Jurisdiction, received time.Time) (time.Time, bool) {
-	if j != JurisdictionCCPA {
-		return time.Time{}, false
-	}
-	t := received.UTC()
-	for left := 10; left > 0; {
-		t = t.AddDate(0, 0, 1)
-		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			left--
-		}
-	}
-	return t, true
+	return BuiltinJurisdictions().For(j, DeadlinePolicy{}).AcknowledgeBy(received)
 }
 
 // AlertAt returns the moment three quarters of the time to answer has been used, when the

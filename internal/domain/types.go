@@ -91,14 +91,23 @@ func (s *Status) UnmarshalText(b []byte) error { return unmarshalEnum(s, ParseSt
 // Jurisdiction selects the law whose deadlines apply to a request.
 type Jurisdiction string
 
-// Jurisdictions. Default applies the deployment's own DeadlinePolicy.
+// Jurisdictions; their limits live in jurisdictions.yaml. Default applies the
+// deployment's own DeadlinePolicy.
 const (
 	JurisdictionGDPR    Jurisdiction = "gdpr"
 	JurisdictionCCPA    Jurisdiction = "ccpa"
+	JurisdictionVCDPA   Jurisdiction = "vcdpa"
+	JurisdictionCPA     Jurisdiction = "cpa"
+	JurisdictionCTDPA   Jurisdiction = "ctdpa"
 	JurisdictionDefault Jurisdiction = "default"
 )
 
-var jurisdictions = []Jurisdiction{JurisdictionGDPR, JurisdictionCCPA, JurisdictionDefault}
+var jurisdictions = []Jurisdiction{
+	JurisdictionGDPR, JurisdictionCCPA, JurisdictionVCDPA, JurisdictionCPA, JurisdictionCTDPA, JurisdictionDefault,
+}
+
+// AllJurisdictions lists every jurisdiction, in the order forms offer them.
+func AllJurisdictions() []Jurisdiction { return append([]Jurisdiction(nil), jurisdictions...) }
 
 // ParseJurisdiction returns the jurisdiction named s, or an error wrapping ErrInvalid.
 func ParseJurisdiction(s string) (Jurisdiction, error) {
