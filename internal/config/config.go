@@ -82,6 +82,9 @@ type Config struct {
 	// ReportLinkTTL is how long the report link of a review's completion mail works.
 	ReportLinkTTL time.Duration
 	Deadline      domain.DeadlinePolicy
+	// Jurisdictions is the table of each law's limits: the built-in one with the entries of
+	// DSR_JURISDICTIONS in place of its own.
+	Jurisdictions *domain.Jurisdictions
 	// DemoStore is where the demo company's databases live (see demo.ParseTarget), or empty for none.
 	DemoStore string
 	// DataMap is the path of the data map describing the company's stores.
@@ -441,15 +444,32 @@ var requestSettings = []Setting{
 			c.ReportLinkTTL = d
 			return nil
 		}},
-	{Env: "DSR_DEFAULT_DEADLINE_DAYS", Flag: "default-deadline-days", Default: "30", Modes: intakeModes,
-		Help: "days to answer a request under the default jurisdiction",
+	{Env: "DSR_DEFAULT_DEADLINE_DAYS", Flag: "default-deadline-days", Modes: intakeModes,
+		Help: "days to answer a request under the default jurisdiction, and of its one extension; empty keeps the jurisdictions table's (30 built in)",
 		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 365 {
 				return fmt.Errorf("want 1-365, got %q", v)
 			}
 			c.Deadline.DefaultDays = n
 			return nil
+		}},
+	{Env: "DSR_JURISDICTIONS", Flag: "jurisdictions", Modes: intakeModes,
+		Help: "YAML file whose entries replace the built-in jurisdictions table's (deadlines, extensions, appeal periods, regulators), jurisdiction by jurisdiction; checked at start",
+		apply: func(c *Config, v string) error {
+			c.Jurisdictions = domain.BuiltinJurisdictions()
+			if v == "" {
+				return nil
+			}
+			data, err := os.ReadFile(v)
+			if err != nil {
+				return fmt.Errorf("cannot read %q", v)
+			}
+			c.Jurisdictions, err = c.Jurisdictions.Override(v, data)
+			return err
 		}},
 	{Env: "DSR_DATA_MAP", Flag: "data-map", Modes: serverModes,
 		Help: "YAML data map of the stores requests fan out to; checked at start (api reads its webhook stores' callback keys)",

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 func load(t *testing.T, mode config.Mode, env map[string]string, args ...string) (config.Config, error) {
@@ -200,5 +201,41 @@ func TestABrokenNoticeTemplateStopsStartNamingTheFile(t *testing.T) {
 	_, err := load(t, config.ModeDev, map[string]string{"DSR_NOTICE_TEMPLATES": dir})
 	if err == nil || !strings.Contains(err.Error(), "DSR_NOTICE_TEMPLATES") || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "Nope") {
 		t.Errorf("err = %v, want one naming the variable, the file and the fault", err)
+	}
+}
+
+func TestJurisdictionsOverrideReplacesTheBuiltInEntry(t *testing.T) {
+	path := t.TempDir() + "/j.yaml"
+	if err := os.WriteFile(path, []byte("cpa:\n  name: CPA\n  response: {days: 30, source: test}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, config.ModeDev, map[string]string{"DSR_JURISDICTIONS": path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Jurisdictions.For(domain.JurisdictionCPA, c.Deadline).Response.Days; got != 30 {
+		t.Errorf("cpa response = %d days, want the override's 30", got)
+	}
+}
+
+func TestBadJurisdictionsFileStopsStartWithFileAndLine(t *testing.T) {
+	path := t.TempDir() + "/j.yaml"
+	if err := os.WriteFile(path, []byte("cpa:\n  name: CPA\n  response:\n    days: -1\n    source: test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(t, config.ModeDev, map[string]string{"DSR_JURISDICTIONS": path})
+	want := "DSR_JURISDICTIONS (--jurisdictions): " + path + ":3: cpa.response: a period must not be negative"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+func TestWithoutAJurisdictionsFileTheBuiltInTableApplies(t *testing.T) {
+	c, err := load(t, config.ModeDev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Jurisdictions != domain.BuiltinJurisdictions() || c.Deadline.DefaultDays != 0 {
+		t.Errorf("got %p and %d default days, want the built-in table and its own days", c.Jurisdictions, c.Deadline.DefaultDays)
 	}
 }
