@@ -66,7 +66,8 @@ func TestIntakeStoresTheRequestAndStartsItsWorkflow(t *testing.T) {
 	}
 	want := workflows.RequestInput{
 		RequestID: out.ID, Type: domain.TypeCorrect, Jurisdiction: domain.JurisdictionCCPA,
-		ReceivedAt: received, DueAt: wantDue, Deadline: domain.DeadlinePolicy{DefaultDays: 20},
+		ReceivedAt: received, DueAt: wantDue,
+		Deadline:     domain.DeadlinePolicy{DefaultDays: 20, Extension: &domain.ExtensionRule{Period: domain.Period{Days: 45}}},
 		Identity:     domain.IdentityRule{Requirement: domain.IdentityAnalyst},
 		Verification: workflows.DefaultVerificationSettings(),
 	}
@@ -81,6 +82,29 @@ func TestIntakeDefaultsTheJurisdiction(t *testing.T) {
 	want := h.now.UTC().Truncate(time.Microsecond).AddDate(0, 0, 20)
 	if !out.DueDate.Equal(want) || h.engine.inputs[0].Jurisdiction != domain.JurisdictionDefault {
 		t.Errorf("due %v in %s, want %v under the default policy", out.DueDate, h.engine.inputs[0].Jurisdiction, want)
+	}
+}
+
+func TestIntakeOfAColoradoRequestIsDue45DaysLaterAndExtendsBy45(t *testing.T) {
+	h := newHarness(t, false)
+	a := h.do(http.MethodPost, "/api/v1/requests", "application/json",
+		`{"type":"review","email":"someone@example.com","jurisdiction":"cpa"}`, "")
+	if a.code != http.StatusAccepted {
+		t.Fatalf("intake = %d %s, want 202", a.code, a.body)
+	}
+	var out struct {
+		DueDate time.Time `json:"due_date"`
+	}
+	if err := json.Unmarshal([]byte(a.body), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := h.now.UTC().Truncate(time.Microsecond).AddDate(0, 0, 45)
+	in := h.engine.inputs[0]
+	if !out.DueDate.Equal(want) || in.Jurisdiction != domain.JurisdictionCPA || !in.DueAt.Equal(want) {
+		t.Errorf("due %v in %s, want %v (C.R.S. 6-1-1306: 45 days)", out.DueDate, in.Jurisdiction, want)
+	}
+	if got := domain.ExtendedDueDate(in.Jurisdiction, in.DueAt, in.Deadline); !got.Equal(want.AddDate(0, 0, 45)) {
+		t.Errorf("extended to %v, want 45 days after the due date", got)
 	}
 }
 

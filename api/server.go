@@ -50,6 +50,8 @@ type Options struct {
 	Identity     domain.IdentityPolicy
 	Deadline     domain.DeadlinePolicy
 	Verification workflows.VerificationSettings
+	// Jurisdictions gives each law's deadlines; nil means the built-in table.
+	Jurisdictions *domain.Jurisdictions
 	// Now is the clock of intake; nil means time.Now.
 	Now func() time.Time
 	// EvidenceSigner signs evidence bundles (DSR_SIGNING_KEY); nil derives the key from
@@ -144,7 +146,7 @@ func New(opts Options) *Server {
 		s.svc = requests.New(requests.Options{
 			Store: opts.Requests, Engine: requests.NewTemporalEngine(opts.Temporal, opts.TaskQueue), Secret: opts.Secret,
 			Identity: opts.Identity, Deadline: opts.Deadline, Verification: opts.Verification, Now: opts.Now, Log: log,
-			DataMaps: opts.DataMaps,
+			DataMaps: opts.DataMaps, Jurisdictions: opts.Jurisdictions,
 		})
 	}
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)

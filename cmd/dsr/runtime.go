@@ -282,7 +282,7 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	opts := api.Options{
 		Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
 		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
-		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification,
+		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification, Jurisdictions: cfg.Jurisdictions,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
 		Sessions: auth.NewSessions(db), TrustedProxies: cfg.TrustedProxies,
 		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.Temporal.Namespace,

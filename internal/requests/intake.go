@@ -178,7 +178,8 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 		return Opened{}, domain.Internal(fmt.Errorf("encode details: %w", err))
 	}
 	now := s.opts.Now().UTC().Truncate(time.Microsecond)
-	due := domain.DueDate(in.Jurisdiction, now, s.opts.Deadline)
+	rules := s.opts.Jurisdictions.For(in.Jurisdiction, s.opts.Deadline)
+	due := rules.DueDate(now)
 	identity := s.opts.Identity.Rule(in.Type)
 	row := &requestdb.Request{
 		ID: id, Type: in.Type, Jurisdiction: in.Jurisdiction, Status: domain.StatusReceived,
@@ -186,7 +187,7 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 		Language: in.Language, ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: o.OpenedBy, UpdatedAt: now,
 		Progress: requestdb.Progress{IdentityRequirement: identity.String(), IdentityAttemptsLeft: s.opts.Verification.IdentityAttempts},
 	}
-	if ack, ok := domain.AcknowledgeBy(in.Jurisdiction, now); ok {
+	if ack, ok := rules.AcknowledgeBy(now); ok {
 		row.AcknowledgeBy = &ack
 	}
 	if token != "" {
@@ -214,7 +215,8 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 	}
 	input := workflows.RequestInput{
 		RequestID: row.ID, Type: row.Type, Jurisdiction: row.Jurisdiction,
-		ReceivedAt: row.ReceivedAt, DueAt: row.DueAt, Deadline: s.opts.Deadline,
+		ReceivedAt: row.ReceivedAt, DueAt: row.DueAt,
+		Deadline: s.opts.Jurisdictions.Policy(row.Jurisdiction, row.ReceivedAt, s.opts.Deadline),
 		Identity: s.opts.Identity.Rule(row.Type), Verification: s.opts.Verification, OpenedBy: row.OpenedBy,
 		OpenedByID: o.OpenedByID,
 	}

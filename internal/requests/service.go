@@ -65,6 +65,8 @@ type Options struct {
 	Identity     domain.IdentityPolicy
 	Deadline     domain.DeadlinePolicy
 	Verification workflows.VerificationSettings
+	// Jurisdictions gives each law's deadlines; nil means domain.BuiltinJurisdictions.
+	Jurisdictions *domain.Jurisdictions
 	// Now is the service's clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -84,6 +86,9 @@ type Service struct {
 func New(opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Jurisdictions == nil {
+		opts.Jurisdictions = domain.BuiltinJurisdictions()
 	}
 	if opts.Identity == nil {
 		opts.Identity = domain.DefaultIdentityPolicy()
