@@ -78,7 +78,10 @@ var (
 		domain.StatusCompleted, domain.StatusDenied, domain.StatusCancelled, domain.StatusExpired,
 	}
 	queueTypes = []domain.RequestType{domain.TypeReview, domain.TypeCorrect, domain.TypeUpdate, domain.TypeSuppress, domain.TypeRestrict, domain.TypeChildErasure}
-	queueJuris = []domain.Jurisdiction{domain.JurisdictionGDPR, domain.JurisdictionCCPA, domain.JurisdictionDefault}
+	queueJuris = []domain.Jurisdiction{
+		domain.JurisdictionGDPR, domain.JurisdictionCCPA, domain.JurisdictionVCDPA, domain.JurisdictionCPA,
+		domain.JurisdictionCTDPA, domain.JurisdictionDefault,
+	}
 )
 
 // requestPageData is everything about one request, read from the database as the staff

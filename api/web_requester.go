@@ -63,7 +63,10 @@ var formTypes = []domain.RequestType{domain.TypeReview, domain.TypeCorrect, doma
 // formLimits are the limits a restriction may name.
 var formLimits = []domain.RestrictLimit{domain.LimitMarketingEmail, domain.LimitAffiliateSharing, domain.LimitAllProcessing}
 
-var formJurisdictions = []domain.Jurisdiction{domain.JurisdictionDefault, domain.JurisdictionGDPR, domain.JurisdictionCCPA}
+var formJurisdictions = []domain.Jurisdiction{
+	domain.JurisdictionDefault, domain.JurisdictionGDPR, domain.JurisdictionCCPA,
+	domain.JurisdictionVCDPA, domain.JurisdictionCPA, domain.JurisdictionCTDPA,
+}
 
 // option is one choice of a list, its value and its words.
 type option struct {

@@ -99,6 +99,9 @@ func staffAction(action string) string {
 var staffJurisdictionTexts = map[domain.Jurisdiction]string{
 	domain.JurisdictionGDPR:    "GDPR",
 	domain.JurisdictionCCPA:    "CCPA",
+	domain.JurisdictionVCDPA:   "VCDPA (Virginia)",
+	domain.JurisdictionCPA:     "CPA (Colorado)",
+	domain.JurisdictionCTDPA:   "CTDPA (Connecticut)",
 	domain.JurisdictionDefault: "our own deadline",
 }
 
