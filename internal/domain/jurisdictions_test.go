@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +118,24 @@ func TestBadJurisdictionFilesAreRefusedWithFileAndLine(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
 		}
 	}
+}
+
+// A policy recorded in a workflow input before the table decodes with no rule, and one
+// recorded since keeps its rule through the engine's JSON.
+func TestPolicyRecordedBeforeTheTableDecodesWithoutARule(t *testing.T) {
+	var old domain.DeadlinePolicy
+	if err := json.Unmarshal([]byte(`{"DefaultDays":30}`), &old); err != nil || old.Extension != nil {
+		t.Fatalf("got %+v, %v; want no extension rule", old, err)
+	}
+	same(t, domain.ExtendedDueDate(domain.JurisdictionGDPR, day(2025, time.January, 31), old), day(2025, time.March, 31))
+
+	recorded, err := json.Marshal(domain.BuiltinJurisdictions().Policy(domain.JurisdictionCTDPA, day(2025, time.March, 3), domain.DeadlinePolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replayed domain.DeadlinePolicy
+	if err := json.Unmarshal(recorded, &replayed); err != nil {
+		t.Fatal(err)
+	}
+	same(t, domain.ExtendedDueDate(domain.JurisdictionCTDPA, day(2025, time.April, 17), replayed), day(2025, time.June, 1))
 }
