@@ -2,12 +2,14 @@ package domain
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,18 +198,32 @@ func (t *Jurisdictions) Policy(j Jurisdiction, received time.Time, p DeadlinePol
 	return p
 }
 
-// JurisdictionError is every problem found in a jurisdictions file, each as file:line: message.
+// JurisdictionError is every problem found in a jurisdictions file, each as
+// file:line: message, in line order.
 type JurisdictionError struct{ Problems []string }
 
 func (e *JurisdictionError) Error() string { return strings.Join(e.Problems, "\n") }
+
+type lineProblem struct {
+	line int
+	text string
+}
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // parseJurisdictions decodes strictly (unknown keys refused) and then checks each entry.
 func parseJurisdictions(file string, data []byte) (map[Jurisdiction]Rules, error) {
-	fail := &JurisdictionError{}
+	var problems []lineProblem
 	add := func(line int, format string, args ...any) {
-		fail.Problems = append(fail.Problems, fmt.Sprintf("%s:%d: %s", file, line, fmt.Sprintf(format, args...)))
+		problems = append(problems, lineProblem{line, fmt.Sprintf("%s:%d: %s", file, line, fmt.Sprintf(format, args...))})
+	}
+	fail := func() error {
+		slices.SortStableFunc(problems, func(a, b lineProblem) int { return cmp.Compare(a.line, b.line) })
+		e := &JurisdictionError{}
+		for _, p := range problems {
+			e.Problems = append(e.Problems, p.text)
+		}
+		return e
 	}
 	var entries map[string]Rules
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -226,16 +242,16 @@ func parseJurisdictions(file string, data []byte) (map[Jurisdiction]Rules, error
 				add(1, "%s", strings.TrimPrefix(m, "yaml: "))
 			}
 		}
-		return nil, fail
+		return nil, fail()
 	}
 	if len(entries) == 0 {
 		add(1, "no jurisdictions; want a mapping of jurisdiction names to rules")
-		return nil, fail
+		return nil, fail()
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		add(1, "%s", err)
-		return nil, fail
+		return nil, fail()
 	}
 	out := map[Jurisdiction]Rules{}
 	for name, r := range entries {
@@ -248,8 +264,8 @@ func parseJurisdictions(file string, data []byte) (map[Jurisdiction]Rules, error
 		c.rules(r)
 		out[j] = r
 	}
-	if len(fail.Problems) > 0 {
-		return nil, fail
+	if len(problems) > 0 {
+		return nil, fail()
 	}
 	return out, nil
 }
@@ -297,7 +313,7 @@ func (c checker) rules(r Rules) {
 	if strings.TrimSpace(r.Name) == "" {
 		c.fail([]string{"name"}, "is required")
 	}
-	c.at("response").limit(r.Response, true)
+	c.at("response").limit(r.Response)
 	if r.Extension != nil {
 		c.at("extension").extension(*r.Extension)
 	}
@@ -310,8 +326,8 @@ func (c checker) rules(r Rules) {
 		}
 	}
 	if a := r.Appeal; a != nil {
-		c.at("appeal").at("window").limit(a.Window, true)
-		c.at("appeal").at("response").limit(a.Response, true)
+		c.at("appeal").at("window").limit(a.Window)
+		c.at("appeal").at("response").limit(a.Response)
 		if a.Extension != nil {
 			c.at("appeal").at("extension").extension(*a.Extension)
 		}
@@ -327,19 +343,19 @@ func (c checker) rules(r Rules) {
 }
 
 func (c checker) extension(e Extension) {
-	c.limit(e.Limit, true)
+	c.limit(e.Limit)
 	if e.From != FromDueDate && e.From != FromReceipt {
 		c.fail([]string{"from"}, "want %s or %s", FromDueDate, FromReceipt)
 	}
 }
 
-func (c checker) limit(l Limit, required bool) {
+func (c checker) limit(l Limit) {
 	switch {
 	case l.Days < 0 || l.Months < 0:
 		c.fail(nil, "a period must not be negative")
 	case l.Days > 0 && l.Months > 0:
 		c.fail(nil, "give days or months, not both")
-	case l.Days == 0 && l.Months == 0 && required:
+	case l.Days == 0 && l.Months == 0:
 		c.fail(nil, "is required: give days or months")
 	}
 	if strings.TrimSpace(l.Source) == "" {

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +139,13 @@ func TestPolicyRecordedBeforeTheTableDecodesWithoutARule(t *testing.T) {
 		t.Fatal(err)
 	}
 	same(t, domain.ExtendedDueDate(domain.JurisdictionCTDPA, day(2025, time.April, 17), replayed), day(2025, time.June, 1))
+}
+
+func TestEveryProblemOfAJurisdictionsFileIsListedInLineOrder(t *testing.T) {
+	_, err := domain.BuiltinJurisdictions().Override("bad.yaml", []byte("gdpr:\n  name: GDPR\nccpa:\n  name: CCPA\nvcdpa:\n  name: VCDPA\n"))
+	var problems *domain.JurisdictionError
+	if !errors.As(err, &problems) || len(problems.Problems) != 6 ||
+		!strings.HasPrefix(problems.Problems[0], "bad.yaml:1: gdpr.response") || !strings.HasPrefix(problems.Problems[5], "bad.yaml:5: vcdpa.response") {
+		t.Errorf("got %v, want two problems of each entry (response and its source) in line order", err)
+	}
 }
