@@ -92,11 +92,12 @@ func (l *Log) checkpointAt(ctx context.Context, n uint64) ([]byte, error) {
 	return signed, nil
 }
 
-// Entries returns the entries [begin, end), at most MaxEntries of them. It returns
-// ErrInvalid for an empty or backward range and ErrNotFound for one past the tree's end.
+// Entries returns the entries [begin, end), at most MaxEntries of them. Like the proofs, it
+// returns a domain error coded invalid for a range that makes no sense and not found for
+// one past the tree's end.
 func (l *Log) Entries(ctx context.Context, begin, end uint64) ([]Entry, error) {
 	if end <= begin {
-		return nil, fmt.Errorf("log entries [%d, %d): %w range", begin, end, ErrInvalid)
+		return nil, domain.Errorf(domain.CodeInvalid, "the range of entries [%d, %d) is empty", begin, end)
 	}
 	if err := l.within(ctx, end); err != nil {
 		return nil, err
@@ -107,14 +108,14 @@ func (l *Log) Entries(ctx context.Context, begin, end uint64) ([]Entry, error) {
 // InclusionProof returns the proof that entry index is in the tree of the given size.
 func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]byte, error) {
 	if index >= treeSize {
-		return nil, fmt.Errorf("inclusion proof of %d in %d: %w: index past the tree", index, treeSize, ErrInvalid)
+		return nil, domain.Errorf(domain.CodeInvalid, "entry %d is not in a tree of %d entries", index, treeSize)
 	}
 	if err := l.within(ctx, treeSize); err != nil {
 		return nil, err
 	}
 	nodes, err := proof.Inclusion(index, treeSize)
 	if err != nil {
-		return nil, fmt.Errorf("inclusion proof: %w", ErrInvalid)
+		return nil, domain.Errorf(domain.CodeInvalid, "no inclusion proof of entry %d in a tree of %d entries", index, treeSize)
 	}
 	return l.proofHashes(ctx, nodes)
 }
@@ -122,26 +123,26 @@ func (l *Log) InclusionProof(ctx context.Context, index, treeSize uint64) ([][]b
 // ConsistencyProof returns the proof that the tree of size1 is a prefix of that of size2.
 func (l *Log) ConsistencyProof(ctx context.Context, size1, size2 uint64) ([][]byte, error) {
 	if size1 > size2 {
-		return nil, fmt.Errorf("consistency proof %d to %d: %w: sizes backward", size1, size2, ErrInvalid)
+		return nil, domain.Errorf(domain.CodeInvalid, "the first tree size %d is larger than the second %d", size1, size2)
 	}
 	if err := l.within(ctx, size2); err != nil {
 		return nil, err
 	}
 	nodes, err := proof.Consistency(size1, size2)
 	if err != nil {
-		return nil, fmt.Errorf("consistency proof: %w", ErrInvalid)
+		return nil, domain.Errorf(domain.CodeInvalid, "no consistency proof from %d to %d entries", size1, size2)
 	}
 	return l.proofHashes(ctx, nodes)
 }
 
-// within returns ErrNotFound when the tree is smaller than n.
+// within returns a not-found error when the tree is smaller than n.
 func (l *Log) within(ctx context.Context, n uint64) error {
 	current, err := size(ctx, l.db.DB)
 	if err != nil {
 		return err
 	}
 	if n > current {
-		return fmt.Errorf("log size %d: %w: the tree has %d entries", n, ErrNotFound, current)
+		return domain.Errorf(domain.CodeNotFound, "the log has %d entries, fewer than %d", current, n)
 	}
 	return nil
 }

@@ -2,10 +2,13 @@ package tlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 // Receipt lets a requester prove, offline, that the log holds their request's latest
@@ -20,8 +23,8 @@ type Receipt struct {
 	Checkpoint     string   `json:"checkpoint"`
 }
 
-// Receipt returns the receipt for the request's latest logged milestone, or ErrNotFound
-// when none is logged yet.
+// Receipt returns the receipt for the request's latest logged milestone, or an error
+// coded not found when none is logged yet.
 func (l *Log) Receipt(ctx context.Context, requestID string) (Receipt, error) {
 	n, err := size(ctx, l.db.DB)
 	if err != nil {
@@ -29,6 +32,9 @@ func (l *Log) Receipt(ctx context.Context, requestID string) (Receipt, error) {
 	}
 	secret := l.RequestSecret(requestID)
 	e, err := latestEntry(ctx, l.db.DB, RequestHash(secret, requestID), n)
+	if errors.Is(err, ErrNotFound) {
+		return Receipt{}, domain.Errorf(domain.CodeNotFound, "no milestone of this request is logged yet")
+	}
 	if err != nil {
 		return Receipt{}, fmt.Errorf("receipt of request %s: %w", requestID, err)
 	}

@@ -108,3 +108,13 @@ func RequestHash(requestSecret, requestID string) string {
 	m.Write([]byte("dsr-tlog-request:" + requestID))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// Origin names the log served at publicURL: the URL without its scheme, and "/log", as
+// C2SP checkpoints name logs.
+func Origin(publicURL string) string {
+	host := publicURL
+	if _, rest, ok := strings.Cut(publicURL, "://"); ok {
+		host = rest
+	}
+	return strings.TrimRight(host, "/") + "/log"
+}
