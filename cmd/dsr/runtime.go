@@ -33,8 +33,8 @@ import (
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
-	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/internal/requests"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
