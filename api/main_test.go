@@ -25,6 +25,7 @@ import (
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -144,6 +145,8 @@ type harness struct {
 	requests *requestdb.Repo
 	tokens   *auth.Repo
 	mailbox  *requestdb.DevMailbox
+	// transparencyLog is the public log the requests' milestones are appended to.
+	transparencyLog *tlog.Log
 	// codecRing holds the key of the server's payload codec.
 	codecRing *codec.Keyring
 	now       time.Time
@@ -167,9 +170,14 @@ func newHarness(t *testing.T, dev bool, configure ...func(*api.Options)) *harnes
 func newHarnessOn(t *testing.T, url string, dev bool, configure ...func(*api.Options)) *harness {
 	t.Helper()
 	db := testenv.OpenMigrated(t, url)
+	transparencyLog, err := tlog.New(db, testSecret, "dsr.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := &harness{
-		t: t, engine: &fakeEngine{}, db: db, requests: requestdb.New(db), tokens: auth.New(db),
-		now: time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC),
+		t: t, engine: &fakeEngine{}, db: db, requests: requestdb.New(db).WithLog(transparencyLog), tokens: auth.New(db),
+		transparencyLog: transparencyLog,
+		now:             time.Date(2026, 3, 2, 9, 30, 15, 123456789, time.UTC),
 	}
 	h.codecRing = newCodecRing(t)
 	opts := api.Options{
@@ -178,7 +186,7 @@ func newHarnessOn(t *testing.T, url string, dev bool, configure ...func(*api.Opt
 		Verification: workflows.DefaultVerificationSettings(), Now: func() time.Time { return h.now },
 		PayloadCodec: codec.New(h.codecRing), CodecOrigins: []string{uiOrigin}, CodecTrustedOrigin: devUIOrigin,
 		CallbackKeys: callbackKeys, CallbackStores: callbackStores,
-		RateLimits: unlimited, Sessions: auth.NewSessions(db),
+		RateLimits: unlimited, Sessions: auth.NewSessions(db), TransparencyLog: transparencyLog,
 	}
 	if dev {
 		h.mailbox = requestdb.NewDevMailbox(db)

@@ -24,6 +24,7 @@ import (
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -102,6 +103,8 @@ type Options struct {
 	Service *requests.Service
 	// DataMaps name the company's stores, tables, columns and categories to requesters.
 	DataMaps []*datamap.Map
+	// TransparencyLog is the public log of request milestones; nil leaves its routes out.
+	TransparencyLog *tlog.Log
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -185,6 +188,7 @@ func (s *Server) routes() {
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
 	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
 	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)
+	s.logRoutes(mine)
 
 	if s.opts.Sessions != nil {
 		s.echo.POST(sessionPath, s.signIn)

@@ -34,6 +34,7 @@ import (
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -86,8 +87,12 @@ func workerIdentity() string {
 // (SMTP, or the dev mailbox in dev when no SMTP server is set) and the stores to fan out to.
 // close releases the stores.
 func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (acts *activities.Activities, close func(), err error) {
+	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	if err != nil {
+		return nil, nil, err
+	}
 	acts = &activities.Activities{
-		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
+		Requests: requestdb.New(db).WithResultKeys(cfg.Codec).WithLog(tl), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
 		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
 	}
 	brand := mail.Brand{Organization: cfg.Organization, PrivacyPolicyURL: cfg.PrivacyPolicyURL, AccentColor: cfg.AccentColor}
@@ -279,9 +284,13 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) (api.Options, error) {
 	verification := workflows.DefaultVerificationSettings()
 	verification.CodeLife = cfg.CodeLife
+	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	if err != nil {
+		return api.Options{}, err
+	}
 	opts := api.Options{
-		Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
-		Requests: requestdb.New(db).WithResultKeys(cfg.Codec), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
+		TransparencyLog: tl, Log: log, Checks: readinessChecks(c, db, cfg), Temporal: c, TaskQueue: cfg.TaskQueue,
+		Requests: requestdb.New(db).WithResultKeys(cfg.Codec).WithLog(tl), Tokens: auth.New(db), Secret: cfg.Secret, DevMailbox: devMailbox,
 		Identity: cfg.Identity, Deadline: cfg.Deadline, Verification: verification, Jurisdictions: cfg.Jurisdictions,
 		EvidenceSigner: cfg.SigningKey, CodecOrigins: cfg.CodecOrigins,
 		Sessions: auth.NewSessions(db), TrustedProxies: cfg.TrustedProxies,

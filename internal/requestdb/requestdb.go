@@ -18,6 +18,7 @@ import (
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // Sentinel errors, so callers can map them to an answer with errors.Is.
@@ -31,6 +32,8 @@ type Repo struct {
 	db *database.DB
 	// resultKeys seal store results; see WithResultKeys.
 	resultKeys *codec.Keyring
+	// log, when set, receives the milestones of stored steps; see WithLog.
+	log *tlog.Log
 }
 
 // New returns a Repo on a migrated database.

@@ -136,7 +136,7 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 	out := Applied{From: domain.Status(ev.FromStatus), To: domain.Status(ev.ToStatus), At: ev.At}
 	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var found []stepTarget
-		if err := tx.Model(&Request{}).Select("type", "received_at", "email_hash").Where("id = ?", s.RequestID).Limit(1).Find(&found).Error; err != nil {
+		if err := tx.Model(&Request{}).Select("type", "received_at", "email_hash", "due_at").Where("id = ?", s.RequestID).Limit(1).Find(&found).Error; err != nil {
 			return err
 		}
 		if len(found) == 0 {
@@ -157,6 +157,15 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 			return err
 		}
 		out.Stored = stored
+		if stored {
+			due := found[0].DueAt
+			if s.Patch.DueAt != nil {
+				due = *s.Patch.DueAt
+			}
+			if err := r.logMilestone(tx, ev, found[0], due); err != nil {
+				return err
+			}
+		}
 		if stored && out.From != out.To {
 			out.TimeInFrom = max(ev.At.Sub(entered), 0)
 		}
@@ -191,6 +200,7 @@ type stepTarget struct {
 	Type       domain.RequestType
 	ReceivedAt time.Time
 	EmailHash  string
+	DueAt      time.Time
 }
 
 // enteredStatus returns when the request entered the status it had before step seq: the

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dsr-project/dsr/internal/tlog"
+)
+
+// logRoutes serves the public transparency log: anyone may read its checkpoints, entries
+// and proofs, and a requester their receipt. Without a log (Options.TransparencyLog nil)
+// the routes are left out.
+func (s *Server) logRoutes(mine *echo.Group) {
+	if s.opts.TransparencyLog == nil {
+		return
+	}
+	g := s.echo.Group("/api/v1/log")
+	g.GET("/checkpoint", s.logCheckpoint)
+	g.GET("/public-key", s.logPublicKey)
+	g.GET("/entries", s.logEntries)
+	g.GET("/proof/inclusion", s.logInclusionProof)
+	g.GET("/proof/consistency", s.logConsistencyProof)
+	mine.GET("/receipt", s.requestReceipt)
+}
+
+// LogEntries is a run of consecutive log entries.
+type LogEntries struct {
+	Entries []tlog.Entry `json:"entries"`
+}
+
+// LogProof is an inclusion or consistency proof: the hashes, in the order RFC 6962 gives.
+type LogProof struct {
+	Hashes [][]byte `json:"hashes"`
+}
+
+func (s *Server) logCheckpoint(c echo.Context) error {
+	signed, err := s.opts.TransparencyLog.Checkpoint(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", signed)
+}
+
+func (s *Server) logPublicKey(c echo.Context) error {
+	return c.String(http.StatusOK, s.opts.TransparencyLog.VerifierKey()+"\n")
+}
+
+func (s *Server) logEntries(c echo.Context) error {
+	start, end, err := uintParams(c, "start", "end")
+	if err != nil {
+		return err
+	}
+	entries, err := s.opts.TransparencyLog.Entries(c.Request().Context(), start, end)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, LogEntries{Entries: entries})
+}
+
+func (s *Server) logInclusionProof(c echo.Context) error {
+	index, size, err := uintParams(c, "index", "tree_size")
+	if err != nil {
+		return err
+	}
+	hashes, err := s.opts.TransparencyLog.InclusionProof(c.Request().Context(), index, size)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, LogProof{Hashes: hashes})
+}
+
+func (s *Server) logConsistencyProof(c echo.Context) error {
+	first, second, err := uintParams(c, "first", "second")
+	if err != nil {
+		return err
+	}
+	hashes, err := s.opts.TransparencyLog.ConsistencyProof(c.Request().Context(), first, second)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, LogProof{Hashes: hashes})
+}
+
+// requestReceipt gives the requester the receipt of their request's latest milestone, which
+// `dsr receipt verify` checks offline.
+func (s *Server) requestReceipt(c echo.Context) error {
+	receipt, err := s.opts.TransparencyLog.Receipt(c.Request().Context(), currentRequest(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, receipt)
+}
+
+// uintParams reads two required unsigned integer query parameters.
+func uintParams(c echo.Context, a, b string) (uint64, uint64, error) {
+	var out [2]uint64
+	for i, name := range []string{a, b} {
+		v, err := strconv.ParseUint(c.QueryParam(name), 10, 64)
+		if err != nil {
+			return 0, 0, badInput(name, "must be a whole number of at least 0")
+		}
+		out[i] = v
+	}
+	return out[0], out[1], nil
+}

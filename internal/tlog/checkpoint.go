@@ -1,0 +1,88 @@
+package tlog
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/dsr-project/dsr/internal/keys"
+)
+
+// Checkpoint is a C2SP tlog-checkpoint body: the log's origin, its size and root hash.
+type Checkpoint struct {
+	Origin string
+	Size   uint64
+	Root   []byte
+}
+
+// String returns the checkpoint's text, the note body that is signed.
+func (c Checkpoint) String() string {
+	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root))
+}
+
+// ParseCheckpoint reads a checkpoint body; extension lines after the root are ignored.
+func ParseCheckpoint(text string) (Checkpoint, error) {
+	lines := strings.SplitN(text, "\n", 4)
+	if len(lines) < 4 || lines[0] == "" {
+		return Checkpoint{}, fmt.Errorf("checkpoint: %w: want origin, size and root lines", ErrInvalid)
+	}
+	size, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint: %w size", ErrInvalid)
+	}
+	root, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(root) != sha256.Size {
+		return Checkpoint{}, fmt.Errorf("checkpoint: %w root", ErrInvalid)
+	}
+	return Checkpoint{Origin: lines[0], Size: size, Root: root}, nil
+}
+
+// OpenCheckpoint checks a signed checkpoint note against the log's verifier key and returns
+// its body. The note's origin must be the key's name, as C2SP asks.
+func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
+	v, err := note.NewVerifier(verifierKey)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("log public key: %w", err)
+	}
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("checkpoint signature: %w", err)
+	}
+	c, err := ParseCheckpoint(n.Text)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if c.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("checkpoint: %w: origin is not the key's name", ErrInvalid)
+	}
+	return c, nil
+}
+
+// newKeys derives the log's Ed25519 note signer and its verifier key string from the
+// server secret, so every process of a deployment signs with the same key and nothing new
+// is stored. name is the log's origin.
+func newKeys(secret keys.Secret, name string) (note.Signer, string, error) {
+	seed := secret.Derive("tlog-signing-key")[:ed25519.SeedSize]
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	const algEd25519 = 1
+	// The key hash names the key in signatures: the first four bytes of
+	// SHA-256(name, "\n", alg, public key), as the note format defines it.
+	h := sha256.Sum256(append([]byte(name+"\n"+string(rune(algEd25519))), pub...))
+	skey := fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", name, binary.BigEndian.Uint32(h[:4]),
+		base64.StdEncoding.EncodeToString(append([]byte{algEd25519}, seed...)))
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, "", fmt.Errorf("log signing key: %w", err)
+	}
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
+	if err != nil {
+		return nil, "", fmt.Errorf("log verifier key: %w", err)
+	}
+	return signer, vkey, nil
+}

@@ -1,0 +1,133 @@
+package tlog
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/dsr-project/dsr/internal/config"
+	"github.com/dsr-project/dsr/internal/domain"
+)
+
+// entryRow is a stored entry.
+type entryRow struct {
+	Idx         int64 `gorm:"primaryKey;autoIncrement:false"`
+	RequestHash string
+	Milestone   string
+	At          time.Time
+	DueAt       time.Time
+	RequestType string
+	LeafHash    string
+}
+
+func (entryRow) TableName() string { return "tlog_entries" }
+
+func (r entryRow) entry() Entry {
+	return Entry{Index: uint64(r.Idx), RequestHash: r.RequestHash, Milestone: Milestone(r.Milestone),
+		At: r.At.UTC(), DueAt: r.DueAt.UTC(), RequestType: domain.RequestType(r.RequestType)}
+}
+
+// head is the one row that holds the tree size.
+type head struct {
+	ID   int `gorm:"primaryKey"`
+	Size int64
+}
+
+func (head) TableName() string { return "tlog_head" }
+
+// appendEntry stores e as the next leaf unless the request already has its milestone, and
+// reports whether it stored it. Locking the head row makes concurrent appends take turns on
+// PostgreSQL; SQLite admits one writer at a time.
+func appendEntry(tx *gorm.DB, kind config.DatabaseKind, e Entry) (bool, error) {
+	leafHash, err := e.LeafHash()
+	if err != nil {
+		return false, err
+	}
+	var exists int64
+	if err := tx.Model(&entryRow{}).Where("request_hash = ? AND milestone = ?", e.RequestHash, e.Milestone).
+		Count(&exists).Error; err != nil {
+		return false, fmt.Errorf("look up log entry: %w", err)
+	}
+	if exists > 0 {
+		return false, nil
+	}
+	q := tx.Model(&head{}).Where("id = 1")
+	if kind == config.Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var h head
+	if err := q.Take(&h).Error; err != nil {
+		return false, fmt.Errorf("lock log head: %w", err)
+	}
+	row := entryRow{Idx: h.Size, RequestHash: e.RequestHash, Milestone: string(e.Milestone),
+		At: e.At, DueAt: e.DueAt, RequestType: string(e.RequestType), LeafHash: hex.EncodeToString(leafHash)}
+	// A concurrent append of the same milestone that won the lock stored it first; the
+	// unique key then refuses this one, and the transaction fails to be retried.
+	if err := tx.Create(&row).Error; err != nil {
+		return false, fmt.Errorf("insert log entry: %w", err)
+	}
+	if err := tx.Model(&head{}).Where("id = 1").Update("size", h.Size+1).Error; err != nil {
+		return false, fmt.Errorf("advance log head: %w", err)
+	}
+	return true, nil
+}
+
+// size returns the tree size.
+func size(ctx context.Context, db *gorm.DB) (uint64, error) {
+	var h head
+	if err := db.WithContext(ctx).Take(&h, "id = 1").Error; err != nil {
+		return 0, fmt.Errorf("log size: %w", err)
+	}
+	return uint64(h.Size), nil
+}
+
+// leafHashes returns the leaf hashes of entries [begin, end).
+func leafHashes(ctx context.Context, db *gorm.DB, begin, end uint64) ([][]byte, error) {
+	var hexes []string
+	err := db.WithContext(ctx).Model(&entryRow{}).Where("idx >= ? AND idx < ?", begin, end).
+		Order("idx").Pluck("leaf_hash", &hexes).Error
+	if err != nil {
+		return nil, fmt.Errorf("log leaf hashes: %w", err)
+	}
+	if uint64(len(hexes)) != end-begin {
+		return nil, fmt.Errorf("log leaf hashes [%d, %d): %d stored", begin, end, len(hexes))
+	}
+	out := make([][]byte, len(hexes))
+	for i, s := range hexes {
+		if out[i], err = hex.DecodeString(s); err != nil {
+			return nil, fmt.Errorf("log leaf hash %d: %w", begin+uint64(i), err)
+		}
+	}
+	return out, nil
+}
+
+// entries returns the entries [begin, end).
+func entries(ctx context.Context, db *gorm.DB, begin, end uint64) ([]Entry, error) {
+	var rows []entryRow
+	if err := db.WithContext(ctx).Where("idx >= ? AND idx < ?", begin, end).Order("idx").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("log entries: %w", err)
+	}
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.entry()
+	}
+	return out, nil
+}
+
+// latestEntry returns the request's last entry below size, or ErrNotFound.
+func latestEntry(ctx context.Context, db *gorm.DB, requestHash string, size uint64) (Entry, error) {
+	var rows []entryRow
+	err := db.WithContext(ctx).Where("request_hash = ? AND idx < ?", requestHash, size).
+		Order("idx DESC").Limit(1).Find(&rows).Error
+	if err != nil {
+		return Entry{}, fmt.Errorf("latest log entry: %w", err)
+	}
+	if len(rows) == 0 {
+		return Entry{}, fmt.Errorf("latest log entry: %w", ErrNotFound)
+	}
+	return rows[0].entry(), nil
+}
