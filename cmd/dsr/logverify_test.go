@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -103,5 +105,65 @@ func mustExec(t *testing.T, db *database.DB, sql string, args ...any) {
 	t.Helper()
 	if err := db.Exec(sql, args...).Error; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The key the CLI prints is the key the server serves, so an operator can publish it
+// through another channel and a monitor can check the server against it.
+func TestLogPublicKeyPrintsTheKeyTheServerServes(t *testing.T) {
+	for _, env := range []string{"DSR_SECRET_KEY", "DSR_PUBLIC_URL", "DSR_HTTP_ADDR", "DSR_DATA_DIR", "DATABASE_URL"} {
+		t.Setenv(env, "")
+	}
+	db := testenv.OpenMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "dsr.db"))
+	secret := keys.Secret([]byte("0123456789abcdef0123456789abcdef"))
+	dir := t.TempDir()
+	devSecret, err := keys.LoadOrCreate(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		secret keys.Secret
+		origin string
+		args   []string
+	}{
+		{"deployment", secret, "dsr.test/log", []string{"--database-url", "postgres://elsewhere/dsr",
+			"--secret-key", hex.EncodeToString(secret), "--public-url", "https://dsr.test"}},
+		{"dev data directory", devSecret, "127.0.0.1:8099/log", []string{"--data-dir", dir, "--http", "127.0.0.1:8099"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log, err := tlog.New(db, tc.secret, tc.origin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(api.New(api.Options{Requests: requestdb.New(db), Secret: tc.secret, TransparencyLog: log}).Handler())
+			defer srv.Close()
+			res, err := http.Get(srv.URL + "/api/v1/log/public-key")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			served, err := io.ReadAll(res.Body)
+			if err != nil || res.StatusCode != http.StatusOK {
+				t.Fatalf("GET public-key: %d %v", res.StatusCode, err)
+			}
+			var out, errOut syncBuffer
+			if err := run(context.Background(), append([]string{"log", "public-key"}, tc.args...), &out, &errOut); err != nil {
+				t.Fatalf("log public-key: %v\n%s", err, errOut.String())
+			}
+			if got, want := out.String(), string(served); got != want {
+				t.Errorf("printed %q, the server serves %q", got, want)
+			}
+		})
+	}
+}
+
+func TestLogPublicKeyWantsThePublicURLWithADatabaseURL(t *testing.T) {
+	t.Setenv("DSR_PUBLIC_URL", "")
+	var out syncBuffer
+	err := run(context.Background(), []string{"log", "public-key", "--database-url", "postgres://elsewhere/dsr",
+		"--secret-key", strings.Repeat("5e", 32)}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "DSR_PUBLIC_URL") {
+		t.Errorf("err = %v, want the public URL asked for", err)
 	}
 }

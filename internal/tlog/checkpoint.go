@@ -64,6 +64,13 @@ func OpenCheckpoint(signed []byte, verifierKey string) (Checkpoint, error) {
 	return c, nil
 }
 
+// VerifierKey returns the verifier key of the log named origin whose checkpoints are signed
+// with the key derived from secret, the string Log.VerifierKey returns, without a database.
+func VerifierKey(secret keys.Secret, origin string) (string, error) {
+	_, vkey, err := newKeys(secret, origin)
+	return vkey, err
+}
+
 // newKeys derives the log's Ed25519 note signer and its verifier key string from the
 // server secret, so every process of a deployment signs with the same key and nothing new
 // is stored. name is the log's origin.
