@@ -88,6 +88,8 @@ func (s *Server) evidence(c echo.Context) error {
 		Requests: s.opts.Requests,
 		History:  audit.TemporalHistory(s.opts.Temporal, s.opts.PayloadCodec),
 		Signer:   s.signer,
+		// The log's entries are public, so the bundle holds them whatever its PII setting.
+		TransparencyLog: s.opts.TransparencyLog,
 	}, row.ID, audit.ExportOptions{})
 	switch {
 	case errors.Is(err, requestdb.ErrNotFound):

@@ -23,6 +23,7 @@ import (
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // codeFor reads the verification code mailed for one request; code reads the first one to
@@ -238,6 +239,14 @@ func TestEvidenceBundleHoldsNoPersonalDataOfTheDemoPeople(t *testing.T) {
 			if name != "audit_events.json" && strings.Contains(text, c.note) {
 				t.Errorf("evidence of %s's request %s: %s holds the staff note's text", c.person.Email, c.id, name)
 			}
+		}
+		// The log's entries ride along, each proven against the checkpoint the bundle carries.
+		var logged tlog.RequestEvidence
+		if err := json.Unmarshal([]byte(files["transparency.json"]), &logged); err != nil {
+			t.Fatalf("evidence of %s: transparency.json: %v", c.id, err)
+		}
+		if err := logged.Verify(s.transparencyLog.VerifierKey()); err != nil || len(logged.Entries) < 2 {
+			t.Errorf("evidence of %s: transparency.json has %d entries, verified: %v", c.id, len(logged.Entries), err)
 		}
 		if !strings.Contains(files["manifest.json"], `"personal_data": false`) {
 			t.Errorf("evidence of %s: manifest = %s, want personal_data false", c.id, files["manifest.json"])

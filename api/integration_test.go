@@ -30,6 +30,7 @@ import (
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -40,6 +41,8 @@ type stack struct {
 	tokens   *auth.Repo
 	requests *requestdb.Repo
 	temporal client.Client
+	// transparencyLog is the public log the requests' milestones are appended to.
+	transparencyLog *tlog.Log
 	// stopEngine stops the Temporal server under the running API.
 	stopEngine func()
 }
@@ -66,15 +69,20 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	}
 
 	db := testenv.OpenMigrated(t, testenv.PostgresURL(t))
-	// Store results are sealed, as the worker and the API seal them.
-	requests, mailbox := requestdb.New(db).WithResultKeys(newCodecRing(t)), requestdb.NewDevMailbox(db)
+	transparencyLog, err := tlog.New(db, testSecret, "dsr.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Store results are sealed, and milestones logged, as the worker and the API do.
+	requests, mailbox := requestdb.New(db).WithResultKeys(newCodecRing(t)).WithLog(transparencyLog), requestdb.NewDevMailbox(db)
 	const taskQueue = "dsr-api-test"
-	s := &stack{t: t, tokens: auth.New(db), requests: requests, temporal: c, stopEngine: stopEngine}
+	s := &stack{t: t, tokens: auth.New(db), requests: requests, temporal: c, stopEngine: stopEngine, transparencyLog: transparencyLog}
 	acts := &activities.Activities{Requests: requests, Mail: mailbox, Secret: testSecret, Links: links.Builder{Base: "http://x", Secret: testSecret}}
 	opts := api.Options{
 		Log: quiet, Temporal: c, TaskQueue: taskQueue, Requests: requests, Tokens: s.tokens,
 		Secret: testSecret, DevMailbox: mailbox, Identity: domain.DefaultIdentityPolicy(),
 		Verification: workflows.DefaultVerificationSettings(), RateLimits: unlimited, Sessions: auth.NewSessions(db),
+		TransparencyLog: transparencyLog,
 	}
 	for _, f := range configure {
 		f(&opts, acts)

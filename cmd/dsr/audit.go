@@ -18,6 +18,7 @@ import (
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 func auditCommand() *cobra.Command {
@@ -136,7 +137,11 @@ func runAuditExport(cmd *cobra.Command, _ []string) error {
 	if cfg.Codec != nil {
 		payloads = codec.New(cfg.Codec)
 	}
-	deps := audit.ExportDeps{Requests: requestdb.New(db).WithResultKeys(cfg.Codec), History: audit.TemporalHistory(c, payloads), Signer: signer}
+	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	if err != nil {
+		return err
+	}
+	deps := audit.ExportDeps{Requests: requestdb.New(db).WithResultKeys(cfg.Codec), History: audit.TemporalHistory(c, payloads), Signer: signer, TransparencyLog: tl}
 	bundle, err := audit.Export(ctx, deps, requestID, audit.ExportOptions{IncludePII: includePII})
 	if err != nil {
 		return err

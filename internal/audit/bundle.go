@@ -23,6 +23,7 @@ const (
 	fileStoreResults = "store_results.json"
 	fileRetention    = "retention.json"
 	fileNotices      = "notices.json"
+	fileTransparency = "transparency.json"
 	fileManifest     = "manifest.json"
 	fileSignature    = "manifest.sig"
 	filePublicKey    = "public_key"

@@ -17,6 +17,7 @@ import (
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -33,6 +34,9 @@ type ExportDeps struct {
 	History func(ctx context.Context, workflowID string) (*historypb.History, error)
 	// Signer signs the manifest; see SigningKey.
 	Signer ed25519.PrivateKey
+	// TransparencyLog, when set, adds transparency.json: the request's log entries with
+	// their inclusion proofs against the latest signed checkpoint.
+	TransparencyLog *tlog.Log
 }
 
 // ExportOptions say what personal data a bundle may hold. By default it holds none beyond
@@ -48,8 +52,8 @@ type ExportOptions struct {
 const withheldValue = "(withheld)"
 
 // Export gathers the evidence of one request into a signed zip bundle: request.json,
-// history.json, audit_events.json, store_results.json, retention.json, notices.json, and
-// manifest.json with the SHA-256 of each, signed in manifest.sig by the key in public_key.
+// history.json, audit_events.json, store_results.json, retention.json, notices.json,
+// transparency.json when deps has a log, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in public_key.
 // Events appended while it runs are left out, so the bundle shows the chain as of one head.
 // It returns an error wrapping requestdb.ErrNotFound when the request does not exist.
 func Export(ctx context.Context, deps ExportDeps, requestID string, opts ExportOptions) ([]byte, error) {
@@ -121,6 +125,17 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 		files = append(files, bundleFile{f.name, data})
+	}
+	if deps.TransparencyLog != nil {
+		ev, err := deps.TransparencyLog.RequestEvidence(ctx, requestID)
+		if err != nil {
+			return nil, err
+		}
+		data, err := marshalFile(ev)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fileTransparency, err)
+		}
+		files = append(files, bundleFile{fileTransparency, data})
 	}
 	return files, nil
 }

@@ -131,3 +131,17 @@ func latestEntry(ctx context.Context, db *gorm.DB, requestHash string, size uint
 	}
 	return rows[0].entry(), nil
 }
+
+// requestEntries returns the request's entries below size, in log order.
+func requestEntries(ctx context.Context, db *gorm.DB, requestHash string, size uint64) ([]Entry, error) {
+	var rows []entryRow
+	err := db.WithContext(ctx).Where("request_hash = ? AND idx < ?", requestHash, size).Order("idx").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("request's log entries: %w", err)
+	}
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.entry()
+	}
+	return out, nil
+}
