@@ -74,6 +74,7 @@ var routeAudience = map[string]audience{
 	"POST /requests/:id/identity":      requester,
 	"GET /requests/:id/report":         requester,
 	"GET /requests/:id/report.zip":     requester,
+	"GET /requests/:id/receipt.json":   requester,
 	"GET /admin":                       anyone,
 	"GET /admin/requests":              staff,
 	"GET /admin/requests/:id":          staff,

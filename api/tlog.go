@@ -93,6 +93,18 @@ func (s *Server) requestReceipt(c echo.Context) error {
 	return c.JSON(http.StatusOK, receipt)
 }
 
+// receiptDownload serves the receipt to the status page's cookie as a file to keep, with
+// errors as pages.
+func (s *Server) receiptDownload(c echo.Context) error {
+	id := currentRequest(c).ID
+	receipt, err := s.opts.TransparencyLog.Receipt(c.Request().Context(), id)
+	if err != nil {
+		return s.renderError(c, err)
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="dsr-receipt-`+id+`.json"`)
+	return c.JSONPretty(http.StatusOK, receipt, "  ")
+}
+
 // uintParams reads two required unsigned integer query parameters.
 func uintParams(c echo.Context, a, b string) (uint64, uint64, error) {
 	var out [2]uint64

@@ -126,3 +126,42 @@ func getJSON(t *testing.T, h *harness, path string, out any) {
 		t.Fatal(err)
 	}
 }
+
+// The status page offers the receipt once the log holds a milestone of the request, and the
+// file it downloads with the page's cookie verifies with the published key.
+func TestTheStatusPageOffersAReceiptThatVerifies(t *testing.T) {
+	h := newHarness(t, false)
+	req := h.open()
+	cookie := http.Header{"Cookie": {"dsr_status=" + req.StatusToken}}
+	if page := h.send(http.MethodGet, "/requests/"+req.ID, "", "", cookie); page.code != http.StatusOK || strings.Contains(page.body, `id="receipt-download"`) {
+		t.Fatalf("status page before any milestone = %d, offers a receipt: %v", page.code, strings.Contains(page.body, "receipt-download"))
+	}
+	h.recordMilestone(req.ID, 1, "received")
+
+	page := h.send(http.MethodGet, "/requests/"+req.ID, "", "", cookie)
+	for _, want := range []string{`href="/requests/` + req.ID + `/receipt.json" download>Download a receipt you can check yourself<`, "dsr receipt verify", `href="/api/v1/log/public-key"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("status page lacks %s", want)
+		}
+	}
+	nb := h.send(http.MethodGet, "/requests/"+req.ID+"?lang=nb", "", "", cookie)
+	if !strings.Contains(nb.body, ">Last ned en kvittering du kan kontrollere selv<") {
+		t.Error("the Norwegian status page lacks the receipt link in Norwegian")
+	}
+
+	a := h.send(http.MethodGet, "/requests/"+req.ID+"/receipt.json", "", "", cookie)
+	if a.code != http.StatusOK || !strings.Contains(a.header.Get("Content-Disposition"), `filename="dsr-receipt-`+req.ID+`.json"`) {
+		t.Fatalf("receipt download = %d %q %s", a.code, a.header.Get("Content-Disposition"), a.body)
+	}
+	var receipt tlog.Receipt
+	if err := json.Unmarshal([]byte(a.body), &receipt); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(h.do(http.MethodGet, "/api/v1/log/public-key", "", "", "").body)
+	if err := receipt.Verify(key); err != nil || receipt.RequestID != req.ID {
+		t.Fatalf("receipt of %s: verify: %v", receipt.RequestID, err)
+	}
+	if other := h.open(); h.send(http.MethodGet, "/requests/"+other.ID+"/receipt.json", "", "", cookie).code == http.StatusOK {
+		t.Error("one request's cookie downloaded another's receipt")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // The requester's pages. The status token is the requester's only key to a request, so the
@@ -47,6 +48,9 @@ func (s *Server) requesterPageRoutes() {
 	mine.POST("/identity", s.submitIdentityForm)
 	mine.GET("/report", s.reportDownload)
 	mine.GET("/report.zip", s.portableCopyPage)
+	if s.opts.TransparencyLog != nil {
+		mine.GET("/receipt.json", s.receiptDownload)
+	}
 }
 
 // requestChoice is one kind of request as the form offers it, in the privacy policy's words.
@@ -427,6 +431,8 @@ type statusPageData struct {
 	FormToken string
 	Error     string
 	Notice    string
+	// Receipt says the log holds a milestone of the request, so the page offers its receipt.
+	Receipt bool
 }
 
 // AnswersIdentity says the requester is to prove who they are by answering questions
@@ -490,6 +496,10 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 	}
 	p.Live = true
 	p.View = view
+	p.Receipt = s.opts.TransparencyLog != nil && slices.ContainsFunc(view.Steps, func(st requests.StatusStep) bool {
+		_, ok := tlog.MilestoneOf(st.Action)
+		return ok
+	})
 	if st := view; !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {
 		p.Refresh = statusRefresh
 	}
