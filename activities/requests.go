@@ -188,12 +188,13 @@ func (a *Activities) withRecipientAnswers(ctx context.Context, requestID, lang s
 	if err != nil {
 		return nil, err
 	}
+	loc := i18n.Default().ForCode(lang)
 	told := make([]string, len(d.RecipientsTold))
 	for i, name := range d.RecipientsTold {
 		told[i] = name
 		for _, rec := range recs {
 			if rec.Recipient == name {
-				told[i] = name + " (" + i18n.Default().ForCode(lang).T("report_recipient_"+rec.Told()) + ")"
+				told[i] = name + " (" + loc.T("report_recipient_"+rec.Told()) + ")"
 			}
 		}
 	}

@@ -142,3 +142,24 @@ func (cs IdentityCheckers) MatchDataPoints(ctx context.Context, email string, an
 	}
 	return best, nil
 }
+
+// timeLayouts are the ways a date comes back as text: SQLite and MySQL without parseTime
+// return text, and an export holds a date as JSON text.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999 -0700 MST",
+	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", time.DateOnly}
+
+// ParseTime reads a date as a store or its export holds it: a time, or text in one of the
+// layouts stores write.
+func ParseTime(v any) (time.Time, bool) {
+	switch v := v.(type) {
+	case time.Time:
+		return v, true
+	case string:
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t, true
+			}
+		}
+	}
+	return time.Time{}, false
+}

@@ -267,7 +267,7 @@ func (w valueWriter) value(d datamap.ColumnDisplay, v any) string {
 			return w.yesNo(b)
 		}
 	case datamap.FormatDate, datamap.FormatDateTime:
-		if t, ok := asTime(v); ok {
+		if t, ok := connector.ParseTime(v); ok {
 			return w.date(t, d.Format == datamap.FormatDateTime)
 		}
 	}
@@ -366,24 +366,6 @@ func boolean(v any) (bool, bool) {
 		}
 	}
 	return false, false
-}
-
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999", time.DateOnly}
-
-// asTime reads a date, which a store may have exported as text.
-func asTime(v any) (time.Time, bool) {
-	switch x := v.(type) {
-	case time.Time:
-		return x, true
-	case string:
-		for _, layout := range timeLayouts {
-			if t, err := time.Parse(layout, x); err == nil {
-				return t, true
-			}
-		}
-	}
-	return time.Time{}, false
 }
 
 // money writes an amount in its currency as the reader's language does, with a one-letter

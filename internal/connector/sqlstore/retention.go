@@ -47,7 +47,7 @@ func (c *Connector) ownReason(t *tablePlan, v record, now time.Time, legalOnly b
 	case !legalOnly && len(t.Retention) > 0:
 		dates := map[string]time.Time{}
 		for _, rule := range t.Retention {
-			if d, ok := asTime(v[t.pos[rule.Column]]); ok {
+			if d, ok := connector.ParseTime(v[t.pos[rule.Column]]); ok {
 				dates[rule.Column] = d
 			}
 		}

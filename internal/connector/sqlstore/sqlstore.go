@@ -241,7 +241,7 @@ func (c *Connector) disclosures(h holding) []connector.Disclosure {
 				continue
 			}
 			disclosed = true
-			if ts, ok := asTime(at); ok && (since.IsZero() || ts.Before(since)) {
+			if ts, ok := connector.ParseTime(at); ok && (since.IsZero() || ts.Before(since)) {
 				since = ts
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dsr-project/dsr/internal/connector"
 )
 
 // The drivers return values of different Go types for the same SQL value (a boolean is a
@@ -46,28 +48,10 @@ func text(v any) string {
 
 // display is text for a retention description: dates as YYYY-MM-DD.
 func display(v any) string {
-	if t, ok := asTime(v); ok {
+	if t, ok := connector.ParseTime(v); ok {
 		return t.UTC().Format(time.DateOnly)
 	}
 	return text(v)
-}
-
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999 -0700 MST",
-	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", time.DateOnly}
-
-// asTime reads a date, which SQLite and MySQL without parseTime may return as text.
-func asTime(v any) (time.Time, bool) {
-	switch v := v.(type) {
-	case time.Time:
-		return v, true
-	case string:
-		for _, layout := range timeLayouts {
-			if t, err := time.Parse(layout, v); err == nil {
-				return t, true
-			}
-		}
-	}
-	return time.Time{}, false
 }
 
 // truthy reads a flag: true, a non-zero number, a set date, or text other than a "no".
