@@ -47,9 +47,6 @@ var webFuncs = template.FuncMap{
 	"date":       func(t time.Time) string { return t.UTC().Format("2 January 2006") },
 	"datetime":   func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") },
 	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"statusText": statusText,
-	"actionText": actionText,
-	"typeText":   typeText,
 	"words":      func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"isTerminal": func(s domain.Status) bool { return s.Terminal() },
 	"derefTime":  func(t *time.Time) time.Time { return *t },
@@ -130,8 +127,8 @@ func (p webPage) Lang() string { return p.localizer().Code() }
 func (p webPage) Date(t time.Time) string     { return p.localizer().Date(t) }
 func (p webPage) DateTime(t time.Time) string { return p.localizer().DateTime(t) }
 
-// StatusText, StepText and TypeText are statusText, actionText and typeText in the page's
-// language.
+// StatusText, StepText and TypeText are the catalogue's words for a status, a timeline
+// step and a request type, in the page's language; staff pages use web_staff_text.go's.
 func (p webPage) StatusText(st domain.Status) string { return localStatusText(p.localizer(), st) }
 func (p webPage) StepText(action string) string      { return localActionText(p.localizer(), action) }
 func (p webPage) TypeText(t domain.RequestType) string {
@@ -264,17 +261,6 @@ func sentence(msg string) string {
 	}
 	return msg
 }
-
-// statusText, actionText and typeText are the words for a status, a timeline step and a
-// request type, in English for the staff pages; requester pages use webPage's methods,
-// which speak the requester's language. The words are in the catalogue.
-func statusText(st domain.Status) string { return localStatusText(english(), st) }
-
-func actionText(action string) string { return localActionText(english(), action) }
-
-func typeText(t domain.RequestType) string { return localTypeText(english(), t) }
-
-func english() *i18n.Localizer { return i18n.Default().For(i18n.Fallback) }
 
 func localStatusText(l *i18n.Localizer, st domain.Status) string {
 	if t, err := l.Translate("status_" + string(st)); err == nil {

@@ -8,8 +8,8 @@ import (
 )
 
 // The privacy team's words for statuses, request types, store states and audit steps. The
-// requester's pages speak to the requester (statusText and its kin); these speak about the
-// requester, to staff.
+// requester's pages speak to the requester (webPage.StatusText and its kin); these speak
+// about the requester, to staff.
 
 var staffStatusTexts = map[domain.Status]string{
 	domain.StatusReceived:                     "Received",
