@@ -59,13 +59,19 @@ func newOwnMetrics() *ownMetrics {
 		mailFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: mailFailuresMetric,
 			Help: "Mail that could not be sent: permanent (the server refused it) or transient (retried)."},
 			[]string{"reason"}),
-		queryErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: requestQueryErrorMetric,
-			Help: "Scrapes whose request gauges could not be read from the database."}),
+		queryErrors: newQueryErrors(),
 	}
 }
 
+func newQueryErrors() prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: requestQueryErrorMetric,
+		Help: "Scrapes whose request gauges could not be read from the database."})
+}
+
+// register registers every metric but queryErrors, which the request collector exposes
+// itself after it reads, so that a scrape that failed counts in that same scrape.
 func (m *ownMetrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.transitions, m.timeInStatus, m.storeCalls, m.storeErrors, m.mailSent, m.mailFailures, m.queryErrors} {
+	for _, c := range []prometheus.Collector{m.transitions, m.timeInStatus, m.storeCalls, m.storeErrors, m.mailSent, m.mailFailures} {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("register metrics: %w", err)
 		}

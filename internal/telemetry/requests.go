@@ -41,16 +41,23 @@ func (c *requestCollector) Describe(ch chan<- *prometheus.Desc) {
 	if c.byState == nil {
 		c.describe()
 	}
+	if c.errors == nil {
+		c.errors = newQueryErrors()
+	}
 	ch <- c.byState
 	ch <- c.overdue
+	c.errors.Describe(ch)
 }
 
 // queryTimeout bounds the scrape-time queries so a slow database cannot hang a scrape.
 const queryTimeout = 5 * time.Second
 
 // Collect reads the counts in one grouped query; the overdue count comes from the same
-// rows, so both gauges describe one moment.
+// rows, so both gauges describe one moment. The error counter goes out last: the registry
+// gathers collectors in parallel, and a counter of its own could be read before this
+// scrape's failure was counted.
 func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
+	defer c.errors.Collect(ch)
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
 	rows, err := c.counter.CountByStatus(ctx, time.Now())
