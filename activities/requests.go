@@ -123,6 +123,7 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	// workflow started.
 	n.To, n.Organization, n.Language = req.MailTo(), a.Organization, req.Language
 	n.Data = a.withLinks(n.RequestID, n.Data)
+	n.Data = a.withAppealOffer(req, n.Data)
 	n.Data = a.withOutcomeLabels(n.Language, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Language, n.Data); err != nil {
 		return err

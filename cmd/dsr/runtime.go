@@ -93,7 +93,7 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	}
 	acts = &activities.Activities{
 		Requests: requestdb.New(db).WithResultKeys(cfg.Codec).WithLog(tl), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
-		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(), Jurisdictions: cfg.Jurisdictions,
 	}
 	brand := mail.Brand{Organization: cfg.Organization, PrivacyPolicyURL: cfg.PrivacyPolicyURL, AccentColor: cfg.AccentColor}
 	if cfg.LogoFile != "" {
@@ -251,6 +251,7 @@ func startWorker(c client.Client, acts *activities.Activities, cfg config.Config
 	w.RegisterWorkflow(workflows.SelfCheck)
 	w.RegisterWorkflow(workflows.Request)
 	w.RegisterWorkflow(workflows.RetentionPurge)
+	w.RegisterWorkflow(workflows.Appeal)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)

@@ -20,6 +20,7 @@ const (
 	KindDenial           Kind = "denial"            // Denial
 	KindCompletion       Kind = "completion"        // Completion
 	KindRecipientNotice  Kind = "recipient_notice"  // RecipientNotice
+	KindAppealDecision   Kind = "appeal_decision"   // AppealDecision
 )
 
 // Notice is one e-mail about a request, before rendering. It survives a JSON round trip
@@ -59,6 +60,8 @@ type Reminder struct {
 type Extension struct {
 	NewDueDate time.Time
 	Reason     string
+	// Appeal says the due date moved is an appeal's, not the request's.
+	Appeal bool `json:",omitempty"`
 }
 
 // Denial says why no action is taken and names the right to complain (GDPR Art. 12(4)).
@@ -66,6 +69,9 @@ type Denial struct {
 	Reason        string
 	AuthorityName string // optional: the supervisory authority to name
 	AuthorityURL  string
+	// AppealURL, when set, is where the person may appeal the refusal until AppealUntil.
+	AppealURL   string    `json:",omitempty"`
+	AppealUntil time.Time `json:",omitzero"`
 }
 
 // Completion reports the outcome of a request.
@@ -76,6 +82,19 @@ type Completion struct {
 	Retained       []Retained
 	RecipientsTold []string // organisations told of the change (GDPR Art. 19)
 	ReportURL      string   // optional: where to download the full report
+	// AppealURL, when set, is where the person may appeal what was kept until AppealUntil.
+	AppealURL   string    `json:",omitempty"`
+	AppealUntil time.Time `json:",omitzero"`
+}
+
+// AppealDecision tells the person how their appeal of a refusal was decided, and why. A
+// denied appeal names the regulator they may complain to.
+type AppealDecision struct {
+	Granted       bool
+	Reason        string
+	RegulatorName string
+	RegulatorURL  string
+	StatusURL     string
 }
 
 // Retained is data kept despite the request, with its legal ground and end date.

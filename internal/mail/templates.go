@@ -73,6 +73,8 @@ var kindSpecs = map[Kind]kindSpec{
 	KindCompletion: specOf(Completion{RequestType: "suppress", Found: []string{"webstore: orders"}, Changed: []string{"newsletter: deleted"},
 		Retained: []Retained{{What: "orders", Reason: "tax law", Until: sampleDay}}, RecipientsTold: []string{"Affiliate Ltd"},
 		ReportURL: "https://privacy.example.com/requests/ID/report"}),
+	KindAppealDecision: specOf(AppealDecision{Reason: "The records are kept under tax law.", RegulatorName: "Office of the Attorney General of Virginia",
+		RegulatorURL: "https://www.oag.state.va.us/consumer-protection/", StatusURL: "https://privacy.example.com/requests/ID"}),
 	KindRecipientNotice: func() kindSpec {
 		s := specOf(RecipientNotice{Change: "Delete all personal data about this person.", SubjectRef: "C-1", RespondBy: sampleDay})
 		s.english = true

@@ -39,13 +39,18 @@ const (
 	Cancelled        Milestone = "cancelled"
 	Expired          Milestone = "expired"
 	Extended         Milestone = "extended"
+	// An appeal of a refusal, and its decision; the entry's due date is the appeal's.
+	Appealed      Milestone = "appealed"
+	AppealGranted Milestone = "appeal_granted"
+	AppealDenied  Milestone = "appeal_denied"
 )
 
 // MilestoneOf returns the milestone an audit action records, and false for an action that
 // is none. The workflow names its steps after the milestones.
 func MilestoneOf(action string) (Milestone, bool) {
 	switch m := Milestone(action); m {
-	case Received, EmailVerified, IdentityVerified, Completed, Denied, Cancelled, Expired, Extended:
+	case Received, EmailVerified, IdentityVerified, Completed, Denied, Cancelled, Expired, Extended,
+		Appealed, AppealGranted, AppealDenied:
 		return m, true
 	}
 	return "", false
