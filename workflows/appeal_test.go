@@ -29,7 +29,7 @@ type appealHarness struct {
 }
 
 var (
-	refuser = workflows.Actor{Name: "ana", Role: domain.RoleAnalyst, ID: "tok-ana"}
+	refuser  = workflows.Actor{Name: "ana", Role: domain.RoleAnalyst, ID: "tok-ana"}
 	reviewer = workflows.Actor{Name: "bob", Role: domain.RoleAnalyst, ID: "tok-bob"}
 )
 
