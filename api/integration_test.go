@@ -90,6 +90,7 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Request)
 	w.RegisterWorkflow(workflows.RetentionPurge) // a suppression that keeps a record starts one
+	w.RegisterWorkflow(workflows.Appeal)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

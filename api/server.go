@@ -188,6 +188,8 @@ func (s *Server) routes() {
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
 	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
 	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)
+	mine.POST("/appeal", s.submitAppeal, s.limitVerifyByRequest)
+	mine.GET("/appeal", s.requesterAppealStatus)
 	s.logRoutes(mine)
 
 	if s.opts.Sessions != nil {
@@ -200,6 +202,9 @@ func (s *Server) routes() {
 	staff.POST("/requests", s.staffIntake)
 	staff.GET("/requests/:id", s.staffRequest)
 	staff.POST("/requests/:id/:action", s.staffAction)
+	staff.GET("/appeals", s.listAppeals)
+	staff.POST("/requests/:id/appeal/decision", s.decideAppeal)
+	staff.POST("/requests/:id/appeal/extension", s.extendAppeal)
 	staff.GET("/metrics", s.metrics)
 	staff.GET("/tasks", s.listTasks)
 	staff.POST("/tasks/:id/complete", s.completeTask)

@@ -15,22 +15,22 @@ import (
 // Appeal is a person's appeal of a refused request, as the application stores it. Text is
 // the person's words (PII); RefusedByID and DecidedByID are staff token IDs.
 type Appeal struct {
-	RequestID       string `gorm:"primaryKey"`
-	Status          domain.AppealStatus
-	Text            string
-	ReceivedAt      time.Time
-	DueAt           time.Time
-	OriginalDueAt   time.Time
-	ExtendedAt      *time.Time
-	ExtensionReason string
-	RefusedBy       string
-	RefusedByID     string
-	DecidedBy       string
-	DecidedByID     string
-	DecidedAt       *time.Time
-	DecisionReason  string
-	Overdue         bool
-	StepSeq         int64
+	RequestID       string              `gorm:"primaryKey" json:"request_id"`
+	Status          domain.AppealStatus `json:"status"`
+	Text            string              `json:"text"`
+	ReceivedAt      time.Time           `json:"received_at"`
+	DueAt           time.Time           `json:"due_at"`
+	OriginalDueAt   time.Time           `json:"original_due_at"`
+	ExtendedAt      *time.Time          `json:"extended_at,omitempty"`
+	ExtensionReason string              `json:"extension_reason,omitempty"`
+	RefusedBy       string              `json:"refused_by,omitempty"`
+	RefusedByID     string              `json:"refused_by_id,omitempty"`
+	DecidedBy       string              `json:"decided_by,omitempty"`
+	DecidedByID     string              `json:"decided_by_id,omitempty"`
+	DecidedAt       *time.Time          `json:"decided_at,omitempty"`
+	DecisionReason  string              `json:"decision_reason,omitempty"`
+	Overdue         bool                `json:"overdue"`
+	StepSeq         int64               `json:"-"`
 }
 
 func (Appeal) TableName() string { return "appeals" }

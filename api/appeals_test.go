@@ -1,0 +1,129 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/auth"
+	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/requestdb"
+)
+
+// mailTo waits for a mail to the address whose subject holds subject, and returns it.
+func (s *stack) mailTo(to, subject string) api.DevMail {
+	s.t.Helper()
+	var found api.DevMail
+	s.eventually("a mail to "+to+" about "+subject, func() (bool, string) {
+		var msgs []api.DevMail
+		s.must(http.StatusOK, http.MethodGet, "/api/v1/dev/mail?to="+url.QueryEscape(to), "", "", &msgs)
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, subject) {
+				found = m
+				return true, ""
+			}
+		}
+		return false, "no such mail yet"
+	})
+	return found
+}
+
+// deniedRequest opens a Virginia correction, proves its mailbox and has refuser deny it.
+func (s *stack) deniedRequest(email, refuser string) api.IntakeAnswer {
+	s.t.Helper()
+	req := s.open(`{"type":"correct","email":"` + email + `","jurisdiction":"vcdpa","details":{"changes":[{"field":"name","value":"Vic Vale"}]}}`)
+	s.verify(req, email)
+	s.awaitRequesterStatus(req, domain.StatusPendingReview)
+	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+req.ID+"/deny", `{"reason":"we could not match the name to our records"}`, refuser, nil)
+	s.awaitRequesterStatus(req, domain.StatusDenied)
+	return req
+}
+
+func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T) {
+	s := startStack(t)
+	carol := s.token("carol", auth.RoleAnalyst)
+	dave := s.token("dave", auth.RoleAnalyst)
+	req := s.deniedRequest("vic@example.com", carol)
+	path := "/api/v1/requests/" + req.ID + "/appeal"
+
+	denial := s.mailTo("vic@example.com", "Decision on your privacy request")
+	if !strings.Contains(denial.Text, "/requests/"+req.ID+"?k=") || !strings.Contains(denial.Text, "#appeal") {
+		t.Errorf("the denial does not carry the appeal link:\n%s", denial.Text)
+	}
+
+	a := s.do(http.MethodPost, path, `{"text":"my name is right\u0007"}`, req.StatusToken)
+	if a.code != http.StatusUnprocessableEntity || a.errorBody(t).Fields["text"] == "" {
+		t.Errorf("an appeal with a control character = %d %s, want 422 on text", a.code, a.body)
+	}
+	if a := s.do(http.MethodPost, path, `{"text":"`+strings.Repeat("x", domain.MaxAppealText+1)+`"}`, req.StatusToken); a.code != http.StatusUnprocessableEntity {
+		t.Errorf("an overlong appeal = %d, want 422", a.code)
+	}
+
+	before := time.Now()
+	var ap api.RequesterAppeal
+	s.must(http.StatusAccepted, http.MethodPost, path, `{"text":"My name is Vic Vale; my passport says so."}`, req.StatusToken, &ap)
+	if ap.Status != domain.AppealOpen || ap.DueAt.Before(before.AddDate(0, 0, 60).Add(-time.Minute)) || ap.DueAt.After(time.Now().AddDate(0, 0, 60)) {
+		t.Errorf("appeal = %+v, want open and due in Virginia's 60 days", ap)
+	}
+	if a := s.do(http.MethodPost, path, `{"text":"And another thing."}`, req.StatusToken); a.code != http.StatusConflict || a.errorBody(t).Code != "appeal_exists" {
+		t.Errorf("a second appeal = %d %s, want 409 appeal_exists", a.code, a.body)
+	}
+
+	var open []requestdb.Appeal
+	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/appeals?status=open", "", dave, &open)
+	if !slices.ContainsFunc(open, func(x requestdb.Appeal) bool { return x.RequestID == req.ID && x.RefusedBy == "carol" && x.RefusedByID != "" }) {
+		t.Fatalf("open appeals %+v lack this one, refused by carol", open)
+	}
+
+	decision := "/api/v1/admin/requests/" + req.ID + "/appeal/decision"
+	if a := s.do(http.MethodPost, decision, `{"granted":true,"reason":"on second thought"}`, carol); a.code != http.StatusConflict || !strings.Contains(a.body, "another must") {
+		t.Errorf("decision by the refuser = %d %s, want 409", a.code, a.body)
+	}
+	var decided requestdb.Appeal
+	s.must(http.StatusOK, http.MethodPost, decision, `{"granted":false,"reason":"The name on file matches the order records we must keep."}`, dave, &decided)
+	if decided.Status != domain.AppealDenied || decided.DecidedBy != "dave" || decided.DecidedAt == nil {
+		t.Errorf("decided appeal = %+v", decided)
+	}
+	if a := s.do(http.MethodPost, decision, `{"granted":true,"reason":"again"}`, dave); a.code != http.StatusConflict {
+		t.Errorf("a second decision = %d %s, want 409", a.code, a.body)
+	}
+
+	s.must(http.StatusOK, http.MethodGet, path, "", req.StatusToken, &ap)
+	if ap.Status != domain.AppealDenied || ap.Regulator == nil || ap.Regulator.Name != "Office of the Attorney General of Virginia" {
+		t.Errorf("the requester's view of the denied appeal = %+v, want the regulator", ap)
+	}
+	m := s.mailTo("vic@example.com", "Decision on your appeal")
+	for _, want := range []string{"keep our decision", "Office of the Attorney General of Virginia", "https://www.oag.state.va.us/consumer-protection/", "order records we must keep"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the appeal decision mail lacks %q:\n%s", want, m.Text)
+		}
+	}
+
+	events, err := s.requests.AuditEvents(context.Background(), req.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+	}
+	if !slices.Contains(actions, "appealed") || actions[len(actions)-1] != "appeal_denied" {
+		t.Errorf("audit actions %v, want appealed and appeal_denied last", actions)
+	}
+}
+
+func TestARequestThatWasNotRefusedCannotBeAppealed(t *testing.T) {
+	s := startStack(t)
+	req := s.open(`{"type":"restrict","email":"rae@example.com","jurisdiction":"vcdpa","details":{"limits":["marketing_email"]}}`)
+	s.verify(req, "rae@example.com")
+	s.awaitRequesterStatus(req, domain.StatusCompleted)
+	a := s.do(http.MethodPost, "/api/v1/requests/"+req.ID+"/appeal", `{"text":"I disagree."}`, req.StatusToken)
+	if a.code != http.StatusConflict || a.errorBody(t).Code != "not_appealable" {
+		t.Errorf("appeal of a completed request that kept nothing = %d %s, want 409 not_appealable", a.code, a.body)
+	}
+}
