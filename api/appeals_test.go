@@ -76,7 +76,9 @@ func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T)
 
 	var open []requestdb.Appeal
 	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/appeals?status=open", "", dave, &open)
-	if !slices.ContainsFunc(open, func(x requestdb.Appeal) bool { return x.RequestID == req.ID && x.RefusedBy == "carol" && x.RefusedByID != "" }) {
+	if !slices.ContainsFunc(open, func(x requestdb.Appeal) bool {
+		return x.RequestID == req.ID && x.RefusedBy == "carol" && x.RefusedByID != ""
+	}) {
 		t.Fatalf("open appeals %+v lack this one, refused by carol", open)
 	}
 
