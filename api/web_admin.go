@@ -27,6 +27,8 @@ func (s *Server) adminPageRoutes() {
 	staff.GET("/requests", s.queuePage)
 	staff.GET("/requests/:id", s.requestPage)
 	staff.POST("/requests/:id/:action", s.requestActionForm)
+	staff.POST("/requests/:id/appeal/:verb", s.appealActionForm)
+	staff.GET("/appeals", s.appealsPage)
 	s.dashboardPageRoutes(staff)
 }
 
@@ -102,6 +104,11 @@ type requestPageData struct {
 	Timeline []requestdb.AuditEvent
 	Reads    []requestdb.AuditEvent
 	TaskRows []taskRow
+	// Appeal is the request's appeal, if any; AppealDecidable and AppealExtendable say
+	// whether this staff member may decide or extend it now.
+	Appeal           *requestdb.Appeal
+	AppealDecidable  bool
+	AppealExtendable bool
 }
 
 // readsShown is how many of the latest views of a requester's details a request page lists;
@@ -115,7 +122,8 @@ func (p requestPageData) Offers(action string) bool { return slices.Contains(p.O
 var actionDone = map[string]string{
 	"approve": "Approved.", "deny": "Denied.", "verify-identity": "Identity verified.", "extend": "Deadline extended.",
 	"cancel": "Cancelled.", "retry": "Store retried.", "notes": "Note added.", "assign": "Assigned.",
-	"opened": "Request opened. A second member of the privacy team must approve it.",
+	"opened":        "Request opened. A second member of the privacy team must approve it.",
+	"appeal-decide": "Appeal decided; the person is told.", "appeal-extend": "Appeal deadline extended; the person is told.",
 }
 
 func (s *Server) requestData(c echo.Context) (requestPageData, error) {
@@ -144,6 +152,9 @@ func (s *Server) requestData(c echo.Context) (requestPageData, error) {
 	p.Reads = p.Reads[:min(len(p.Reads), readsShown)]
 	for _, t := range v.Tasks {
 		p.TaskRows = append(p.TaskRows, s.taskRow(t))
+	}
+	if err := s.appealData(c, &p); err != nil {
+		return requestPageData{}, err
 	}
 	if row.Details != "" {
 		if err := json.Unmarshal([]byte(row.Details), &p.Details); err != nil {

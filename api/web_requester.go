@@ -46,6 +46,7 @@ func (s *Server) requesterPageRoutes() {
 	mine.POST("/verify", s.submitCodeForm)
 	mine.POST("/resend-code", s.resendCodeForm)
 	mine.POST("/identity", s.submitIdentityForm)
+	mine.POST("/appeal", s.submitAppealForm)
 	mine.GET("/report", s.reportDownload)
 	mine.GET("/report.zip", s.portableCopyPage)
 	if s.opts.TransparencyLog != nil {
@@ -433,7 +434,15 @@ type statusPageData struct {
 	Notice    string
 	// Receipt says the log holds a milestone of the request, so the page offers its receipt.
 	Receipt bool
+	// Offer says whether the request may be appealed, and holds its appeal once made;
+	// AppealText and AppealError are a refused appeal's text and what was wrong with it.
+	Offer       requests.AppealOffer
+	AppealText  string
+	AppealError string
 }
+
+// MaxAppeal is how many characters an appeal may hold.
+func (statusPageData) MaxAppeal() int { return domain.MaxAppealText }
 
 // AnswersIdentity says the requester is to prove who they are by answering questions
 // about data we hold, rather than waiting for our privacy team.
@@ -500,6 +509,11 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 		_, ok := tlog.MilestoneOf(st.Action)
 		return ok
 	})
+	if view.Status.Terminal() {
+		if p.Offer, err = s.svc.AppealOf(c.Request().Context(), row); err != nil {
+			s.log.Warn("appeal offer unavailable", "request_id", row.ID, "error", err)
+		}
+	}
 	if st := view; !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {
 		p.Refresh = statusRefresh
 	}
@@ -508,6 +522,35 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 
 func (s *Server) statusPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "status.html", s.statusData(c))
+}
+
+// submitAppealForm records the requester's appeal and shows it on the status page; a
+// refused appeal shows why beside the form, in the reader's language, keeping the text.
+func (s *Server) submitAppealForm(c echo.Context) error {
+	row := currentRequest(c)
+	text := c.FormValue("text")
+	_, err := s.svc.SubmitAppeal(c.Request().Context(), row, text)
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/requests/"+row.ID+"#appeal")
+	}
+	page := s.statusData(c)
+	ae := asAPIError(err)
+	if ae.status >= 500 || ae.status == http.StatusTooManyRequests {
+		return s.renderError(c, err)
+	}
+	page.AppealText, page.AppealError = text, sentence(ae.message)
+	key := "refusal_" + ae.kind
+	if ae.status == http.StatusUnprocessableEntity {
+		key = "appeal_error_" + ae.kind
+	}
+	if msg, terr := page.localizer().Translate(key, "Count", domain.MaxAppealText); ae.kind != "" && terr == nil {
+		page.AppealError = msg
+	}
+	if !page.Offer.Open {
+		// The form is gone (the window closed, or an appeal was made): say it at the top.
+		page.Error = page.AppealError
+	}
+	return s.render(c, ae.status, "status.html", page)
 }
 
 // identityPoints are the data points the identity form asks for.

@@ -90,6 +90,21 @@ var staffActionTexts = map[string]string{
 	"deadline_alert":                "Deadline alert: 75% of the time used",
 	"retention_purged":              "Kept record purged",
 	requestdb.ActionAccessed:        "Requester's details viewed",
+	"appealed":                      "Appealed by the requester",
+	"appeal_extended":               "Appeal deadline extended",
+	"appeal_overdue":                "Appeal answer overdue",
+	"appeal_granted":                "Appeal granted",
+	"appeal_denied":                 "Appeal denied",
+}
+
+var appealStatusTexts = map[domain.AppealStatus]string{
+	domain.AppealOpen:    "Open: waiting for a decision",
+	domain.AppealGranted: "Granted: the refusal is withdrawn",
+	domain.AppealDenied:  "Denied: the refusal stands",
+}
+
+func appealStatus(s domain.AppealStatus) string {
+	return textOf(appealStatusTexts, s, string(s))
 }
 
 func staffAction(action string) string {
