@@ -106,6 +106,12 @@ func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T)
 		}
 	}
 
+	var metrics api.MetricsReport
+	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/metrics", "", dave, &metrics)
+	if got := metrics.Appeals; got.Received != 1 || got.Denied != 1 || got.Granted != 0 || got.DaysToDecide.Count != 1 {
+		t.Errorf("appeal metrics = %+v, want one received and one denied", got)
+	}
+
 	events, err := s.requests.AuditEvents(context.Background(), req.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,16 @@ type MetricsReport struct {
 	// ByMonth is every calendar month of the period, those without requests included,
 	// with all types summed and the days that month's answers took.
 	ByMonth []MonthSummary `json:"by_month"`
+	// Appeals are the appeals of refusals received in the period and those decided in it.
+	Appeals AppealMetrics `json:"appeals"`
+}
+
+// AppealMetrics count appeals received, granted and denied, and the days decisions took.
+type AppealMetrics struct {
+	Received     int          `json:"received"`
+	Granted      int          `json:"granted"`
+	Denied       int          `json:"denied"`
+	DaysToDecide ResponseDays `json:"days_to_decide"`
 }
 
 // MonthSummary is one calendar month (UTC, YYYY-MM) of every type.
@@ -111,6 +121,8 @@ func metricsReport(from, to time.Time, m requestdb.Metrics) MetricsReport {
 	r := MetricsReport{
 		From: from, To: to, Months: make([]MonthMetrics, len(m.Months)),
 		DaysToRespond: responseDays(m.Responses), ByType: map[domain.RequestType]RequestTypeMetrics{},
+		Appeals: AppealMetrics{Received: m.Appeals.Received, Granted: m.Appeals.Granted, Denied: m.Appeals.Denied,
+			DaysToDecide: responseDays(m.Appeals.DaysToDecide)},
 	}
 	for i, mc := range m.Months {
 		counts := Counts{Received: mc.Received, Completed: mc.Completed, Denied: mc.Denied}

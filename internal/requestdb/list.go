@@ -199,6 +199,40 @@ type Metrics struct {
 	ByType    map[domain.RequestType]ResponseTimes
 	// ByMonth are the response times of the answers given in each month (YYYY-MM).
 	ByMonth map[string]ResponseTimes
+	// Appeals counts the appeals of refusals received and decided in the period.
+	Appeals AppealCounts
+}
+
+// AppealCounts are the appeals received in a period, those decided in it by outcome, and
+// the days from receipt to decision.
+type AppealCounts struct {
+	Received, Granted, Denied int
+	DaysToDecide              ResponseTimes
+}
+
+// appealMetrics counts the appeals received and decided in [from, to).
+func appealMetrics(db *gorm.DB, from, to time.Time) (AppealCounts, error) {
+	var out AppealCounts
+	var received int64
+	if err := db.Model(&Appeal{}).Where("received_at >= ? AND received_at < ?", from, to).Count(&received).Error; err != nil {
+		return out, fmt.Errorf("appeal metrics: received: %w", err)
+	}
+	out.Received = int(received)
+	var decided []Appeal
+	if err := db.Select("status, received_at, decided_at").Where("decided_at >= ? AND decided_at < ?", from, to).Find(&decided).Error; err != nil {
+		return out, fmt.Errorf("appeal metrics: decided: %w", err)
+	}
+	var days []float64
+	for _, ap := range decided {
+		if ap.Status == domain.AppealGranted {
+			out.Granted++
+		} else {
+			out.Denied++
+		}
+		days = append(days, ap.DecidedAt.Sub(ap.ReceivedAt).Hours()/24)
+	}
+	out.DaysToDecide = summarise(days)
+	return out, nil
 }
 
 // RequestMetrics counts the requests received, completed and denied in [from, to), by type
@@ -274,7 +308,8 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		}
 		return m.Months[i].Type < m.Months[j].Type
 	})
-	return m, nil
+	m.Appeals, err = appealMetrics(db, from, to)
+	return m, err
 }
 
 func summarise(days []float64) ResponseTimes {
