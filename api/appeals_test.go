@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -110,6 +112,25 @@ func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T)
 	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/metrics", "", dave, &metrics)
 	if got := metrics.Appeals; got.Received != 1 || got.Denied != 1 || got.Granted != 0 || got.DaysToDecide.Count != 1 {
 		t.Errorf("appeal metrics = %+v, want one received and one denied", got)
+	}
+
+	auditor := s.token("ann", auth.RoleAuditor)
+	var key audit.PublicKeyInfo
+	s.must(http.StatusOK, http.MethodGet, "/api/v1/audit/public-key", "", auditor, &key)
+	pub, err := audit.ParsePublicKey(key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := s.do(http.MethodGet, "/api/v1/audit/requests/"+req.ID+"/evidence", "", auditor)
+	if _, err := audit.VerifyBundle([]byte(bundle.body), pub); bundle.code != http.StatusOK || err != nil {
+		t.Fatalf("evidence = %d, %v", bundle.code, err)
+	}
+	var inBundle requestdb.Appeal
+	if err := json.Unmarshal([]byte(bundleFiles(t, []byte(bundle.body))["appeal.json"]), &inBundle); err != nil {
+		t.Fatalf("appeal.json: %v", err)
+	}
+	if inBundle.Status != domain.AppealDenied || inBundle.DecidedBy != "dave" || inBundle.RefusedBy != "carol" || strings.Contains(inBundle.Text, "passport") {
+		t.Errorf("the bundle's appeal = %+v, want denied by dave, refused by carol, the person's words withheld", inBundle)
 	}
 
 	events, err := s.requests.AuditEvents(context.Background(), req.ID)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	historypb "go.temporal.io/api/history/v1"
 
@@ -53,7 +54,7 @@ const withheldValue = "(withheld)"
 
 // Export gathers the evidence of one request into a signed zip bundle: request.json,
 // history.json, audit_events.json, store_results.json, retention.json, notices.json,
-// transparency.json when deps has a log, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in public_key.
+// transparency.json when deps has a log, appeal.json when the request was appealed, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in public_key.
 // Events appended while it runs are left out, so the bundle shows the chain as of one head.
 // It returns an error wrapping requestdb.ErrNotFound when the request does not exist.
 func Export(ctx context.Context, deps ExportDeps, requestID string, opts ExportOptions) ([]byte, error) {
@@ -126,6 +127,16 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		}
 		files = append(files, bundleFile{f.name, data})
 	}
+	switch ap, err := repo.GetAppeal(ctx, requestID); {
+	case err == nil:
+		data, err := marshalFile(appealOf(ap, opts))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fileAppeal, err)
+		}
+		files = append(files, bundleFile{fileAppeal, data})
+	case !errors.Is(err, requestdb.ErrNotFound):
+		return nil, err
+	}
 	if deps.TransparencyLog != nil {
 		ev, err := deps.TransparencyLog.RequestEvidence(ctx, requestID)
 		if err != nil {
@@ -138,6 +149,17 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		files = append(files, bundleFile{fileTransparency, data})
 	}
 	return files, nil
+}
+
+// appealOf is appeal.json: the request's appeal, who refused and who decided it (by name
+// and token ID), when, and why. The person's own words are personal data, withheld unless
+// asked for; their length stays, to show that something was written.
+func appealOf(ap *requestdb.Appeal, opts ExportOptions) any {
+	out := *ap
+	if !opts.IncludePII {
+		out.Text = fmt.Sprintf("withheld: personal data (%d characters)", utf8.RuneCountInString(ap.Text))
+	}
+	return out
 }
 
 // historyOf returns the request's workflow history, its payloads redacted unless personal
