@@ -331,24 +331,30 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	// side by side: completed with an outcome, waiting for a manual task, waiting for the
 	// requester's identity, waiting for review, denied.
 	ada, alice, erin := demoPerson(t, "ada.lovelace@example.com"), demoPerson(t, "alice@example.com"), demoPerson(t, "erin@example.com")
-	completed := s.open(`{"type":"suppress","email":"` + ada.Email + `","jurisdiction":"gdpr","details":{"scope":{"all":true}}}`)
+	// Under Connecticut's law a completion that keeps a record may be appealed.
+	completed := s.open(`{"type":"suppress","email":"` + ada.Email + `","jurisdiction":"ctdpa","details":{"scope":{"all":true}}}`)
 	// A completed review's mail links to its report.
 	reviewed := s.open(`{"type":"review","email":"` + erin.Email + `","jurisdiction":"gdpr"}`)
 	manualTask := s.open(`{"type":"review","email":"` + alice.Email + `","jurisdiction":"gdpr"}`)
 	identity := s.open(`{"type":"review","email":"bob@example.com","jurisdiction":"gdpr"}`)
 	review := s.open(`{"type":"correct","email":"carol@example.com","jurisdiction":"gdpr","details":{"changes":[{"field":"name","value":"Carol Clark"}]}}`)
 	denied := s.open(`{"type":"correct","email":"dave@example.com","jurisdiction":"gdpr","details":{"changes":[{"field":"name","value":"Dave Day"}]}}`)
+	// A Virginia denial may be appealed: its status page offers the form, then the appeal.
+	appealed := s.open(`{"type":"correct","email":"vic@example.com","jurisdiction":"vcdpa","details":{"changes":[{"field":"name","value":"Vic Vale"}]}}`)
 	s.verify(completed, ada.Email)
 	s.verify(reviewed, erin.Email)
 	s.verify(manualTask, alice.Email)
 	s.verify(identity, "bob@example.com")
 	s.verify(review, "carol@example.com")
 	s.verify(denied, "dave@example.com")
+	s.verify(appealed, "vic@example.com")
 	s.proveIdentity(completed, ada)
 	s.proveIdentity(reviewed, erin)
 	s.proveIdentity(manualTask, alice)
 	s.awaitRequesterStatus(denied, domain.StatusPendingReview)
 	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+denied.ID+"/deny", `{"reason":"we could not match the name to our records"}`, analyst, nil)
+	s.awaitRequesterStatus(appealed, domain.StatusPendingReview)
+	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+appealed.ID+"/deny", `{"reason":"we could not match the name to our records"}`, analyst, nil)
 	s.awaitRequesterStatus(completed, domain.StatusAwaitingManualTasks)
 	s.must(http.StatusOK, http.MethodPost, completePath(requestdb.TaskID(completed.ID, "paper-archive")), `{"result":{"found":["name"],"changed":["name"],
 		"retained":[{"what":"signed contract","reason":"Contract law","until":"2031-01-01T00:00:00Z"}]},"note":"box 4"}`, analyst, nil)
@@ -360,6 +366,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	s.awaitRequesterStatus(identity, domain.StatusAwaitingIdentityVerification)
 	s.awaitRequesterStatus(review, domain.StatusPendingReview)
 	s.awaitRequesterStatus(denied, domain.StatusDenied)
+	s.awaitRequesterStatus(appealed, domain.StatusDenied)
 
 	browser := newBrowser(t, false)
 	t.Run("requester pages", func(t *testing.T) {
@@ -397,6 +404,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 			{"status-awaiting-manual-task", alice.Email, manualTask, true},
 			{"status-completed", ada.Email, completed, false},
 			{"status-denied", "dave@example.com", denied, false},
+			{"status-denied-appealable", "vic@example.com", appealed, false},
 		} {
 			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")))
 			if page.updates {
@@ -408,6 +416,13 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 			}
 			checkPage(t, person, page.name)
 		}
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+completed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-text-input")))
+		if intro := browserValue(t, person, chromedp.Text(chromedp.CSS("#appeal p"))); !strings.HasPrefix(intro, "We kept some of your data") {
+			t.Errorf("the partly fulfilled request's appeal offer reads %q", intro)
+		}
+		s.must(http.StatusAccepted, http.MethodPost, "/api/v1/requests/"+appealed.ID+"/appeal", `{"text":"My name is Vic Vale.\nMy passport says so."}`, appealed.StatusToken, nil)
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+appealed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-status")))
+		checkPage(t, person, "status-appeal-open")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+completed.ID+"/report?format=html"), chromedp.WaitVisible(chromedp.CSS("main")))
 		checkPage(t, person, "report")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+review.ID+"/report?format=html"), chromedp.WaitVisible(chromedp.CSS("main")))
@@ -457,6 +472,11 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-metrics-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/staff-request"), chromedp.WaitVisible(chromedp.CSS("#sr-email")))
 		checkPage(t, staff, "staff-request-form")
+		// The analyst who denied the appealed request sees the appeal without the decision.
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/appeals"), chromedp.WaitVisible(chromedp.CSS("#appeals")))
+		checkPage(t, staff, "staff-appeals")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+appealed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-decide-by-another")))
+		checkPage(t, staff, "staff-request-appeal-refuser")
 	})
 
 	t.Run("auditor pages", func(t *testing.T) {
