@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -136,13 +135,4 @@ func (s *Server) extendAppeal(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, ap)
-}
-
-// appealRefusalKind is the catalogue key of a refused appeal's words, "" for other errors.
-func appealRefusalKind(err error) string {
-	var de *domain.Error
-	if errors.As(err, &de) {
-		return de.Kind
-	}
-	return ""
 }

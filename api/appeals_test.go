@@ -15,6 +15,7 @@ import (
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // mailTo waits for a mail to the address whose subject holds subject, and returns it.
@@ -143,6 +144,20 @@ func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T)
 	}
 	if !slices.Contains(actions, "appealed") || actions[len(actions)-1] != "appeal_denied" {
 		t.Errorf("audit actions %v, want appealed and appeal_denied last", actions)
+	}
+	logged, err := s.transparencyLog.RequestEvidence(context.Background(), req.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var milestones []string
+	for _, e := range logged.Entries {
+		milestones = append(milestones, string(e.Entry.Milestone))
+		if e.Entry.Milestone == tlog.Appealed && !e.Entry.DueAt.Equal(ap.DueAt.Truncate(time.Second)) {
+			t.Errorf("the appealed entry is due %v, want the appeal's %v", e.Entry.DueAt, ap.DueAt)
+		}
+	}
+	if !slices.Contains(milestones, "appealed") || !slices.Contains(milestones, "appeal_denied") {
+		t.Errorf("transparency log milestones %v, want appealed and appeal_denied", milestones)
 	}
 }
 
