@@ -39,7 +39,13 @@ func (s *stack) mailTo(to, subject string) api.DevMail {
 // deniedRequest opens a Virginia correction, proves its mailbox and has refuser deny it.
 func (s *stack) deniedRequest(email, refuser string) api.IntakeAnswer {
 	s.t.Helper()
-	req := s.open(`{"type":"correct","email":"` + email + `","jurisdiction":"vcdpa","details":{"changes":[{"field":"name","value":"Vic Vale"}]}}`)
+	return s.deniedUnder(domain.JurisdictionVCDPA, email, refuser)
+}
+
+// deniedUnder opens a correction under j, proves its mailbox and has refuser deny it.
+func (s *stack) deniedUnder(j domain.Jurisdiction, email, refuser string) api.IntakeAnswer {
+	s.t.Helper()
+	req := s.open(`{"type":"correct","email":"` + email + `","jurisdiction":"` + string(j) + `","details":{"changes":[{"field":"name","value":"Vic Vale"}]}}`)
 	s.verify(req, email)
 	s.awaitRequesterStatus(req, domain.StatusPendingReview)
 	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+req.ID+"/deny", `{"reason":"we could not match the name to our records"}`, refuser, nil)
@@ -169,5 +175,29 @@ func TestARequestThatWasNotRefusedCannotBeAppealed(t *testing.T) {
 	a := s.do(http.MethodPost, "/api/v1/requests/"+req.ID+"/appeal", `{"text":"I disagree."}`, req.StatusToken)
 	if a.code != http.StatusConflict || a.errorBody(t).Code != "not_appealable" {
 		t.Errorf("appeal of a completed request that kept nothing = %d %s, want 409 not_appealable", a.code, a.body)
+	}
+}
+
+func TestAColoradoAppealIsExtendedOnceAndThePersonToldWhy(t *testing.T) {
+	s := startStack(t)
+	carol, dave := s.token("carol", auth.RoleAnalyst), s.token("dave", auth.RoleAnalyst)
+	req := s.deniedUnder(domain.JurisdictionCPA, "cleo@example.com", carol)
+	var ap api.RequesterAppeal
+	s.must(http.StatusAccepted, http.MethodPost, "/api/v1/requests/"+req.ID+"/appeal", `{"text":"Please look again."}`, req.StatusToken, &ap)
+	if days := ap.DueAt.Sub(ap.ReceivedAt).Hours() / 24; days != 45 {
+		t.Errorf("a Colorado appeal is due in %v days, want 45", days)
+	}
+	var extended requestdb.Appeal
+	path := "/api/v1/admin/requests/" + req.ID + "/appeal/extension"
+	s.must(http.StatusOK, http.MethodPost, path, `{"reason":"Three systems hold the records in question."}`, dave, &extended)
+	if want := ap.DueAt.AddDate(0, 0, 60); !extended.DueAt.Equal(want) || extended.ExtendedAt == nil {
+		t.Errorf("extended appeal = %+v, want due %v", extended, want)
+	}
+	if a := s.do(http.MethodPost, path, `{"reason":"again"}`, dave); a.code != http.StatusConflict {
+		t.Errorf("a second extension = %d %s, want 409", a.code, a.body)
+	}
+	m := s.mailTo("cleo@example.com", "More time needed for your appeal")
+	if !strings.Contains(m.Text, "Three systems hold the records in question.") || !strings.Contains(m.Text, extended.DueAt.Format("2 January 2006")) {
+		t.Errorf("the extension mail does not give the reason and new date:\n%s", m.Text)
 	}
 }
