@@ -324,7 +324,8 @@ func (s *stack) proveIdentity(req api.IntakeAnswer, p demo.DemoPerson) {
 // desktop and passes axe-core; its screenshots land in the screenshots folder.
 func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	axeScript(t) // fetched before the stack starts, so that a missing npm fails fast
-	s := startStack(t, withDemoCompany(t))
+	scanner := demoWithUnmappedEmail(t)
+	s := startStack(t, withDemoCompany(t), func(o *api.Options, _ *activities.Activities) { o.DataMapScanner = scanner })
 	analyst, auditor := s.token("vera", auth.RoleAnalyst), s.token("ann", auth.RoleAuditor)
 
 	// Requests in each state a requester sees, opened together so that their workflows run
@@ -457,6 +458,13 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-metrics-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/staff-request"), chromedp.WaitVisible(chromedp.CSS("#sr-email")))
 		checkPage(t, staff, "staff-request-form")
+
+		admin := newTab(t, browser)
+		signInBrowser(t, admin, s.base, s.token("dana", auth.RoleAdmin), "#queue")
+		browse(t, admin, chromedp.Navigate(s.base+"/admin/datamap"), chromedp.WaitVisible(chromedp.CSS("#datamap-scan")))
+		checkPage(t, admin, "admin-datamap")
+		browse(t, admin, chromedp.Click(chromedp.CSS("#datamap-scan button")), chromedp.WaitVisible(chromedp.CSS("#findings")))
+		checkPage(t, admin, "admin-datamap-scanned")
 	})
 
 	t.Run("auditor pages", func(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/discover"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/links"
@@ -128,6 +129,18 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	}
 	acts.OutcomeLabels = requests.NewOutcomeLabels(named).Outcome
 	return acts, close, nil
+}
+
+// hasSQLStore says a map has a store the data map scan can read.
+func hasSQLStore(maps []*datamap.Map) bool {
+	for _, m := range maps {
+		for _, s := range m.Stores {
+			if s.Kind == datamap.KindSQL {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requesterDataMaps are the maps whose labels name data to requesters, in the order the
@@ -301,6 +314,13 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	}
 	if cfg.Codec != nil {
 		opts.PayloadCodec = codec.New(cfg.Codec)
+	}
+	scanned, err := discoverMaps(cfg.DataMap, cfg.DemoStore)
+	if err != nil {
+		return opts, err
+	}
+	if hasSQLStore(scanned) {
+		opts.DataMapScanner = discover.Scanner{Maps: scanned, Options: discover.Options{LookupEnv: demoLookupEnv(cfg)}}
 	}
 	hooks, err := demoCallbackHooks(cfg)
 	if err != nil {
