@@ -167,9 +167,10 @@ func (a *Activities) withLinks(requestID string, data any) any {
 	return data
 }
 
-// noticeMilestones are the milestones whose mail carries the milestone's receipt. The code
-// mail follows "received"; the others are sent once the workflow has written the step they
-// report, and with it the log's entry.
+// noticeMilestones are the milestones whose mail carries the milestone's receipt. Each
+// mail but the first code's is sent once the workflow has written the step it reports, and
+// with it the log's entry. A batched request writes "received" just after its first code
+// mail, in the same workflow task, so that link answers 404 only for the moment before.
 var noticeMilestones = map[mail.Kind]tlog.Milestone{
 	mail.KindVerificationCode: tlog.Received,
 	mail.KindAcknowledgement:  tlog.EmailVerified,
