@@ -198,7 +198,7 @@ func (s *Server) routes() {
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
 	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
 	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)
-	s.logRoutes(mine)
+	s.logRoutes(public)
 
 	if s.opts.Sessions != nil {
 		s.echo.POST(sessionPath, s.signIn)

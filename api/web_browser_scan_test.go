@@ -383,7 +383,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		}
 		enterCode(t, person, wrong, "#code-error")
 		checkPage(t, person, "verify-wrong-code")
-		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")))
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")), chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
 		checkPage(t, person, "status-awaiting-code")
 
 		// The others are opened from the mailed links, which set this browser's cookie.
@@ -399,7 +399,13 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 			{"status-completed", ada.Email, completed, false},
 			{"status-denied", "dave@example.com", denied, false},
 		} {
-			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")))
+			// Each has a logged milestone, so its page checks the receipt; the check is scanned
+			// with its answer.
+			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")),
+				chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
+			if got := browserValue(t, person, chromedp.AttributeValue(chromedp.CSS("#receipt-check"), "data-result")); got.Value != "checked" {
+				t.Errorf("%s: the receipt check found %q, want checked", page.name, got.Value)
+			}
 			if page.updates {
 				// Stopped first, so that no reload comes in the middle of the check.
 				browse(t, person, chromedp.WaitVisible(chromedp.CSS("#refresh-stop")), chromedp.Click(chromedp.CSS("#refresh-stop")))

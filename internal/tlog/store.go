@@ -118,16 +118,19 @@ func entries(ctx context.Context, db *gorm.DB, begin, end uint64) ([]Entry, erro
 	return out, nil
 }
 
-// latestEntry returns the request's last entry below size, or ErrNotFound.
-func latestEntry(ctx context.Context, db *gorm.DB, requestHash string, size uint64) (Entry, error) {
+// requestEntry returns the request's entry of milestone m below size, or its last entry
+// when m is empty; ErrNotFound when there is none.
+func requestEntry(ctx context.Context, db *gorm.DB, requestHash string, m Milestone, size uint64) (Entry, error) {
+	q := db.WithContext(ctx).Where("request_hash = ? AND idx < ?", requestHash, size)
+	if m != "" {
+		q = q.Where("milestone = ?", string(m))
+	}
 	var rows []entryRow
-	err := db.WithContext(ctx).Where("request_hash = ? AND idx < ?", requestHash, size).
-		Order("idx DESC").Limit(1).Find(&rows).Error
-	if err != nil {
-		return Entry{}, fmt.Errorf("latest log entry: %w", err)
+	if err := q.Order("idx DESC").Limit(1).Find(&rows).Error; err != nil {
+		return Entry{}, fmt.Errorf("request's log entry: %w", err)
 	}
 	if len(rows) == 0 {
-		return Entry{}, fmt.Errorf("latest log entry: %w", ErrNotFound)
+		return Entry{}, fmt.Errorf("request's log entry: %w", ErrNotFound)
 	}
 	return rows[0].entry(), nil
 }
