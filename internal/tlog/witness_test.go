@@ -2,6 +2,7 @@ package tlog_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -97,6 +98,25 @@ func TestAWitnessCosignsEachCheckpointThatExtendsTheLast(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantCosigned(9)
+
+		// Monitors can read what the witness cosigned from the witness itself.
+		origin := sha256.Sum256([]byte("dsr.test/log"))
+		res, err := http.Get(url + "/" + hex.EncodeToString(origin[:]) + "/checkpoint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		held, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := tlog.OpenCheckpoint(held, log.VerifierKey())
+		if err != nil || cp.Size != 9 {
+			t.Fatalf("the witness's checkpoint: %d entries, %v; want 9", cp.Size, err)
+		}
+		if _, err := tlog.CheckCosignatures(held, log.VerifierKey(), []string{w.VerifierKey()}); err != nil {
+			t.Errorf("the witness's checkpoint: %v", err)
+		}
 	})
 }
 
