@@ -292,12 +292,26 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 	}})
 }
 
+// servedLog is the transparency log a serving process answers for, asking the configured
+// witnesses to cosign its checkpoints (see tlog.Log.RunWitnessing).
+func servedLog(db *database.DB, cfg config.Config) (*tlog.Log, error) {
+	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	if err != nil || len(cfg.LogWitnesses) == 0 {
+		return tl, err
+	}
+	ws := make([]tlog.WitnessEndpoint, len(cfg.LogWitnesses))
+	for i, w := range cfg.LogWitnesses {
+		ws[i] = tlog.WitnessEndpoint{VerifierKey: w.VerifierKey, URL: w.URL}
+	}
+	return tl.WithWitnesses(ws, nil)
+}
+
 // apiOptions are the HTTP server's dependencies; devMailbox is set only in dev. The data
 // map's webhook stores give the keys their callbacks are signed with.
 func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) (api.Options, error) {
 	verification := workflows.DefaultVerificationSettings()
 	verification.CodeLife = cfg.CodeLife
-	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	tl, err := servedLog(db, cfg)
 	if err != nil {
 		return api.Options{}, err
 	}

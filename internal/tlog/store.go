@@ -148,3 +148,56 @@ func requestEntries(ctx context.Context, db *gorm.DB, requestHash string, size u
 	}
 	return out, nil
 }
+
+// cosignatureRow is a witness's cosignature of the checkpoint of a tree size.
+type cosignatureRow struct {
+	TreeSize  int64  `gorm:"primaryKey;autoIncrement:false"`
+	Witness   string `gorm:"primaryKey"`
+	Signature string
+	CreatedAt time.Time
+}
+
+func (cosignatureRow) TableName() string { return "tlog_cosignatures" }
+
+// saveCosignature stores a witness's signature line for the tree size, replacing an older
+// one of the same witness and size.
+func saveCosignature(ctx context.Context, db *gorm.DB, size uint64, witness, line string) error {
+	row := cosignatureRow{TreeSize: int64(size), Witness: witness, Signature: line, CreatedAt: time.Now().UTC()}
+	err := db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "tree_size"}, {Name: "witness"}},
+		DoUpdates: clause.AssignmentColumns([]string{"signature", "created_at"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("store cosignature: %w", err)
+	}
+	return nil
+}
+
+// cosignatures returns the signature lines stored for the tree size by each of witnesses.
+func cosignatures(ctx context.Context, db *gorm.DB, size uint64, witnesses []string) (map[string]string, error) {
+	var rows []cosignatureRow
+	err := db.WithContext(ctx).Where("tree_size = ? AND witness IN ?", size, witnesses).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("cosignatures: %w", err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r.Witness] = r.Signature
+	}
+	return out, nil
+}
+
+// latestCosignedSize returns the largest tree size one of witnesses cosigned, and false
+// when none has.
+func latestCosignedSize(ctx context.Context, db *gorm.DB, witnesses []string) (uint64, bool, error) {
+	var latest *int64
+	err := db.WithContext(ctx).Model(&cosignatureRow{}).Where("witness IN ?", witnesses).
+		Select("MAX(tree_size)").Scan(&latest).Error
+	if err != nil {
+		return 0, false, fmt.Errorf("latest cosigned checkpoint: %w", err)
+	}
+	if latest == nil {
+		return 0, false, nil
+	}
+	return uint64(*latest), true, nil
+}
