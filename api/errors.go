@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/drp"
 )
 
 // ErrorBody is the one shape of every error answer, 4xx and 5xx alike. Messages and field
@@ -173,6 +174,11 @@ func asAPIError(err error) *apiError {
 
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	var drpErr *drp.Error
+	if errors.As(err, &drpErr) {
+		s.writeDRPError(c, drpErr)
 		return
 	}
 	ae := asAPIError(err)

@@ -115,6 +115,9 @@ func runDev(cmd *cobra.Command, pprofAddr string) error {
 		return err
 	}
 	defer w.Stop()
+	if err := startDRPCallbacks(ctx, cfg, db, log); err != nil {
+		return err
+	}
 
 	adminToken, err := devAdminToken(ctx, db)
 	if err != nil {
