@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/dsr-project/dsr/internal/drp"
 )
@@ -25,12 +26,15 @@ func (s *Server) drpRoutes() {
 		return
 	}
 	e := s.echo
+	// Before 0.9.3 the exercise path had a trailing slash (2.01): it is served as the
+	// path without, in place, never by a redirect an agent might not follow with its body.
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{
+		Skipper: func(c echo.Context) bool { return c.Request().URL.Path != drpRequestsPath+"/" },
+	}))
 	e.GET(DRPBusinessPath, s.drpBusiness)
 	e.POST(drpAgentPath, s.drpSetUpAgent)
 	e.GET(drpAgentPath, s.drpAgentInformation)
-	// Before 0.9.3 the path had a trailing slash (2.01); both answer, neither redirects.
 	e.POST(drpRequestsPath, s.drpExercise)
-	e.POST(drpRequestsPath+"/", s.drpExercise)
 	e.GET(drpRequestPath, s.drpStatus)
 	e.DELETE(drpRequestPath, s.drpRevoke)
 }

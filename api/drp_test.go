@@ -31,6 +31,15 @@ const (
 	drpPublicURL  = "https://privacy.example.com"
 )
 
+// withDRP turns the protocol on in a harness, with no agent in its directory.
+func withDRP(o *api.Options) {
+	dir, err := drp.ParseDirectory("agents.json", []byte("[]"))
+	if err != nil {
+		panic(err)
+	}
+	o.DRP = &drp.Options{Directory: dir, BusinessID: drpBusinessID}
+}
+
 // drpAgent plays an authorized agent: its own Ed25519 key, the directory entry that names
 // it, the bearer token dsr gave it, and a status callback server that records what it is
 // sent.

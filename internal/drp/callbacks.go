@@ -45,8 +45,8 @@ type Sender struct {
 	Interval time.Duration
 	// RetryBase is the wait before the first retry; zero means CallbackRetryBase.
 	RetryBase time.Duration
-	Now      func() time.Time
-	Log      *slog.Logger
+	Now       func() time.Time
+	Log       *slog.Logger
 }
 
 // Run sends callbacks until ctx ends.
