@@ -22,6 +22,7 @@ import (
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/drp"
 	"github.com/dsr-project/dsr/internal/links"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // The business and the public address the DRP tests give dsr. Links in answers use the
@@ -151,9 +152,12 @@ func startDRPStack(t *testing.T) *drpStack {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	sender := &drp.Sender{Store: s.requests, Links: l, Interval: 50 * time.Millisecond, RetryBase: 50 * time.Millisecond, Log: quiet}
-	done := make(chan struct{})
-	go func() { sender.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	feeder := &drp.IdentityFeeder{Store: s.requests, Interval: 50 * time.Millisecond, Log: quiet,
+		Requests: requests.New(requests.Options{Store: s.requests, Engine: requests.NewTemporalEngine(s.temporal, "dsr-api-test"), Secret: testSecret, Links: l})}
+	done := make(chan struct{}, 2)
+	go func() { sender.Run(ctx); done <- struct{}{} }()
+	go func() { feeder.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() { cancel(); <-done; <-done })
 	// No redirects followed: a protocol endpoint must answer where it is asked.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &drpStack{stack: s, alice: alice, bob: bob, client: client}
@@ -523,6 +527,35 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 			}
 			return len(owed) > 0, "none owed"
 		})
+	})
+
+	t.Run("the claims' data points go to the identity check once the mailbox is proven", func(t *testing.T) {
+		st := d.exercise(alice, drp.ActionDeletion, "grace@example.com", map[string]any{
+			"address": map[string]any{"postal_code": "94105", "country": "US"}, "phone_number": "+1 415 555 0142",
+		})
+		first := d.awaitCallback(alice, st.RequestID, drp.StateInProgress, drp.ReasonNeedUserVerification)
+		d.verifyAsThePerson(first.status, "grace@example.com")
+		d.eventually("the claims checked as the person's answers", func() (bool, string) {
+			events, err := d.requests.AuditEvents(context.Background(), st.RequestID)
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, e := range events {
+				if e.Action == "identity_checked" && e.Role == "requester" {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%d events", len(events))
+		})
+		link, err := d.requests.GetDRPRequest(context.Background(), st.RequestID)
+		if err != nil || link.IdentityClaims != "" || link.IdentityFedAt == nil {
+			t.Fatalf("after the check the claims are %q (fed %v), %v; want them erased", link.IdentityClaims, link.IdentityFedAt, err)
+		}
+		// This stack holds no data, so nothing matched: the person is asked on the status page.
+		now := d.status(alice, st.RequestID)
+		if now.Reason != drp.ReasonNeedUserVerification || !strings.HasPrefix(now.UserVerificationURL, drpPublicURL+"/requests/"+st.RequestID+"?") {
+			t.Fatalf("status after unmatched claims %+v, want the person sent to the status page", now)
+		}
 	})
 
 	t.Run("a request with no status callback is only read", func(t *testing.T) {

@@ -115,7 +115,7 @@ func runDev(cmd *cobra.Command, pprofAddr string) error {
 		return err
 	}
 	defer w.Stop()
-	if err := startDRPCallbacks(ctx, cfg, db, log); err != nil {
+	if err := startDRPWork(ctx, cfg, db, c, log); err != nil {
 		return err
 	}
 

@@ -7,11 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/drp"
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // drpOptions loads the agent directory and describes dsr to agents; nil while the Data
@@ -45,20 +48,25 @@ func drpOptions(cfg config.Config) (*drp.Options, error) {
 	}, nil
 }
 
-// startDRPCallbacks sends the status callbacks owed to agents until ctx ends, when the
-// protocol is on; the directory is checked first, so a bad one stops a worker too.
-func startDRPCallbacks(ctx context.Context, cfg config.Config, db *database.DB, log *slog.Logger) error {
+// startDRPWork sends the status callbacks owed to agents and hands agents' identity claims
+// to the requests that ask for them, until ctx ends, when the protocol is on; the directory
+// is checked first, so a bad one stops a worker too.
+func startDRPWork(ctx context.Context, cfg config.Config, db *database.DB, c client.Client, log *slog.Logger) error {
 	if cfg.DRP.Agents == "" {
 		return nil
 	}
 	if _, err := drp.LoadDirectory(cfg.DRP.Agents); err != nil {
 		return err
 	}
-	sender := &drp.Sender{
-		Store: requestdb.New(db), Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret},
-		Client: &http.Client{Timeout: 30 * time.Second}, Log: log,
+	repo := requestdb.New(db).WithResultKeys(cfg.Codec)
+	l := links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret}
+	sender := &drp.Sender{Store: repo, Links: l, Client: &http.Client{Timeout: 30 * time.Second}, Log: log}
+	feeder := &drp.IdentityFeeder{
+		Store: repo, Log: log,
+		Requests: requests.New(requests.Options{Store: repo, Engine: requests.NewTemporalEngine(c, cfg.TaskQueue), Secret: cfg.Secret, Links: l, Log: log}),
 	}
 	go sender.Run(ctx)
-	log.Info("drp status callbacks on", "agents", cfg.DRP.Agents)
+	go feeder.Run(ctx)
+	log.Info("drp status callbacks and identity claims on", "agents", cfg.DRP.Agents)
 	return nil
 }

@@ -75,7 +75,7 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := startDRPCallbacks(ctx, cfg, db, log); err != nil {
+			if err := startDRPWork(ctx, cfg, db, c, log); err != nil {
 				w.Stop()
 				return err
 			}

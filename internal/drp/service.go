@@ -187,6 +187,7 @@ func (s *Service) Exercise(ctx context.Context, agent Agent, body []byte) (Exerc
 	link := &requestdb.DRPRequest{
 		RequestID: opened.ID, AgentID: agent.ID, AgentRequestID: msg.AgentRequestID, Exercise: msg.Exercise,
 		Regime: msg.Regime, StatusCallback: msg.StatusCallback, ReceivedAt: s.opts.Now(),
+		IdentityAnswers: dataPoints(msg),
 	}
 	if err := s.opts.Store.CreateDRPRequest(ctx, link); err != nil {
 		s.log.Error("drp request opened but not linked to its agent", "request_id", opened.ID, "agent_id", agent.ID, "error", err)

@@ -2,12 +2,16 @@ package requestdb
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/dsr-project/dsr/internal/domain"
 )
 
 // The storage of the Data Rights Protocol (internal/drp): agents' bearer tokens, the signed
@@ -24,6 +28,12 @@ type DRPRequest struct {
 	ReceivedAt     time.Time
 	// RevokedAt is set when the agent revoked the request (DRP section 2.04).
 	RevokedAt *time.Time
+	// IdentityAnswers are the data points the agent's identity claims give, such as
+	// postal_code; CreateDRPRequest seals them, and they are never read back into this field.
+	IdentityAnswers map[string]string `gorm:"-"`
+	IdentityKeyID   string
+	IdentityClaims  string
+	IdentityFedAt   *time.Time
 }
 
 func (DRPRequest) TableName() string { return "drp_requests" }
@@ -110,6 +120,20 @@ func (r *Repo) RememberDRPMessage(ctx context.Context, signatureHash, agentID st
 // was stored found no link to report to.
 func (r *Repo) CreateDRPRequest(ctx context.Context, d *DRPRequest) error {
 	d.ReceivedAt = utc(d.ReceivedAt)
+	if len(d.IdentityAnswers) > 0 {
+		raw, err := json.Marshal(d.IdentityAnswers)
+		if err != nil {
+			return fmt.Errorf("encode drp identity claims: %w", err)
+		}
+		if r.resultKeys == nil {
+			return fmt.Errorf("seal drp identity claims of request %s: %w", d.RequestID, ErrNoResultKeys)
+		}
+		keyID, sealed, err := r.resultKeys.Seal(raw, drpIdentityAD(d.RequestID))
+		if err != nil {
+			return fmt.Errorf("seal drp identity claims of request %s: %w", d.RequestID, err)
+		}
+		d.IdentityKeyID, d.IdentityClaims = keyID, base64.StdEncoding.EncodeToString(sealed)
+	}
 	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(d).Error; err != nil {
 			return fmt.Errorf("create drp request: %w", err)
@@ -196,4 +220,71 @@ func (r *Repo) DRPCallbacksOf(ctx context.Context, requestID string) ([]DRPCallb
 		return nil, fmt.Errorf("drp callbacks of %s: %w", requestID, err)
 	}
 	return out, nil
+}
+
+// drpIdentityAD binds sealed identity claims to their request.
+func drpIdentityAD(requestID string) []byte { return []byte("drp-identity\x00" + requestID) }
+
+// DRPIdentity is the data points an agent's claims give for a request that now asks for them.
+type DRPIdentity struct {
+	RequestID string
+	Answers   map[string]string
+}
+
+// ClaimDRPIdentities erases the identity claims of closed requests, then takes up to limit
+// requests that wait for data points and whose claims nobody has taken, marking them taken
+// at now, and returns their claims opened. Taking before handing them over means a crash
+// loses a hand-over (the person answers on dsr's page instead) but never makes two.
+func (r *Repo) ClaimDRPIdentities(ctx context.Context, now time.Time, limit int) ([]DRPIdentity, error) {
+	db := r.db.WithContext(ctx)
+	err := db.Model(&DRPRequest{}).Where("identity_claims <> '' AND request_id IN (?)",
+		db.Model(&Request{}).Select("id").Where("status IN ?", []domain.Status{domain.StatusCompleted, domain.StatusDenied, domain.StatusCancelled, domain.StatusExpired})).
+		Updates(map[string]any{"identity_claims": "", "identity_key_id": ""}).Error
+	if err != nil {
+		return nil, fmt.Errorf("erase drp identity claims of closed requests: %w", err)
+	}
+	var due []DRPRequest
+	err = db.Where("identity_claims <> '' AND identity_fed_at IS NULL AND request_id IN (?)",
+		db.Model(&Request{}).Select("id").Where("status = ?", domain.StatusAwaitingIdentityVerification)).
+		Limit(limit).Find(&due).Error
+	if err != nil {
+		return nil, fmt.Errorf("drp identity claims due: %w", err)
+	}
+	var out []DRPIdentity
+	for _, d := range due {
+		res := db.Model(&DRPRequest{}).Where("request_id = ? AND identity_fed_at IS NULL", d.RequestID).Update("identity_fed_at", utc(now))
+		if res.Error != nil {
+			return out, fmt.Errorf("take drp identity claims of request %s: %w", d.RequestID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			continue // another process took them
+		}
+		sealed, err := base64.StdEncoding.DecodeString(d.IdentityClaims)
+		if err != nil {
+			return out, fmt.Errorf("drp identity claims of request %s are not base64", d.RequestID)
+		}
+		raw, err := r.resultKeys.Open(d.IdentityKeyID, sealed, drpIdentityAD(d.RequestID))
+		if err != nil {
+			return out, fmt.Errorf("open drp identity claims of request %s: %w", d.RequestID, err)
+		}
+		id := DRPIdentity{RequestID: d.RequestID}
+		if err := json.Unmarshal(raw, &id.Answers); err != nil {
+			return out, fmt.Errorf("decode drp identity claims of request %s: %w", d.RequestID, err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// DRPIdentityHandedOver erases the claims of a request whose identity check took them, or
+// (done false) gives them back to be handed over again, as after a check that could not run.
+func (r *Repo) DRPIdentityHandedOver(ctx context.Context, requestID string, done bool) error {
+	update := map[string]any{"identity_fed_at": nil}
+	if done {
+		update = map[string]any{"identity_claims": "", "identity_key_id": ""}
+	}
+	if err := r.db.WithContext(ctx).Model(&DRPRequest{}).Where("request_id = ?", requestID).Updates(update).Error; err != nil {
+		return fmt.Errorf("hand over drp identity claims of request %s: %w", requestID, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package requestdb_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,6 +110,54 @@ func TestADRPMessageIsTakenOnceAndATokenReplacesTheLast(t *testing.T) {
 		}
 		if id, err := repo.DRPAgentOfToken(ctx, "h2"); err != nil || id != "AA" {
 			t.Errorf("token h2: %q, %v", id, err)
+		}
+	})
+}
+
+func TestAnAgentsIdentityClaimsAreSealedHandedOverOnceAndErased(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		ctx, repo := context.Background(), requestdb.New(db).WithResultKeys(ring(t, "k1"))
+		for _, id := range []string{"waiting", "closed"} {
+			mustCreate(t, repo, id)
+			link := &requestdb.DRPRequest{RequestID: id, AgentID: "AA", Exercise: "deletion", ReceivedAt: at(2),
+				IdentityAnswers: map[string]string{"postal_code": "94105"}}
+			if err := repo.CreateDRPRequest(ctx, link); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stored, err := repo.GetDRPRequest(ctx, "waiting")
+		if err != nil || stored.IdentityClaims == "" || strings.Contains(stored.IdentityClaims, "94105") {
+			t.Fatalf("claims stored as %q, %v; want them sealed", stored.IdentityClaims, err)
+		}
+		for id, status := range map[string]domain.Status{"waiting": domain.StatusAwaitingIdentityVerification, "closed": domain.StatusCompleted} {
+			s := step(1, status, "")
+			s.RequestID = id
+			if _, err := repo.ApplyStep(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := repo.ClaimDRPIdentities(ctx, at(3), 10)
+		if err != nil || len(got) != 1 || got[0].RequestID != "waiting" || got[0].Answers["postal_code"] != "94105" {
+			t.Fatalf("claimed %+v, %v; want the waiting request's postal code", got, err)
+		}
+		if again, _ := repo.ClaimDRPIdentities(ctx, at(3), 10); len(again) != 0 {
+			t.Fatalf("claimed twice: %+v", again)
+		}
+		if closed, _ := repo.GetDRPRequest(ctx, "closed"); closed.IdentityClaims != "" {
+			t.Error("a closed request keeps its agent's identity claims")
+		}
+		// A check that could not run gives them back; one that ran erases them.
+		if err := repo.DRPIdentityHandedOver(ctx, "waiting", false); err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := repo.ClaimDRPIdentities(ctx, at(3), 10); len(back) != 1 {
+			t.Fatalf("given back, then claimed %+v", back)
+		}
+		if err := repo.DRPIdentityHandedOver(ctx, "waiting", true); err != nil {
+			t.Fatal(err)
+		}
+		if done, _ := repo.GetDRPRequest(ctx, "waiting"); done.IdentityClaims != "" || done.IdentityKeyID != "" {
+			t.Errorf("claims left after the hand-over: %+v", done)
 		}
 	})
 }

@@ -24,7 +24,12 @@ CREATE TABLE drp_requests (
     regime           TEXT NOT NULL DEFAULT '',
     status_callback  TEXT NOT NULL DEFAULT '',
     received_at      DATETIME NOT NULL,
-    revoked_at       DATETIME
+    revoked_at       DATETIME,
+    -- The identity claims that give data points (section 3.04), sealed with the codec keys
+    -- until they are handed to the request's identity check, then erased.
+    identity_key_id  TEXT NOT NULL DEFAULT '',
+    identity_claims  TEXT NOT NULL DEFAULT '',
+    identity_fed_at  DATETIME
 );
 CREATE INDEX drp_requests_agent ON drp_requests (agent_id);
 
