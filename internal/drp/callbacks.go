@@ -19,7 +19,7 @@ type CallbackStore interface {
 	StatusReader
 	DueDRPCallbacks(ctx context.Context, now time.Time, limit int) ([]requestdb.DRPCallback, error)
 	DRPCallbacksSent(ctx context.Context, requestID string, upTo int64, at time.Time) error
-	DRPCallbackFailed(ctx context.Context, id int64, next time.Time, reason string) error
+	DRPCallbackFailed(ctx context.Context, requestID string, upTo int64, next time.Time, reason string) error
 }
 
 // Callback retry timing: the first retry after CallbackRetryBase, doubling up to
@@ -95,7 +95,7 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 			}
 			wait := min(base<<min(c.Attempts, 20), CallbackRetryMax)
 			s.log().Info("drp status callback failed; will retry", "request_id", id, "attempt", c.Attempts+1, "retry_in", wait, "error", err)
-			if ferr := s.Store.DRPCallbackFailed(ctx, c.ID, s.now().Add(wait), err.Error()); ferr != nil {
+			if ferr := s.Store.DRPCallbackFailed(ctx, id, c.ID, s.now().Add(wait), err.Error()); ferr != nil {
 				return sent, ferr
 			}
 			continue

@@ -203,9 +203,10 @@ func (r *Repo) DRPCallbacksSent(ctx context.Context, requestID string, upTo int6
 	return nil
 }
 
-// DRPCallbackFailed records a failed attempt and when to try again.
-func (r *Repo) DRPCallbackFailed(ctx context.Context, id int64, next time.Time, reason string) error {
-	err := r.db.WithContext(ctx).Model(&DRPCallback{}).Where("id = ?", id).
+// DRPCallbackFailed records a failed attempt to send the request's callbacks up to and
+// including upTo, and when to try them again.
+func (r *Repo) DRPCallbackFailed(ctx context.Context, requestID string, upTo int64, next time.Time, reason string) error {
+	err := r.db.WithContext(ctx).Model(&DRPCallback{}).Where("request_id = ? AND id <= ? AND sent_at IS NULL", requestID, upTo).
 		Updates(map[string]any{"attempts": gorm.Expr("attempts + 1"), "next_at": utc(next), "last_error": reason}).Error
 	if err != nil {
 		return fmt.Errorf("record failed drp callback: %w", err)

@@ -71,11 +71,14 @@ func TestASentCallbackCoversTheOlderOnesAndAFailedOneWaits(t *testing.T) {
 		if err != nil || len(due) != 2 {
 			t.Fatalf("due %+v, %v; want 2", due, err)
 		}
-		if err := repo.DRPCallbackFailed(ctx, due[1].ID, now.Add(time.Minute), "the agent answered 503"); err != nil {
+		if err := repo.DRPCallbackFailed(ctx, "r1", due[1].ID, now.Add(time.Minute), "the agent answered 503"); err != nil {
 			t.Fatal(err)
 		}
-		if again, _ := repo.DueDRPCallbacks(ctx, now, 10); len(again) != 1 || again[0].ID != due[0].ID {
-			t.Fatalf("due after a failure %+v; want only the older one until the retry time", again)
+		if again, _ := repo.DueDRPCallbacks(ctx, now, 10); len(again) != 0 {
+			t.Fatalf("due after a failure %+v; want none until the retry time", again)
+		}
+		if later, _ := repo.DueDRPCallbacks(ctx, now.Add(time.Minute), 10); len(later) != 2 || later[1].Attempts != 1 || later[1].LastError == "" {
+			t.Fatalf("due at the retry time %+v; want both, with the attempt counted", later)
 		}
 		if err := repo.DRPCallbacksSent(ctx, "r1", due[1].ID, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
