@@ -14,6 +14,7 @@ import (
 // api_base of dsr's business discovery document. Bodies are signed text/plain (section
 // 3.07.1); they are read whatever Content-Type they arrive with.
 const (
+	drpPathPrefix   = "/v1/"
 	drpAgentPath    = "/v1/agent/:agent_id"
 	drpRequestsPath = "/v1/data-rights-request"
 	drpRequestPath  = "/v1/data-rights-request/:request_id"

@@ -412,6 +412,9 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		delete(noEmail, "email")
 		d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, noEmail), alice.token), http.StatusBadRequest, false)
 		d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, base()), ""), http.StatusUnauthorized, false)
+		// Failures before the protocol's handlers answer in its shape too.
+		d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", strings.Repeat("A", api.MaxBodyBytes+1), alice.token), http.StatusRequestEntityTooLarge, false)
+		d.wantError(d.call(http.MethodPut, "/v1/data-rights-request/x", "", alice.token), http.StatusMethodNotAllowed, false)
 	})
 
 	t.Run("an opt-out of sale runs to fulfilled, and the agent is told each step", func(t *testing.T) {

@@ -182,6 +182,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	ae := asAPIError(err)
+	if s.drp != nil && strings.HasPrefix(c.Request().URL.Path, drpPathPrefix) {
+		// Agents read every failure under the protocol's paths in its own shape (3.06), a
+		// body too large or a wrong method included.
+		s.writeDRPError(c, &drp.Error{Status: ae.status, Message: ae.message, Err: ae.cause})
+		return
+	}
 	if ae.cause != nil || ae.status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "status", ae.status, "error", err)
 	}

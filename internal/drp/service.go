@@ -142,8 +142,8 @@ func (s *Service) SetUpAgent(ctx context.Context, pathAgentID string, body []byt
 
 // AgentOfToken returns the agent holding the bearer token of an Authorization header.
 func (s *Service) AgentOfToken(ctx context.Context, authorization string) (Agent, error) {
-	token, ok := strings.CutPrefix(authorization, "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
+	scheme, token, _ := strings.Cut(authorization, " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return Agent{}, &Error{Status: http.StatusUnauthorized, Message: "a bearer token from POST /v1/agent/{agent-id} is required"}
 	}
 	id, err := s.opts.Store.DRPAgentOfToken(ctx, keys.HashToken(strings.TrimSpace(token)))
