@@ -282,9 +282,19 @@ func (d *drpStack) verifyAsThePerson(st drp.ExerciseStatus, address string) {
 		d.t.Fatal(err)
 	}
 	browser := &http.Client{Jar: jar}
+	// A link whose request_id names another request opens nothing (3.02.1).
+	wrong := strings.Replace(st.UserVerificationURL, drpPublicURL, d.base, 1) + "&request_id=00000000-0000-4000-8000-000000000000"
+	resp, err := browser.Get(wrong)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		d.t.Fatalf("a verification link naming another request answered %d, want 401", resp.StatusCode)
+	}
 	// The agent adds redirect_to and request_id (3.02.1).
 	page := strings.Replace(st.UserVerificationURL, drpPublicURL, d.base, 1) + "&redirect_to=" + url.QueryEscape("https://agent.example.org/done") + "&request_id=" + st.RequestID
-	resp, err := browser.Get(page)
+	resp, err = browser.Get(page)
 	if err != nil {
 		d.t.Fatal(err)
 	}
