@@ -345,6 +345,8 @@ func (s *Service) check(ctx context.Context, agent Agent, body []byte, msg any) 
 			return err
 		}
 	}
+	// Ed25519 signs deterministically and Go's verifier refuses non-canonical signatures,
+	// so a message has exactly one valid signature: its hash names the message.
 	sum := sha256.Sum256(signature)
 	fresh, err := s.opts.Store.RememberDRPMessage(ctx, hex.EncodeToString(sum[:]), agent.ID, expires, now)
 	if err != nil {
