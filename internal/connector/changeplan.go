@@ -34,7 +34,8 @@ type ChangePlan struct {
 
 // TableChange is what an operation does to the person's rows in one table.
 type TableChange struct {
-	Table string `json:"table"`
+	Table   string `json:"table"`
+	Matched int    `json:"matched"`
 	// Rows are the rows matched, by primary key, with a digest of the values the plan
 	// decided on, so that an apply can tell a row that changed since.
 	Rows    []PlannedRow   `json:"rows,omitempty"`

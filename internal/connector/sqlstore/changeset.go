@@ -79,7 +79,7 @@ func (c *Connector) changePlan(requestID string, h holding, cs changeSet, fk fkO
 	}
 	for i, rows := range h {
 		t := &c.plan.tables[i]
-		tc := connector.TableChange{Table: t.Name, Deleted: len(cs.deletes[i]), Kept: cs.kept[i]}
+		tc := connector.TableChange{Table: t.Name, Matched: len(rows), Deleted: len(cs.deletes[i]), Kept: cs.kept[i]}
 		for _, r := range rows {
 			tc.Rows = append(tc.Rows, connector.PlannedRow{Key: text(r[0]), Digest: rowDigest(requestID, r)})
 		}

@@ -56,18 +56,34 @@ func ParseRequest(r *http.Request, keys func(keyID string) ([]byte, bool), now t
 	if err != nil {
 		return Request{}, fmt.Errorf("request: %w", err)
 	}
-	var req Request
-	if err := json.Unmarshal(body, &req); err != nil {
+	// The operation is read as text: "plan" is an operation of the protocol, not a type of
+	// request, and a request type refuses it.
+	var wire struct {
+		Request
+		Operation string `json:"operation"`
+		PlanOf    string `json:"plan_of"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
 		return Request{}, fmt.Errorf("request: %w: %w", jsonError(err), domain.ErrInvalid)
 	}
+	req := wire.Request
 	switch {
 	case req.RequestID == "" || req.Email == "" || req.IdempotencyKey == "":
 		return Request{}, fmt.Errorf("request: request_id, email and idempotency_key are required: %w", domain.ErrInvalid)
-	case req.Operation == "":
+	case wire.Operation == "":
 		return Request{}, fmt.Errorf("request: operation is required: %w", domain.ErrInvalid)
 	}
-	if _, err := domain.ParseRequestType(string(req.Operation)); err != nil {
-		return Request{}, fmt.Errorf("request: unknown operation: %w", domain.ErrInvalid)
+	planned := wire.Operation
+	if wire.Operation == string(PlanOperation) {
+		planned = wire.PlanOf
+	}
+	t, err := domain.ParseRequestType(planned)
+	if err != nil {
+		return Request{}, fmt.Errorf("request: operation is not a known request type: %w", domain.ErrInvalid)
+	}
+	req.Operation = t
+	if wire.Operation == string(PlanOperation) {
+		req.Operation, req.PlanOf = PlanOperation, t
 	}
 	return req, nil
 }

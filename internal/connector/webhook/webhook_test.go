@@ -354,3 +354,42 @@ func same(t testing.TB, what string, got, want any) {
 		t.Errorf("%s:\n got %#v\nwant %#v", what, got, want)
 	}
 }
+
+func TestPlanAsksTheServiceAndReturnsItsPlan(t *testing.T) {
+	tables := []connector.TableChange{{Table: "subscribers", Matched: 1, Columns: []connector.ColumnChange{{Column: "name", Action: connector.ActionNull, Rows: 1}}}}
+	s := newService(t, answering(http.StatusOK, webhook.Answer{Status: webhook.StatusPlanned, Tables: tables}))
+	op := connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com",
+		Details: domain.Details{Scope: &domain.SuppressScope{All: true}}}
+
+	p, err := s.connector(webhook.Config{CallbackURL: func(id string) string { return "https://dsr.example/cb/" + id }}).Capabilities().Planner.Plan(ctx, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "plan", p, connector.ChangePlan{Store: "newsletter", Tables: tables})
+	same(t, "request", <-s.requests, webhook.Request{RequestID: "req-1", Operation: webhook.PlanOperation, PlanOf: domain.TypeSuppress,
+		Email: "ada@example.com", Details: op.Details, IdempotencyKey: "req-1:plan:newsletter"})
+}
+
+func TestAServiceThatCannotPlanSaysSo(t *testing.T) {
+	op := connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"}
+	for _, answer := range []func(http.ResponseWriter, webhook.Request){
+		answering(http.StatusOK, map[string]any{"status": "cannot_plan"}),
+		answering(http.StatusBadRequest, map[string]any{"error": "unknown operation"}),
+		answering(http.StatusNotImplemented, map[string]any{}),
+	} {
+		s := newService(t, answer)
+		p, err := s.connector(webhook.Config{}).Plan(ctx, op)
+		if err != nil || p.Store != "newsletter" || !strings.HasPrefix(p.CannotPlan, "the service does not plan changes") {
+			t.Errorf("plan = %+v, %v; want one that says the service cannot plan", p, err)
+		}
+	}
+}
+
+func TestAPlanOutsideTheProtocolIsPermanent(t *testing.T) {
+	s := newService(t, answering(http.StatusOK, map[string]any{"status": "planned",
+		"tables": []map[string]any{{"table": "subscribers", "columns": []map[string]any{{"column": "name", "action": "shred"}}}}}))
+	_, err := s.connector(webhook.Config{}).Plan(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"})
+	if !errors.Is(err, connector.ErrPermanent) {
+		t.Fatalf("err = %v, want a permanent failure", err)
+	}
+}
