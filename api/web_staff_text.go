@@ -79,6 +79,7 @@ var staffActionTexts = map[string]string{
 	"processing_started":            "Stores started",
 	"stores_failed":                 "A store failed",
 	"store_retry_requested":         "Store retry asked for",
+	"store_planned":                 "Store change planned",
 	"stores_retried":                "Stores retried",
 	"awaiting_store_answers":        "Waiting for stores that answer later",
 	"store_answered":                "A store answered",

@@ -84,6 +84,11 @@ func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 	if err := repo.SaveStoreResult(ctx, "r1", "crm", result); err != nil {
 		t.Fatal(err)
 	}
+	plan := connector.ChangePlan{Store: "crm", Retained: result.Retained, Tables: []connector.TableChange{{Table: "invoices", Matched: 1,
+		Rows: []connector.PlannedRow{{Key: keptOrder, Digest: "digest-of-the-invoice"}}, Kept: 1}}}
+	if _, err := repo.SaveStorePlan(ctx, "r1", "crm", plan); err != nil {
+		t.Fatal(err)
+	}
 	if err := repo.RecordMail(ctx, requestdb.MailRecord{Key: "r1:acknowledgement", RequestID: "r1", Kind: "acknowledgement", SentAt: day}); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ const (
 	fileRetention    = "retention.json"
 	fileNotices      = "notices.json"
 	fileTransparency = "transparency.json"
+	fileStorePlans   = "store_plans.json"
 	fileManifest     = "manifest.json"
 	fileSignature    = "manifest.sig"
 	filePublicKey    = "public_key"

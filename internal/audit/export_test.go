@@ -82,8 +82,8 @@ func TestBundleHoldsTheRequestsEvidence(t *testing.T) {
 		for name := range files {
 			names = append(names, name)
 		}
-		if len(files) != 9 {
-			t.Errorf("files = %v, want the six evidence files, manifest.json, manifest.sig and public_key", names)
+		if len(files) != 10 {
+			t.Errorf("files = %v, want the seven evidence files, manifest.json, manifest.sig and public_key", names)
 		}
 		for name, want := range map[string]string{
 			"history.json":       `"eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"`,
@@ -92,6 +92,7 @@ func TestBundleHoldsTheRequestsEvidence(t *testing.T) {
 			"retention.json":     `"reason": "tax law"`,
 			"notices.json":       `"kind": "acknowledgement"`,
 			"request.json":       `"email_hash": "keyed-hash-of-r1"`,
+			"store_plans.json":   `"table": "invoices"`,
 		} {
 			if !strings.Contains(string(files[name]), want) {
 				t.Errorf("%s lacks %s:\n%s", name, want, files[name])

@@ -103,7 +103,7 @@ func (e *StalePlanError) Error() string {
 		}
 		parts = append(parts, d.Table+": "+strings.Join(counts, ", "))
 	}
-	return fmt.Sprintf("store %s: the rows changed since the plan, nothing was changed (%s)", e.Store, strings.Join(parts, "; "))
+	return fmt.Sprintf("the rows changed since the plan, nothing was changed (%s)", strings.Join(parts, "; "))
 }
 
 func (e *StalePlanError) Unwrap() error { return ErrPlanStale }

@@ -104,7 +104,7 @@ func recipientsTold(notices []requestdb.RecipientNoticeRecord, results []connect
 }
 
 // internalSteps are staff housekeeping that the requester's timeline leaves out.
-var internalSteps = []string{"note_added", "assigned", "deadline_alert", "store_retry_requested", requestdb.ActionAccessed}
+var internalSteps = []string{"note_added", "assigned", "deadline_alert", "store_retry_requested", "store_planned", requestdb.ActionAccessed}
 
 // Find returns a request's row; an unknown or malformed ID is not found.
 func (s *Service) Find(ctx context.Context, id string) (*requestdb.Request, error) {
