@@ -33,7 +33,7 @@ func demoStack(t *testing.T) (*stack, *datamap.Map) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { closeStores() })
-	return startStack(t, func(_ *api.Options, a *activities.Activities) { a.Stores = stores }), m
+	return startStack(t, func(o *api.Options, a *activities.Activities) { o.DataMaps, a.Stores = []*datamap.Map{m}, stores }), m
 }
 
 // plannedSteps maps each store to the digests its store_planned events record, in order.
@@ -73,6 +73,17 @@ func TestEveryStorePlanIsSealedAndItsDigestIsInTheAuditChain(t *testing.T) {
 	chained := plannedSteps(t, s, req.ID)
 	if len(plans) == 0 || len(plans) != len(chained) {
 		t.Fatalf("plans %d, chained %v: want one chained digest per plan", len(plans), chained)
+	}
+	// The requester's report says, store by store in their words, that the change was planned.
+	var report api.Report
+	s.must(http.StatusOK, http.MethodGet, "/api/v1/requests/"+req.ID+"/report", "", req.StatusToken, &report)
+	if len(report.Planned) != len(plans) || !slices.Contains(report.Planned, "Newsletters: we worked out beforehand which 2 records to change, and changed exactly those.") {
+		t.Errorf("report's planned sentences = %q, want one per store by its label", report.Planned)
+	}
+	for _, p := range report.Planned {
+		if strings.Contains(p, "accounts:") || strings.Contains(p, "newsletter:") || strings.Contains(p, "profiles") {
+			t.Errorf("the report names an internal store or table: %q", p)
+		}
 	}
 	for _, p := range plans {
 		raw, err := json.Marshal(p.Plan)

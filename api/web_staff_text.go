@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
@@ -91,6 +92,19 @@ var staffActionTexts = map[string]string{
 	"deadline_alert":                "Deadline alert: 75% of the time used",
 	"retention_purged":              "Kept record purged",
 	requestdb.ActionAccessed:        "Requester's details viewed",
+}
+
+// columnActionTexts say what a plan does to a column's value.
+var columnActionTexts = map[connector.ColumnAction]string{
+	connector.ActionDelete: "deleted with the row",
+	connector.ActionNull:   "emptied",
+	connector.ActionMask:   "masked",
+	connector.ActionHash:   "replaced by a keyed hash",
+	connector.ActionSet:    "set to the new value",
+}
+
+func columnAction(a connector.ColumnAction) string {
+	return textOf(columnActionTexts, a, string(a))
 }
 
 func staffAction(action string) string {

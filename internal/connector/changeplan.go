@@ -38,8 +38,10 @@ type TableChange struct {
 	Matched int    `json:"matched"`
 	// Rows are the rows matched, by primary key, with a digest of the values the plan
 	// decided on, so that an apply can tell a row that changed since.
-	Rows    []PlannedRow   `json:"rows,omitempty"`
+	Rows []PlannedRow `json:"rows,omitempty"`
+	// Deleted and Updated count the rows deleted and the rows changed in place.
 	Deleted int            `json:"deleted,omitempty"`
+	Updated int            `json:"updated,omitempty"`
 	Kept    int            `json:"kept,omitempty"`
 	Columns []ColumnChange `json:"columns,omitempty"`
 }
@@ -69,6 +71,15 @@ const (
 	ActionHash   ColumnAction = "hash"
 	ActionSet    ColumnAction = "set"
 )
+
+// Changes counts the rows the plan deletes or changes, in every table.
+func (p ChangePlan) Changes() int {
+	n := 0
+	for _, t := range p.Tables {
+		n += t.Deleted + t.Updated
+	}
+	return n
+}
 
 // ErrPlanStale is what Apply returns, wrapped, when the person's rows no longer match the
 // operation's plan: nothing was changed, and staff re-plan or retry.

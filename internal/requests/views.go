@@ -190,6 +190,8 @@ type StaffView struct {
 	Tasks      []requestdb.Task                  `json:"-"`
 	Recipients []requestdb.RecipientNoticeRecord `json:"-"`
 	Audit      []requestdb.AuditEvent            `json:"-"`
+	// Plans are what each store was planned to change, before it changed anything.
+	Plans []requestdb.SealedPlan `json:"-"`
 	State      *workflows.RequestState           `json:"state,omitempty"`
 	StateError string                            `json:"state_error,omitempty"`
 }
@@ -251,6 +253,9 @@ func (s *Service) Staff(ctx context.Context, id string, withState bool) (StaffVi
 		v.Stores = append(v.Stores, sv)
 	}
 	if v.Recipients, err = s.opts.Store.RecipientNotices(ctx, row.ID); err != nil {
+		return StaffView{}, domain.Unavailable(err)
+	}
+	if v.Plans, err = s.opts.Store.StorePlans(ctx, row.ID); err != nil {
 		return StaffView{}, domain.Unavailable(err)
 	}
 	if withState {

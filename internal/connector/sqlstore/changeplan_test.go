@@ -98,6 +98,7 @@ func TestACorrectionPlanSaysWhichColumnsAreSet(t *testing.T) {
 		same(t, "customer columns", tableChange(t, p, "customers").Columns,
 			[]connector.ColumnChange{{Column: "zip", Action: connector.ActionSet, Rows: 1}})
 		same(t, "orders untouched", tableChange(t, p, "orders").Columns, []connector.ColumnChange(nil))
+		same(t, "rows changed", p.Changes(), 1)
 	})
 }
 

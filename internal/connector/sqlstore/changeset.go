@@ -69,7 +69,14 @@ func (c *Connector) changePlan(requestID string, h holding, cs changeSet, fk fkO
 		p.Order = append(p.Order, c.plan.tables[i].Name)
 	}
 	counts := make([]map[connector.ColumnChange]int, len(h))
+	updated := make([]map[string]bool, len(h))
 	for _, u := range cs.updates {
+		if updated[u.table] == nil {
+			updated[u.table] = map[string]bool{}
+		}
+		for _, k := range u.keys {
+			updated[u.table][text(k)] = true
+		}
 		if counts[u.table] == nil {
 			counts[u.table] = map[connector.ColumnChange]int{}
 		}
@@ -79,7 +86,7 @@ func (c *Connector) changePlan(requestID string, h holding, cs changeSet, fk fkO
 	}
 	for i, rows := range h {
 		t := &c.plan.tables[i]
-		tc := connector.TableChange{Table: t.Name, Matched: len(rows), Deleted: len(cs.deletes[i]), Kept: cs.kept[i]}
+		tc := connector.TableChange{Table: t.Name, Matched: len(rows), Deleted: len(cs.deletes[i]), Updated: len(updated[i]), Kept: cs.kept[i]}
 		for _, r := range rows {
 			tc.Rows = append(tc.Rows, connector.PlannedRow{Key: text(r[0]), Digest: rowDigest(requestID, r)})
 		}
