@@ -191,9 +191,9 @@ type StaffView struct {
 	Recipients []requestdb.RecipientNoticeRecord `json:"-"`
 	Audit      []requestdb.AuditEvent            `json:"-"`
 	// Plans are what each store was planned to change, before it changed anything.
-	Plans []requestdb.SealedPlan `json:"-"`
-	State      *workflows.RequestState           `json:"state,omitempty"`
-	StateError string                            `json:"state_error,omitempty"`
+	Plans      []requestdb.SealedPlan  `json:"-"`
+	State      *workflows.RequestState `json:"state,omitempty"`
+	StateError string                  `json:"state_error,omitempty"`
 }
 
 // StoreView is one system's progress with a request, as staff see it, with what it found,
