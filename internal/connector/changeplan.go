@@ -81,6 +81,16 @@ func (p ChangePlan) Changes() int {
 	return n
 }
 
+// Deletes reports whether the plan deletes rows, when the order of its tables matters.
+func (p ChangePlan) Deletes() bool {
+	for _, t := range p.Tables {
+		if t.Deleted > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrPlanStale is what Apply returns, wrapped, when the person's rows no longer match the
 // operation's plan: nothing was changed, and staff re-plan or retry.
 var ErrPlanStale = errors.New("the rows changed since the plan")
