@@ -36,7 +36,7 @@ func newService(t *testing.T, answer func(w http.ResponseWriter, r webhook.Reque
 	s := &service{requests: make(chan webhook.Request, 16)}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
-		req, err := webhook.ParseRequest(r, keys, time.Now())
+		req, err := webhook.ParseRequestOrPlan(r, keys, time.Now())
 		if err != nil {
 			t.Errorf("service: %v", err)
 			http.Error(w, "not authenticated", http.StatusUnauthorized)
@@ -391,5 +391,26 @@ func TestAPlanOutsideTheProtocolIsPermanent(t *testing.T) {
 	_, err := s.connector(webhook.Config{}).Plan(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"})
 	if !errors.Is(err, connector.ErrPermanent) {
 		t.Fatalf("err = %v, want a permanent failure", err)
+	}
+}
+
+// A service written before plans, reading requests with ParseRequest, refuses a plan with
+// 501 instead of taking it for a change, and dsr records that it cannot plan.
+func TestAServiceThatOnlyAppliesRefusesAPlanAndIsNotChanged(t *testing.T) {
+	var applied atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := webhook.ParseRequest(r, keys, time.Now())
+		if err != nil {
+			http.Error(w, "refused", webhook.RefusalStatus(err))
+			return
+		}
+		applied.Add(1)
+		writeJSON(w, http.StatusOK, webhook.Answer{Status: webhook.StatusDone, Changed: []string{"name"}, RequestID: req.RequestID})
+	}))
+	t.Cleanup(srv.Close)
+	c := webhook.New("newsletter", webhook.Config{URL: srv.URL, KeyID: keyID, Secret: secret})
+	p, err := c.Plan(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"})
+	if err != nil || p.CannotPlan != "the service does not plan changes (it answered 501)" || applied.Load() != 0 {
+		t.Fatalf("plan = %+v, %v, applied %d times; want cannot plan and nothing applied", p, err, applied.Load())
 	}
 }
