@@ -11,6 +11,7 @@ import (
 
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/api"
+	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -93,6 +94,17 @@ func TestEveryStorePlanIsSealedAndItsDigestIsInTheAuditChain(t *testing.T) {
 		if got := requestdb.PlanDigest(raw); got != p.SHA256 || !slices.Equal(chained[p.Store], []string{p.SHA256}) {
 			t.Errorf("store %s: digest of the plan %s, kept %s, chained %v", p.Store, got, p.SHA256, chained[p.Store])
 		}
+	}
+
+	// The evidence bundle carries the plans, and its verifier finds each digest in the chain.
+	auditor := s.token("Audrey Tor", auth.RoleAuditor)
+	a := s.do(http.MethodGet, "/api/v1/audit/requests/"+req.ID+"/evidence", "", auditor)
+	if a.code != http.StatusOK {
+		t.Fatalf("evidence = %d %s", a.code, a.body)
+	}
+	rep, err := audit.VerifyBundle([]byte(a.body), nil)
+	if err != nil || rep.Plans != len(plans) || len(rep.UnchainedPlans) > 0 {
+		t.Errorf("bundle report %+v, %v; want all %d plans chained", rep, err, len(plans))
 	}
 }
 
