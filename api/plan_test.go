@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/api"
@@ -19,6 +24,7 @@ import (
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
+	"github.com/dsr-project/dsr/workflows"
 )
 
 // demoStack is the stack with the demo company's SQL stores, and the demo's data map.
@@ -162,5 +168,30 @@ func TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry(t *testing.T) {
 	}
 	if digests := plannedSteps(t, s, req.ID)["accounts"]; len(digests) != 2 || digests[1] == before.SHA256 {
 		t.Errorf("chained digests of accounts = %v, want the first plan and a fresh one", digests)
+	}
+	if f := os.Getenv("RECORD_TO"); f != "" {
+		recordHistory(t, s, req.ID, f)
+	}
+}
+
+// recordHistory saves the request's workflow history as JSON, for the replay test of
+// workflows (testdata/request-correct-planned-stale.json is recorded by running
+// TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry with RECORD_TO set to it).
+func recordHistory(t *testing.T, s *stack, requestID, file string) {
+	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.RequestID(requestID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
