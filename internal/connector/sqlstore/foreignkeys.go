@@ -72,17 +72,25 @@ func (c *Connector) catalogNames(ctx context.Context, q querier) ([]string, erro
 	var own string
 	switch datamap.Driver(c.plan.d) {
 	case datamap.Postgres:
-		// to_regclass resolves the name through the search path, as the connector's queries do.
+		// to_regclass resolves each name through the search path, as the connector's
+		// queries do; one query for all the store's tables.
+		quoted := make([]string, len(c.plan.tables))
 		for i, t := range c.plan.tables {
-			var name *string
-			if err := q.QueryRowContext(ctx, `SELECT to_regclass($1)::text`, c.plan.d.quote(t.Name)).Scan(&name); err != nil {
+			quoted[i] = c.plan.d.quote(t.Name)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT coalesce(to_regclass(n)::text, '') FROM unnest($1::text[]) WITH ORDINALITY AS t(n, i) ORDER BY i`, quoted)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for i := 0; rows.Next() && i < len(names); i++ {
+			var name string
+			if err := rows.Scan(&name); err != nil {
 				return nil, err
 			}
-			if name != nil {
-				names[i] = c.fold(*name)
-			}
+			names[i] = c.fold(name)
 		}
-		return names, nil
+		return names, rows.Err()
 	case datamap.MySQL:
 		if err := q.QueryRowContext(ctx, `SELECT DATABASE()`).Scan(&own); err != nil {
 			return nil, err
