@@ -131,6 +131,14 @@ func TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry(t *testing.T) {
 	if digests := plannedSteps(t, s, req.ID)["accounts"]; !slices.Equal(digests, []string{before.SHA256}) {
 		t.Fatalf("chained digests of accounts before approval = %v, want %s", digests, before.SHA256)
 	}
+	// The staff API shows the plan before approval, as the page does, without row keys.
+	var staff api.StaffView
+	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/requests/"+req.ID, "", analyst, &staff)
+	i := slices.IndexFunc(staff.Plans, func(p requestdb.SealedPlan) bool { return p.Store == "accounts" })
+	if i < 0 || staff.Plans[i].SHA256 != before.SHA256 || len(staff.Plans[i].Plan.Tables) != 1 ||
+		staff.Plans[i].Plan.Tables[0].Updated != 1 || staff.Plans[i].Plan.Tables[0].Rows != nil {
+		t.Errorf("staff view plans = %+v, want the accounts plan without row keys", staff.Plans)
+	}
 
 	accounts := m.Stores[slices.IndexFunc(m.Stores, func(st datamap.Store) bool { return st.Name == "accounts" })]
 	db, err := sqlstore.OpenDB(ctx, accounts.Connection)
@@ -152,7 +160,7 @@ func TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry(t *testing.T) {
 
 	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+req.ID+"/approve", `{"reason":"checked"}`, analyst, nil)
 	view := s.awaitStaffStatus(req.ID, analyst, domain.StatusNeedsAttention)
-	i := slices.IndexFunc(view.Stores, func(o requests.StoreView) bool { return o.Store == "accounts" })
+	i = slices.IndexFunc(view.Stores, func(o requests.StoreView) bool { return o.Store == "accounts" })
 	if i < 0 || view.Stores[i].State != requestdb.StoreFailed || !strings.Contains(view.Stores[i].Error, "profiles: 1 changed") ||
 		strings.Contains(view.Stores[i].Error, "Changed meanwhile") {
 		t.Fatalf("stores = %+v, want accounts stopped with the difference and no value", view.Stores)
