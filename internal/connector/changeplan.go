@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -96,11 +97,14 @@ func (p ChangePlan) Deletes() bool {
 var ErrPlanStale = errors.New("the rows changed since the plan")
 
 // PlanDifference counts, for one table, the rows added, changed or gone since the plan.
+// Redecided marks a table whose rows are as planned but whose fate is not: a retention
+// period or legal hold that ended, or a data map that changed, in between.
 type PlanDifference struct {
-	Table   string `json:"table"`
-	Added   int    `json:"added,omitempty"`
-	Changed int    `json:"changed,omitempty"`
-	Gone    int    `json:"gone,omitempty"`
+	Table     string `json:"table"`
+	Added     int    `json:"added,omitempty"`
+	Changed   int    `json:"changed,omitempty"`
+	Gone      int    `json:"gone,omitempty"`
+	Redecided bool   `json:"redecided,omitempty"`
 }
 
 // StalePlanError is the difference between a plan and the rows an apply found. Its
@@ -122,6 +126,9 @@ func (e *StalePlanError) Error() string {
 				counts = append(counts, fmt.Sprintf("%d %s", c.n, c.what))
 			}
 		}
+		if d.Redecided {
+			counts = append(counts, "what happens to them changed")
+		}
 		parts = append(parts, d.Table+": "+strings.Join(counts, ", "))
 	}
 	return fmt.Sprintf("the rows changed since the plan, nothing was changed (%s)", strings.Join(parts, "; "))
@@ -129,8 +136,8 @@ func (e *StalePlanError) Error() string {
 
 func (e *StalePlanError) Unwrap() error { return ErrPlanStale }
 
-// Compare returns how the rows of now differ from the plan's, table by table, or nil when
-// they match.
+// Compare returns how the rows of now differ from the plan's, and where the same rows now
+// meet another fate, table by table, or nil when they match.
 func (p ChangePlan) Compare(now ChangePlan) []PlanDifference {
 	planned := map[string]TableChange{}
 	for _, t := range p.Tables {
@@ -154,8 +161,11 @@ func (p ChangePlan) Compare(now ChangePlan) []PlanDifference {
 			delete(before, r.Key)
 		}
 		d.Gone = len(before)
+		was := planned[t.Table]
+		d.Redecided = d.Added+d.Changed+d.Gone == 0 &&
+			(was.Deleted != t.Deleted || was.Updated != t.Updated || was.Kept != t.Kept || !slices.Equal(was.Columns, t.Columns))
 		delete(planned, t.Table)
-		if d.Added+d.Changed+d.Gone > 0 {
+		if d.Added+d.Changed+d.Gone > 0 || d.Redecided {
 			out = append(out, d)
 		}
 	}

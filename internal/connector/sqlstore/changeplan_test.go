@@ -4,8 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dsr-project/dsr/internal/connector"
+	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/domain"
 )
@@ -149,5 +151,29 @@ func TestAReviewHasNothingToPlan(t *testing.T) {
 		if !errors.Is(err, domain.ErrInvalid) {
 			t.Fatalf("plan of a review: %v", err)
 		}
+	})
+}
+
+// The same rows can meet another fate than planned: a retention period that ends between
+// the plan and the apply would delete a record the analyst read as kept.
+func TestARetentionThatEndsAfterThePlanStopsTheApply(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		o := op("req-1", domain.TypeSuppress, "ada@example.com", suppress())
+		p := s.plan(t, o)
+		later, db, err := sqlstore.Open(ctx, s.store, sqlstore.WithClock(func() time.Time { return now.AddDate(7, 0, 0) }),
+			sqlstore.WithHashKey(hashKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		before := s.dump(t)
+		o.Plan = &p
+		_, err = later.Apply(ctx, o)
+		var stale *connector.StalePlanError
+		if !errors.As(err, &stale) {
+			t.Fatalf("apply after the retention ended: %v", err)
+		}
+		same(t, "differences", stale.Differences, []connector.PlanDifference{{Table: "orders", Redecided: true}, {Table: "order_lines", Redecided: true}})
+		same(t, "rows", s.dump(t), before)
 	})
 }
