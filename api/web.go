@@ -69,6 +69,7 @@ var webFuncs = template.FuncMap{
 	"storeState":    storeState,
 	"staffJuris":    staffJurisdiction,
 	"appealStatus":  appealStatus,
+	"columnAction":  columnAction,
 	// On audit pages the order of events a second apart matters.
 	"datetimeSeconds": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04:05 MST") },
 }

@@ -455,6 +455,11 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?id=not-an-id"), chromedp.WaitVisible(chromedp.CSS("#f-id-error")))
 		checkPage(t, staff, "staff-queue-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+review.ID), chromedp.WaitVisible(chromedp.CSS("#approve-form")))
+		// Before approving, the analyst reads what approving will change in each store.
+		if plan := browserValue(t, staff, chromedp.Text(chromedp.CSS("#plan-accounts + div table"))); !strings.Contains(plan, "profiles") ||
+			!strings.Contains(plan, "set to the new value in 1") {
+			t.Errorf("the page before approval shows the accounts plan as %q", plan)
+		}
 		checkPage(t, staff, "staff-request-pending-review")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+completed.ID), chromedp.WaitVisible(chromedp.CSS("#status")))
 		checkPage(t, staff, "staff-request-completed")

@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
@@ -79,6 +80,7 @@ var staffActionTexts = map[string]string{
 	"processing_started":            "Stores started",
 	"stores_failed":                 "A store failed",
 	"store_retry_requested":         "Store retry asked for",
+	"store_planned":                 "Store change planned",
 	"stores_retried":                "Stores retried",
 	"awaiting_store_answers":        "Waiting for stores that answer later",
 	"store_answered":                "A store answered",
@@ -105,6 +107,19 @@ var appealStatusTexts = map[domain.AppealStatus]string{
 
 func appealStatus(s domain.AppealStatus) string {
 	return textOf(appealStatusTexts, s, string(s))
+}
+
+// columnActionTexts say what a plan does to a column's value.
+var columnActionTexts = map[connector.ColumnAction]string{
+	connector.ActionDelete: "deleted with the row",
+	connector.ActionNull:   "emptied",
+	connector.ActionMask:   "masked",
+	connector.ActionHash:   "replaced by a keyed hash",
+	connector.ActionSet:    "set to the new value",
+}
+
+func columnAction(a connector.ColumnAction) string {
+	return textOf(columnActionTexts, a, string(a))
 }
 
 func staffAction(action string) string {

@@ -45,6 +45,10 @@ type request struct {
 	// running counts bookkeeping local activities under way; steps are written when none
 	// is, so the steps a workflow task takes go out together.
 	running int
+	// planDigests are the plan digests recorded, by store; unrecordedPlans the (store,
+	// digest) pairs still to record (see recordPlans).
+	planDigests     map[string]string
+	unrecordedPlans [][2]string
 }
 
 // ending is a cancellation or denial the main loop has yet to carry out.

@@ -162,6 +162,13 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		}
 		return out, nil
 	})
+	h.env.OnActivity(a.PlanStores, mock.Anything, mock.Anything).Return(func(context.Context, activities.PlanStoresInput) ([]activities.StorePlanned, error) {
+		out := make([]activities.StorePlanned, len(h.stores))
+		for i, s := range h.stores {
+			out[i] = activities.StorePlanned{Store: s, SHA256: "plan-of-" + s}
+		}
+		return out, nil
+	})
 	return h
 }
 
@@ -182,10 +189,14 @@ func (h *harness) runStore(store string) activities.StoreRun {
 		h.storeFlaky[store]--
 		return activities.StoreRun{Store: store, Error: "connection reset", Retryable: true}
 	}
-	if h.storeResult != nil {
-		return activities.StoreRun{Store: store, Result: *h.storeResult}
+	plan := ""
+	if h.in.Type.Planned() {
+		plan = "plan-of-" + store
 	}
-	return activities.StoreRun{Store: store, Result: connector.Result{Store: store, Found: []string{"name"}, Changed: []string{"name"}}}
+	if h.storeResult != nil {
+		return activities.StoreRun{Store: store, Result: *h.storeResult, PlanSHA256: plan}
+	}
+	return activities.StoreRun{Store: store, Result: connector.Result{Store: store, Found: []string{"name"}, Changed: []string{"name"}}, PlanSHA256: plan}
 }
 
 // at sends an update after d of workflow time.

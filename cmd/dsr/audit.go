@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -248,6 +249,12 @@ func printBundleReport(cmd *cobra.Command, file string, rep audit.BundleReport) 
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s: evidence bundle of request %s, exported %s, verified\n", file, rep.RequestID, rep.CreatedAt.Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintf(out, "  %d audit events linked into the chain up to position %d (hash %s)\n", rep.Events, rep.ChainSeq, rep.ChainHash)
+	if rep.Plans > 0 {
+		fmt.Fprintf(out, "  %d store plans whose SHA-256 the chain records\n", rep.Plans)
+	}
+	if len(rep.UnchainedPlans) > 0 {
+		fmt.Fprintf(out, "  plans the chain does not record yet (a fan-out still running): %s\n", strings.Join(rep.UnchainedPlans, ", "))
+	}
 	if rep.Unchained > 0 {
 		fmt.Fprintf(out, "  %d older events predate the chain; only the signature covers them\n", rep.Unchained)
 	}

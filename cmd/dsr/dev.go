@@ -209,12 +209,20 @@ func devDefaults(cfg *config.Config, httpAddr string) error {
 		cfg.Secret = secret
 	}
 	if cfg.Codec == nil {
-		cfg.Codec = &codec.Keyring{}
-		if err := cfg.Codec.Add("dev", cfg.Secret.Derive("payload-codec")); err != nil {
+		ring, err := devCodec(cfg.Secret)
+		if err != nil {
 			return err
 		}
+		cfg.Codec = ring
 	}
 	return nil
+}
+
+// devCodec is the key ring `dsr dev` seals payloads, results and plans with, derived from
+// its secret so that the tools reading its data directory derive the same.
+func devCodec(secret keys.Secret) (*codec.Keyring, error) {
+	ring := &codec.Keyring{}
+	return ring, ring.Add("dev", secret.Derive("payload-codec"))
 }
 
 // selfCheckAtStart runs one self-check so a broken wiring shows in the first seconds, and so

@@ -25,6 +25,7 @@ const (
 	fileNotices      = "notices.json"
 	fileTransparency = "transparency.json"
 	fileAppeal       = "appeal.json"
+	fileStorePlans   = "store_plans.json"
 	fileManifest     = "manifest.json"
 	fileSignature    = "manifest.sig"
 	filePublicKey    = "public_key"

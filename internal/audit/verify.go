@@ -38,6 +38,12 @@ type BundleReport struct {
 	// but only the fingerprint says whose it is.
 	KeyFingerprint string
 	KeyTrusted     bool
+	// Plans counts the store plans whose digests the chain records; with personal data,
+	// each plan's digest was also recomputed from the plan itself. UnchainedPlans names the
+	// stores whose plan the chain does not record yet: a fan-out still running records its
+	// plans when it reports.
+	Plans          int
+	UnchainedPlans []string
 	// Log is what transparency.json proved, when the bundle has one.
 	Log *LogReport
 }
@@ -125,6 +131,11 @@ func verifyBundle(bundle []byte, trust Trust) (BundleReport, error) {
 		return rep, fmt.Errorf("%s: %w", fileEvents, err)
 	}
 	rep.ChainSeq, rep.ChainHash = events.ChainHead.ChainSeq, events.ChainHead.Hash
+	if plans, ok := byName[fileStorePlans]; ok {
+		if rep.Plans, rep.UnchainedPlans, err = checkPlans(plans, events, m.PersonalData); err != nil {
+			return rep, fmt.Errorf("%s: %w", fileStorePlans, err)
+		}
+	}
 	if data, ok := byName[fileTransparency]; ok {
 		if rep.Log, err = checkTransparency(data, m.RequestID, trust.LogKey); err != nil {
 			return rep, fmt.Errorf("%s: %w", fileTransparency, err)
@@ -340,6 +351,43 @@ func firstDifference(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// checkPlans checks each plan of the bundle: when the bundle holds the plans whole
+// (personal data), that its digest is the SHA-256 of the plan's JSON; and whether a
+// store_planned event of its store in the chain records that digest. It returns how many
+// plans the chain records, and the stores of those it does not.
+func checkPlans(data []byte, events eventsFile, personal bool) (int, []string, error) {
+	var plans []storePlan
+	if err := decodeStrict(data, &plans); err != nil {
+		return 0, nil, err
+	}
+	chained := map[[2]string]bool{}
+	for _, e := range events.Events {
+		var details []string
+		if e.Action != "store_planned" || e.ChainSeq == 0 || json.Unmarshal([]byte(e.Details), &details) != nil || len(details) != 2 {
+			continue
+		}
+		chained[[2]string{details[0], details[1]}] = true
+	}
+	n, unchained := 0, []string(nil)
+	for _, p := range plans {
+		if personal {
+			raw, err := json.Marshal(p.Plan)
+			if err != nil {
+				return 0, nil, err
+			}
+			if got := requestdb.PlanDigest(raw); got != p.SHA256 {
+				return 0, nil, fmt.Errorf("the plan of store %s has SHA-256 %s, not the %s it was kept with: the plan was altered", p.Store, got, p.SHA256)
+			}
+		}
+		if chained[[2]string{p.Store, "sha256:" + p.SHA256}] {
+			n++
+		} else {
+			unchained = append(unchained, p.Store)
+		}
+	}
+	return n, unchained, nil
 }
 
 // checkTransparency checks the request's log evidence against logKey, or else the key it

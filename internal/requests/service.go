@@ -31,6 +31,7 @@ type Store interface {
 	AuditEvents(ctx context.Context, requestID string) ([]requestdb.AuditEvent, error)
 	StoreResults(ctx context.Context, requestID string) ([]connector.Result, error)
 	StoreProgressOf(ctx context.Context, requestID string) ([]requestdb.StoreProgress, error)
+	StorePlans(ctx context.Context, requestID string) ([]requestdb.SealedPlan, error)
 	RecipientNotices(ctx context.Context, requestID string) ([]requestdb.RecipientNoticeRecord, error)
 	TasksOf(ctx context.Context, requestID string) ([]requestdb.Task, error)
 	GetTask(ctx context.Context, id string) (*requestdb.Task, error)
