@@ -40,6 +40,8 @@ type Store interface {
 	TakeOverIdempotencyKey(ctx context.Context, held requestdb.IdempotencyKey, now time.Time) (bool, error)
 	CompleteIdempotencyKey(ctx context.Context, keyHash, answer string, at time.Time) error
 	ReleaseIdempotencyKey(ctx context.Context, keyHash string) error
+	SavePermission(ctx context.Context, requestID string, p requestdb.Permission) error
+	GetPermission(ctx context.Context, requestID string) (requestdb.Permission, error)
 }
 
 // Engine runs request workflows; TemporalEngine is the real one. Its errors are
