@@ -99,6 +99,12 @@ const (
 	PermissionRefused  PermissionDecision = "refused"
 )
 
+// Kinds of agent, as AgentKind holds them.
+const (
+	AgentByForm = "form"
+	AgentByDRP  = "drp"
+)
+
 // ByAgent reports whether an authorized agent made the request.
 func (req *Request) ByAgent() bool { return req.AgentKind != "" }
 

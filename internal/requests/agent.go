@@ -25,8 +25,8 @@ type Agent struct {
 
 // Kinds of agent.
 const (
-	AgentByForm = "form"
-	AgentByDRP  = "drp"
+	AgentByForm = requestdb.AgentByForm
+	AgentByDRP  = requestdb.AgentByDRP
 )
 
 // AgentForm is what an agent adds to an intake: who they are and the permission the
