@@ -15,10 +15,19 @@ type IntakeForm = requests.IntakeForm
 // IntakeAnswer is the 202 answer to an intake.
 type IntakeAnswer = requests.Opened
 
+// intakePath takes requests. Its bodies may carry an agent's permission file, so it bounds
+// them itself, at MaxIntakeBytes.
+const intakePath = "/api/v1/requests"
+
+// MaxIntakeBytes bounds an intake's body: a permission file of the largest size, base64
+// in JSON or a part of a form, with room for the rest.
+const MaxIntakeBytes = requests.MaxPermissionBytes*4/3 + MaxBodyBytes
+
 func (s *Server) intake(c echo.Context) error {
 	if err := s.limitIntakeByIP(c); err != nil {
 		return err
 	}
+	limitBody(c, MaxIntakeBytes)
 	in, err := s.readIntake(c, false)
 	if err != nil {
 		return err
@@ -41,6 +50,12 @@ func (s *Server) intake(c echo.Context) error {
 		c.Response().Header().Set(headerReplayed, "true")
 	}
 	return c.JSON(http.StatusAccepted, answer)
+}
+
+// limitBody bounds the request's body at n bytes; reading past that fails as too large.
+func limitBody(c echo.Context, n int64) {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, n)
 }
 
 // headerGPC carries a browser's Global Privacy Control signal; "1" means do not sell or

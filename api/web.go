@@ -62,12 +62,13 @@ var webFuncs = template.FuncMap{
 	},
 
 	// The privacy team's words, in web_staff_text.go.
-	"staffStatus":   staffStatus,
-	"staffStatusOf": staffStatusOf,
-	"staffType":     staffType,
-	"staffAction":   staffAction,
-	"storeState":    storeState,
-	"staffJuris":    staffJurisdiction,
+	"staffStatus":     staffStatus,
+	"staffPermission": staffPermission,
+	"staffStatusOf":   staffStatusOf,
+	"staffType":       staffType,
+	"staffAction":     staffAction,
+	"storeState":      storeState,
+	"staffJuris":      staffJurisdiction,
 	// On audit pages the order of events a second apart matters.
 	"datetimeSeconds": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04:05 MST") },
 }
@@ -162,6 +163,7 @@ func (s *Server) webRoutes() {
 	e.GET("/static/:name", s.staticFile, webHeaders)
 	s.brandRoutes()
 	s.requesterPageRoutes()
+	s.agentPageRoutes()
 	s.adminPageRoutes()
 	s.auditPageRoutes()
 }

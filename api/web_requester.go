@@ -100,6 +100,8 @@ type requestFormPage struct {
 	Rows           []changeRow
 	Errors         map[string]string
 	IdempotencyKey string
+	// Agent marks the form of an authorized agent, who asks for someone else.
+	Agent bool
 }
 
 func (p requestFormPage) Checked(name, value string) bool {
@@ -222,6 +224,8 @@ func (p *requestFormPage) placeErrors(fields map[string]string) {
 			slot = "limits"
 		case path == "type" || path == "email" || path == "jurisdiction":
 			slot = path
+		case path == "agent.name" || path == "agent.contact" || path == "agent.permission":
+			slot = strings.Replace(path, ".", "_", 1)
 		default:
 			p.Errors["form"] = sentence(msg)
 			continue

@@ -71,6 +71,9 @@ var staffActionTexts = map[string]string{
 	"identity_checked":              "Data points checked",
 	"identity_verified":             "Identity verified by staff",
 	"review_started":                "Sent for staff review",
+	"permission_review_started":     "Agent's permission sent for staff review",
+	"permission_accepted":           "Agent's permission accepted",
+	"permission_refused":            "Agent's permission refused",
 	"approved":                      "Approved",
 	"denied":                        "Denied",
 	"extended":                      "Deadline extended",
@@ -90,6 +93,17 @@ var staffActionTexts = map[string]string{
 	"deadline_alert":                "Deadline alert: 75% of the time used",
 	"retention_purged":              "Kept record purged",
 	requestdb.ActionAccessed:        "Requester's details viewed",
+}
+
+// staffPermissionTexts say where staff stand on an agent's signed permission.
+var staffPermissionTexts = map[requestdb.PermissionDecision]string{
+	requestdb.PermissionPending:  "waiting for the person to confirm, then for staff review",
+	requestdb.PermissionAccepted: "accepted",
+	requestdb.PermissionRefused:  "refused",
+}
+
+func staffPermission(d requestdb.PermissionDecision) string {
+	return textOf(staffPermissionTexts, d, string(d))
 }
 
 func staffAction(action string) string {

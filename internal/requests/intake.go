@@ -139,7 +139,10 @@ func (s *Service) ValidateIntake(form IntakeForm, problems map[string]string, by
 		in.Language = tag.String()
 	}
 	in.Details = form.Details
-	if form.Agent != nil {
+	switch {
+	case form.Agent != nil && byStaff:
+		fields["agent"] = "an agent makes a request through the public intake, where the person confirms it"
+	case form.Agent != nil:
 		in.Agent, in.Permission = validateAgent(*form.Agent, fields)
 	}
 	var validation *domain.ValidationError
