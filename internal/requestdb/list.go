@@ -38,6 +38,8 @@ type RequestFilter struct {
 	DueBefore time.Time
 	// OverdueAt keeps open requests whose due date had passed at this instant.
 	OverdueAt time.Time
+	// ByAgent keeps the requests authorized agents made.
+	ByAgent bool
 }
 
 // RequestOrder is the order of a request list. Every order breaks ties by ID, so that keyset
@@ -87,10 +89,12 @@ type RequestSummary struct {
 	DueAt        time.Time
 	CompletedAt  *time.Time
 	Assignee     string
+	// AgentName names the authorized agent who made the request, if one did.
+	AgentName string
 }
 
 // listColumns are the only columns a list reads.
-const listColumns = "id, type, jurisdiction, status, received_at, due_at, completed_at, assignee"
+const listColumns = "id, type, jurisdiction, status, received_at, due_at, completed_at, assignee, agent_name"
 
 // terminalStatuses are the statuses for which domain.Status.Terminal holds: a request in
 // one of them has been answered and can no longer be overdue.
@@ -170,6 +174,9 @@ func (f RequestFilter) apply(q *gorm.DB) *gorm.DB {
 	}
 	if !f.OverdueAt.IsZero() {
 		q = q.Where(openCondition+" AND due_at < ?", utc(f.OverdueAt))
+	}
+	if f.ByAgent {
+		q = q.Where("agent_kind <> ''")
 	}
 	return q
 }
