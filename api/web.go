@@ -36,7 +36,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // IsPagePath reports whether a path belongs to the web pages rather than to the JSON API,
 // which openapi.yaml describes.
 func IsPagePath(p string) bool {
-	return p == "/" || p == "/admin" || p == brandCSSPath || p == brandLogoPath || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
+	return p == "/" || p == agentFormPath || p == "/admin" || p == brandCSSPath || p == brandLogoPath || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
 		strings.HasPrefix(p, "/requests/") || strings.HasPrefix(p, "/static/")
 }
 

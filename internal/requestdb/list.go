@@ -206,6 +206,9 @@ type Metrics struct {
 	ByType    map[domain.RequestType]ResponseTimes
 	// ByMonth are the response times of the answers given in each month (YYYY-MM).
 	ByMonth map[string]ResponseTimes
+	// ByAgent counts the requests authorized agents made, by agent name, as Months counts
+	// them; the type is left empty.
+	ByAgent map[string]MonthCount
 }
 
 // RequestMetrics counts the requests received, completed and denied in [from, to), by type
@@ -216,8 +219,9 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 	var received []struct {
 		Type       domain.RequestType
 		ReceivedAt time.Time
+		AgentName  string
 	}
-	err := db.Model(&Request{}).Select("type, received_at").
+	err := db.Model(&Request{}).Select("type, received_at, agent_name").
 		Where("received_at >= ? AND received_at < ?", from, to).Find(&received).Error
 	if err != nil {
 		return Metrics{}, fmt.Errorf("request metrics: received: %w", err)
@@ -227,8 +231,9 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		Status      domain.Status
 		ReceivedAt  time.Time
 		CompletedAt time.Time
+		AgentName   string
 	}
-	err = db.Model(&Request{}).Select("type, status, received_at, completed_at").
+	err = db.Model(&Request{}).Select("type, status, received_at, completed_at, agent_name").
 		Where("completed_at >= ? AND completed_at < ? AND status IN ?", from, to, []domain.Status{domain.StatusCompleted, domain.StatusDenied}).
 		Find(&answered).Error
 	if err != nil {
@@ -247,25 +252,37 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		}
 		return counts[k]
 	}
+	byAgent := map[string]MonthCount{}
 	for _, row := range received {
 		count(row.ReceivedAt, row.Type).Received++
+		if row.AgentName != "" {
+			c := byAgent[row.AgentName]
+			c.Received++
+			byAgent[row.AgentName] = c
+		}
 	}
 	var all []float64
 	byType := map[domain.RequestType][]float64{}
 	byMonth := map[string][]float64{}
 	for _, row := range answered {
 		mc := count(row.CompletedAt, row.Type)
+		agent := byAgent[row.AgentName]
 		if row.Status == domain.StatusDenied {
 			mc.Denied++
+			agent.Denied++
 		} else {
 			mc.Completed++
+			agent.Completed++
+		}
+		if row.AgentName != "" {
+			byAgent[row.AgentName] = agent
 		}
 		days := row.CompletedAt.Sub(row.ReceivedAt).Hours() / 24
 		all = append(all, days)
 		byType[row.Type] = append(byType[row.Type], days)
 		byMonth[mc.Month] = append(byMonth[mc.Month], days)
 	}
-	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}, ByMonth: map[string]ResponseTimes{}}
+	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}, ByMonth: map[string]ResponseTimes{}, ByAgent: byAgent}
 	for t, days := range byType {
 		m.ByType[t] = summarise(days)
 	}
