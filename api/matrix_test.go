@@ -23,43 +23,44 @@ const (
 // routeAudience is the access matrix. Every route the server registers must be here, so a
 // new route cannot go unchecked.
 var routeAudience = map[string]audience{
-	"GET /healthz":                            anyone,
-	"GET /readyz":                             anyone,
-	"GET /api/v1/openapi.yaml":                anyone,
-	"GET /api/v1/openapi.json":                anyone,
-	"GET /api/v1/dev/mail":                    anyone, // dsr dev only
-	"GET /dev/mail":                           anyone, // dsr dev only
-	"POST /api/v1/requests":                   anyone,
-	"GET /api/v1/requests/:id":                requester,
-	"GET /api/v1/requests/:id/report":         requester,
-	"GET /api/v1/requests/:id/report.zip":     requester,
-	"POST /api/v1/requests/:id/verify":        requester,
-	"POST /api/v1/requests/:id/resend-code":   requester,
-	"POST /api/v1/requests/:id/identity":      requester,
-	"GET /api/v1/requests/:id/receipt":        requester,
-	"GET /api/v1/log/checkpoint":              anyone,
-	"GET /api/v1/log/public-key":              anyone,
-	"GET /api/v1/log/entries":                 anyone,
-	"GET /api/v1/log/proof/inclusion":         anyone,
-	"GET /api/v1/log/proof/consistency":       anyone,
-	"GET /api/v1/admin/requests":              staff,
-	"POST /api/v1/admin/requests":             staff,
-	"GET /api/v1/admin/requests/:id":          staff,
-	"POST /api/v1/admin/requests/:id/:action": staff,
-	"GET /api/v1/admin/metrics":               staff,
-	"GET /api/v1/audit/requests/:id/history":  auditors,
-	"GET /api/v1/audit/requests/:id/evidence": auditors,
-	"GET /api/v1/audit/events":                auditors,
-	"GET /api/v1/audit/public-key":            auditors,
-	"GET /api/v1/admin/tasks":                 staff,
-	"POST /api/v1/admin/tasks/:id/complete":   staff,
-	"POST /api/v1/callbacks/:id":              signed,
-	"POST /codec/encode":                      staff,
-	"POST /codec/decode":                      decoders,
-	"OPTIONS /codec/encode":                   anyone, // CORS preflight
-	"OPTIONS /codec/decode":                   anyone, // CORS preflight
-	"POST /api/v1/session":                    anyone, // the token is in the body
-	"DELETE /api/v1/session":                  anyone, // signs out whatever cookie it has
+	"GET /healthz":                              anyone,
+	"GET /readyz":                               anyone,
+	"GET /api/v1/openapi.yaml":                  anyone,
+	"GET /api/v1/openapi.json":                  anyone,
+	"GET /api/v1/dev/mail":                      anyone, // dsr dev only
+	"GET /dev/mail":                             anyone, // dsr dev only
+	"POST /api/v1/requests":                     anyone,
+	"GET /api/v1/requests/:id":                  requester,
+	"GET /api/v1/requests/:id/report":           requester,
+	"GET /api/v1/requests/:id/report.zip":       requester,
+	"POST /api/v1/requests/:id/verify":          requester,
+	"POST /api/v1/requests/:id/resend-code":     requester,
+	"POST /api/v1/requests/:id/identity":        requester,
+	"GET /api/v1/requests/:id/receipt":          requester,
+	"GET /api/v1/log/checkpoint":                anyone,
+	"GET /api/v1/log/public-key":                anyone,
+	"GET /api/v1/log/entries":                   anyone,
+	"GET /api/v1/log/proof/inclusion":           anyone,
+	"GET /api/v1/log/proof/consistency":         anyone,
+	"GET /api/v1/admin/requests":                staff,
+	"POST /api/v1/admin/requests":               staff,
+	"GET /api/v1/admin/requests/:id":            staff,
+	"GET /api/v1/admin/requests/:id/permission": staff,
+	"POST /api/v1/admin/requests/:id/:action":   staff,
+	"GET /api/v1/admin/metrics":                 staff,
+	"GET /api/v1/audit/requests/:id/history":    auditors,
+	"GET /api/v1/audit/requests/:id/evidence":   auditors,
+	"GET /api/v1/audit/events":                  auditors,
+	"GET /api/v1/audit/public-key":              auditors,
+	"GET /api/v1/admin/tasks":                   staff,
+	"POST /api/v1/admin/tasks/:id/complete":     staff,
+	"POST /api/v1/callbacks/:id":                signed,
+	"POST /codec/encode":                        staff,
+	"POST /codec/decode":                        decoders,
+	"OPTIONS /codec/encode":                     anyone, // CORS preflight
+	"OPTIONS /codec/decode":                     anyone, // CORS preflight
+	"POST /api/v1/session":                      anyone, // the token is in the body
+	"DELETE /api/v1/session":                    anyone, // signs out whatever cookie it has
 	// Web pages: the requester's by the status-token cookie (or header), the dashboard's by
 	// the session cookie (or a bearer token), each answering with a page.
 	"GET /static/:name":                anyone,
