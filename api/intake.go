@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"strings"
 
@@ -27,7 +28,8 @@ func (s *Server) intake(c echo.Context) error {
 	if err := s.limitIntakeByIP(c); err != nil {
 		return err
 	}
-	limitBody(c, MaxIntakeBytes)
+	body := &countedBody{ReadCloser: http.MaxBytesReader(c.Response(), c.Request().Body, MaxIntakeBytes)}
+	c.Request().Body = body
 	in, err := s.readIntake(c, false)
 	if err != nil {
 		return err
@@ -50,6 +52,18 @@ func (s *Server) intake(c echo.Context) error {
 		c.Response().Header().Set(headerReplayed, "true")
 	}
 	return c.JSON(http.StatusAccepted, answer)
+}
+
+// countedBody counts the bytes read from a request's body.
+type countedBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
 }
 
 // limitBody bounds the request's body at n bytes; reading past that fails as too large.
@@ -76,6 +90,10 @@ func (s *Server) readIntake(c echo.Context, byStaff bool) (requests.Intake, erro
 	}
 	if err != nil {
 		return requests.Intake{}, err
+	}
+	// Only an agent's file earns a body larger than any other.
+	if body, ok := c.Request().Body.(*countedBody); ok && form.Agent == nil && body.n > MaxBodyBytes {
+		return requests.Intake{}, errTooLarge
 	}
 	return s.svc.ValidateIntake(form, fields, byStaff)
 }
