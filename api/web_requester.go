@@ -360,6 +360,8 @@ type verifyPageData struct {
 	Identity  bool
 	// CodeMinutes is how long a mailed code works.
 	CodeMinutes int
+	// Agent names the authorized agent who asked for the person, whose code confirms them.
+	Agent string
 }
 
 func (s *Server) verifyData(c echo.Context) verifyPageData {
@@ -367,6 +369,7 @@ func (s *Server) verifyData(c echo.Context) verifyPageData {
 		webPage: s.publicPage(c, "verify_title"), ID: currentRequest(c).ID,
 		FormToken:   s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 		CodeMinutes: int(cmp.Or(s.opts.Verification.CodeLife, domain.DefaultCodeLife) / time.Minute),
+		Agent:       currentRequest(c).AgentName,
 	}
 }
 
