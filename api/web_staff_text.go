@@ -97,12 +97,20 @@ var staffActionTexts = map[string]string{
 
 // staffPermissionTexts say where staff stand on an agent's signed permission.
 var staffPermissionTexts = map[requestdb.PermissionDecision]string{
-	requestdb.PermissionPending:  "waiting for the person to confirm, then for staff review",
+	requestdb.PermissionPending:  "the person has not confirmed the request yet",
 	requestdb.PermissionAccepted: "accepted",
 	requestdb.PermissionRefused:  "refused",
 }
 
-func staffPermission(d requestdb.PermissionDecision) string {
+// staffPermission says where a permission stands in a request whose status is s: a pending
+// one waits for staff once the person has confirmed.
+func staffPermission(d requestdb.PermissionDecision, s domain.Status) string {
+	if d == requestdb.PermissionPending && s == domain.StatusPendingReview {
+		return "waiting for your decision"
+	}
+	if d == requestdb.PermissionPending && s.Terminal() {
+		return "never decided"
+	}
 	return textOf(staffPermissionTexts, d, string(d))
 }
 
