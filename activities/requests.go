@@ -15,6 +15,7 @@ import (
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // RecordStepInput is one audit step and the change it makes to the request row.
@@ -144,6 +145,7 @@ func (a *Activities) sendOnce(ctx context.Context, key string, req *requestdb.Re
 	}
 	n.Data = a.withLinks(n.RequestID, n.Data)
 	n.Data = withAgent(req, n.Data)
+	n.ReceiptURL = a.receiptLink(n)
 	n.Data = a.withOutcomeLabels(n.Language, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Language, n.Data); err != nil {
 		return err
@@ -201,6 +203,29 @@ func (a *Activities) withLinks(requestID string, data any) any {
 		return d
 	}
 	return data
+}
+
+// noticeMilestones are the milestones whose mail carries the milestone's receipt. Each
+// mail but the first code's is sent once the workflow has written the step it reports, and
+// with it the log's entry. A batched request writes "received" just after its first code
+// mail, in the same workflow task, so that link answers 404 only for the moment before.
+var noticeMilestones = map[mail.Kind]tlog.Milestone{
+	mail.KindVerificationCode: tlog.Received,
+	mail.KindAcknowledgement:  tlog.EmailVerified,
+	mail.KindExtension:        tlog.Extended,
+	mail.KindCompletion:       tlog.Completed,
+	mail.KindDenial:           tlog.Denied,
+}
+
+// receiptLink is the signed link to the receipt of the milestone the notice reports, or
+// empty when it reports none or no log is kept. The link is built here, in the mail's own
+// activity, so that receipts cost the engine nothing.
+func (a *Activities) receiptLink(n mail.Notice) string {
+	m, ok := noticeMilestones[n.Kind]
+	if !ok || !a.Requests.LogsMilestones() {
+		return ""
+	}
+	return a.Links.Receipt(n.RequestID, string(m))
 }
 
 // withOutcomeLabels names what a completion found and changed as the requester's report

@@ -17,6 +17,7 @@ const (
 	staff     audience = "staff"     // analysts and admins
 	auditors  audience = "auditors"  // auditors and admins
 	decoders  audience = "decoders"  // analysts, admins and auditors: the codec's decode
+	admins    audience = "admins"    // admins only
 	signed    audience = "signed"    // a webhook store's signature; no token opens it
 )
 
@@ -92,6 +93,8 @@ var routeAudience = map[string]audience{
 	"POST /admin/requests/filter":        staff,
 	"GET /admin/staff-request":           staff,
 	"POST /admin/staff-request":          staff,
+	"GET /admin/datamap":                 admins,
+	"POST /admin/datamap":                admins,
 }
 
 // allowed says what each caller gets from each audience: 0 for "let through", whatever the
@@ -102,6 +105,7 @@ var allowed = map[audience]map[string]int{
 	staff:     {"anonymous": 401, "requester": 401, "analyst": 0, "admin": 0, "auditor": 403},
 	auditors:  {"anonymous": 401, "requester": 401, "analyst": 403, "admin": 0, "auditor": 0},
 	decoders:  {"anonymous": 401, "requester": 401, "analyst": 0, "admin": 0, "auditor": 0},
+	admins:    {"anonymous": 401, "requester": 401, "analyst": 403, "admin": 0, "auditor": 403},
 	signed:    {"anonymous": 401, "requester": 401, "analyst": 401, "admin": 401, "auditor": 401},
 }
 

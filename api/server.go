@@ -20,6 +20,7 @@ import (
 	"github.com/dsr-project/dsr/internal/audit"
 	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/discover"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -105,6 +106,15 @@ type Options struct {
 	DataMaps []*datamap.Map
 	// TransparencyLog is the public log of request milestones; nil leaves its routes out.
 	TransparencyLog *tlog.Log
+	// DataMapScanner finds personal data the data maps leave out, for the admins' page;
+	// nil when no map has a sql store.
+	DataMapScanner DataMapScanner
+}
+
+// DataMapScanner lists columns and tables that look like personal data the data maps do
+// not cover (discover.Scanner).
+type DataMapScanner interface {
+	Scan(ctx context.Context) ([]discover.MapReport, error)
 }
 
 // Server is dsr's HTTP front: the JSON API, the web pages and the probes.
@@ -190,7 +200,7 @@ func (s *Server) routes() {
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
 	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
 	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)
-	s.logRoutes(mine)
+	s.logRoutes(public)
 
 	if s.opts.Sessions != nil {
 		s.echo.POST(sessionPath, s.signIn)

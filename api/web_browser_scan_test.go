@@ -324,7 +324,8 @@ func (s *stack) proveIdentity(req api.IntakeAnswer, p demo.DemoPerson) {
 // desktop and passes axe-core; its screenshots land in the screenshots folder.
 func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	axeScript(t) // fetched before the stack starts, so that a missing npm fails fast
-	s := startStack(t, withDemoCompany(t))
+	scanner := demoWithUnmappedEmail(t)
+	s := startStack(t, withDemoCompany(t), func(o *api.Options, _ *activities.Activities) { o.DataMapScanner = scanner })
 	analyst, auditor := s.token("vera", auth.RoleAnalyst), s.token("ann", auth.RoleAuditor)
 
 	// Requests in each state a requester sees, opened together so that their workflows run
@@ -388,7 +389,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		}
 		enterCode(t, person, wrong, "#code-error")
 		checkPage(t, person, "verify-wrong-code")
-		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")))
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")), chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
 		checkPage(t, person, "status-awaiting-code")
 
 		// The others are opened from the mailed links, which set this browser's cookie.
@@ -404,7 +405,13 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 			{"status-completed", ada.Email, completed, false},
 			{"status-denied", "dave@example.com", denied, false},
 		} {
-			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")))
+			// Each has a logged milestone, so its page checks the receipt; the check is scanned
+			// with its answer.
+			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")),
+				chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
+			if got := browserValue(t, person, chromedp.AttributeValue(chromedp.CSS("#receipt-check"), "data-result")); got.Value != "checked" {
+				t.Errorf("%s: the receipt check found %q, want checked", page.name, got.Value)
+			}
 			if page.updates {
 				// Stopped first, so that no reload comes in the middle of the check.
 				browse(t, person, chromedp.WaitVisible(chromedp.CSS("#refresh-stop")), chromedp.Click(chromedp.CSS("#refresh-stop")))
@@ -486,6 +493,13 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-metrics-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/staff-request"), chromedp.WaitVisible(chromedp.CSS("#sr-email")))
 		checkPage(t, staff, "staff-request-form")
+
+		admin := newTab(t, browser)
+		signInBrowser(t, admin, s.base, s.token("dana", auth.RoleAdmin), "#queue")
+		browse(t, admin, chromedp.Navigate(s.base+"/admin/datamap"), chromedp.WaitVisible(chromedp.CSS("#datamap-scan")))
+		checkPage(t, admin, "admin-datamap")
+		browse(t, admin, chromedp.Click(chromedp.CSS("#datamap-scan button")), chromedp.WaitVisible(chromedp.CSS("#findings")))
+		checkPage(t, admin, "admin-datamap-scanned")
 	})
 
 	t.Run("auditor pages", func(t *testing.T) {

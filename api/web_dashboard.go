@@ -32,6 +32,8 @@ func (s *Server) dashboardPageRoutes(staff *echo.Group) {
 	staff.POST("/requests/filter", s.filterForm)
 	staff.GET("/staff-request", s.staffRequestPage)
 	staff.POST("/staff-request", s.submitStaffRequestForm)
+	staff.GET("/datamap", s.dataMapPage)
+	staff.POST("/datamap", s.dataMapScanForm)
 }
 
 // taskRow is a task as the pages list it: what kind of request it serves, its page, and

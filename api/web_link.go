@@ -31,6 +31,13 @@ func (s *Server) acceptLinkKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return s.render(c, http.StatusUnauthorized, "no_access.html", s.publicPage(c, "no_access_title"))
 		}
 		s.setStatusCookie(c, id, key)
-		return c.Redirect(http.StatusSeeOther, r.URL.Path)
+		// Only the key leaves the address: a ?lang= or ?format= beside it still applies.
+		rest := r.URL.Query()
+		rest.Del(linkKeyParam)
+		target := r.URL.Path
+		if len(rest) > 0 {
+			target += "?" + rest.Encode()
+		}
+		return c.Redirect(http.StatusSeeOther, target)
 	}
 }

@@ -47,40 +47,6 @@ func runDatamapDiscover(cmd *cobra.Command, _ []string) error {
 	if rows < 1 {
 		return errors.New("--sample-rows must be at least 1")
 	}
-	maps, err := discoverMaps(cmd)
-	if err != nil {
-		return err
-	}
-	out := cmd.OutOrStdout()
-	for i, m := range maps {
-		report, err := discover.Map(cmd.Context(), m, discover.Options{SampleRows: rows})
-		if err != nil {
-			return fmt.Errorf("discover in %s: %w", m.File, err)
-		}
-		snippet, err := report.YAML()
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			fmt.Fprintln(out, "---")
-		}
-		fmt.Fprintf(out, "# Data map: %s\n%s", m.File, snippet)
-	}
-	return nil
-}
-
-// discoverMaps are the maps to scan: the configured data map, then the demo company's
-// with each sql store's connection pointing at its database. The demo is not set up
-// here: discover reads only, and an absent demo is simply not scanned.
-func discoverMaps(cmd *cobra.Command) ([]*datamap.Map, error) {
-	var maps []*datamap.Map
-	if path := flagOrEnv(cmd, "data-map", "DSR_DATA_MAP"); path != "" {
-		m, err := datamap.Load(path)
-		if err != nil {
-			return nil, err
-		}
-		maps = append(maps, m)
-	}
 	target := flagOrEnv(cmd, "demo-store", "DSR_DEMO_STORE")
 	if target == "" {
 		dir := filepath.Join(flagOrEnv(cmd, "data-dir", "DSR_DATA_DIR"), "demo")
@@ -88,8 +54,46 @@ func discoverMaps(cmd *cobra.Command) ([]*datamap.Map, error) {
 			target = "sqlite:" + dir
 		}
 	}
-	if target != "" && target != "off" {
-		t, err := demo.ParseTarget(target)
+	maps, err := discoverMaps(flagOrEnv(cmd, "data-map", "DSR_DATA_MAP"), target)
+	if err != nil {
+		return err
+	}
+	if len(maps) == 0 {
+		return errors.New("nothing to scan: give --data-map (DSR_DATA_MAP), --demo-store (DSR_DEMO_STORE), or the --data-dir of `dsr dev`")
+	}
+	reports, err := discover.Scanner{Maps: maps, Options: discover.Options{SampleRows: rows}}.Scan(cmd.Context())
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	for i, r := range reports {
+		snippet, err := r.YAML()
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			fmt.Fprintln(out, "---")
+		}
+		fmt.Fprintf(out, "# Data map: %s\n%s", r.File, snippet)
+	}
+	return nil
+}
+
+// discoverMaps are the maps to scan: the data map at path, then the demo company's at
+// demoTarget with each sql store's connection pointing at its database. The demo is not
+// set up here: discover reads only, and an absent demo is simply not scanned. Either may
+// be empty (demoTarget also "off").
+func discoverMaps(path, demoTarget string) ([]*datamap.Map, error) {
+	var maps []*datamap.Map
+	if path != "" {
+		m, err := datamap.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		maps = append(maps, m)
+	}
+	if demoTarget != "" && demoTarget != "off" {
+		t, err := demo.ParseTarget(demoTarget)
 		if err != nil {
 			return nil, err
 		}
@@ -103,9 +107,6 @@ func discoverMaps(cmd *cobra.Command) ([]*datamap.Map, error) {
 			}
 		}
 		maps = append(maps, m)
-	}
-	if len(maps) == 0 {
-		return nil, errors.New("nothing to scan: give --data-map (DSR_DATA_MAP), --demo-store (DSR_DEMO_STORE), or the --data-dir of `dsr dev`")
 	}
 	return maps, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -126,6 +127,7 @@ func runDev(cmd *cobra.Command, pprofAddr string) error {
 	opts.Middleware = tel.HTTPMiddleware()
 	// The embedded Web UI has no login, so dev lets it decode payloads from loopback.
 	opts.CodecTrustedOrigin, opts.TemporalUIURL = temporal.UIURL, temporal.UIURL
+	go opts.TransparencyLog.RunWitnessing(ctx, tlog.WitnessInterval, log)
 	server := api.New(opts)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, ln, cfg.ShutdownTimeout) }()

@@ -28,6 +28,7 @@ import (
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
+	"github.com/dsr-project/dsr/internal/discover"
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/links"
@@ -128,6 +129,18 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	}
 	acts.OutcomeLabels = requests.NewOutcomeLabels(named).Outcome
 	return acts, close, nil
+}
+
+// hasSQLStore says a map has a store the data map scan can read.
+func hasSQLStore(maps []*datamap.Map) bool {
+	for _, m := range maps {
+		for _, s := range m.Stores {
+			if s.Kind == datamap.KindSQL {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requesterDataMaps are the maps whose labels name data to requesters, in the order the
@@ -279,12 +292,26 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 	}})
 }
 
+// servedLog is the transparency log a serving process answers for, asking the configured
+// witnesses to cosign its checkpoints (see tlog.Log.RunWitnessing).
+func servedLog(db *database.DB, cfg config.Config) (*tlog.Log, error) {
+	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	if err != nil || len(cfg.LogWitnesses) == 0 {
+		return tl, err
+	}
+	ws := make([]tlog.WitnessEndpoint, len(cfg.LogWitnesses))
+	for i, w := range cfg.LogWitnesses {
+		ws[i] = tlog.WitnessEndpoint{VerifierKey: w.VerifierKey, URL: w.URL}
+	}
+	return tl.WithWitnesses(ws, nil)
+}
+
 // apiOptions are the HTTP server's dependencies; devMailbox is set only in dev. The data
 // map's webhook stores give the keys their callbacks are signed with.
 func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) (api.Options, error) {
 	verification := workflows.DefaultVerificationSettings()
 	verification.CodeLife = cfg.CodeLife
-	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	tl, err := servedLog(db, cfg)
 	if err != nil {
 		return api.Options{}, err
 	}
@@ -301,6 +328,13 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	}
 	if cfg.Codec != nil {
 		opts.PayloadCodec = codec.New(cfg.Codec)
+	}
+	scanned, err := discoverMaps(cfg.DataMap, cfg.DemoStore)
+	if err != nil {
+		return opts, err
+	}
+	if hasSQLStore(scanned) {
+		opts.DataMapScanner = discover.Scanner{Maps: scanned, Options: discover.Options{LookupEnv: demoLookupEnv(cfg)}}
 	}
 	hooks, err := demoCallbackHooks(cfg)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	fnote "github.com/transparency-dev/formats/note"
 
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -66,6 +67,8 @@ type Config struct {
 	// Secret keys address hashes and one-time codes; every process of a deployment shares it.
 	Secret    keys.Secret
 	PublicURL string
+	// LogWitnesses cosign the transparency log's checkpoints; none when empty.
+	LogWitnesses []LogWitness
 	// Organization, PrivacyPolicyURL, LogoFile and AccentColor brand the public pages and
 	// the mail to requesters.
 	Organization     string
@@ -100,6 +103,13 @@ type Config struct {
 	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
 	// audit.SigningKey).
 	SigningKey ed25519.PrivateKey
+}
+
+// LogWitness is a witness of the transparency log: its verifier key and the URL prefix
+// of its add-checkpoint endpoint (C2SP tlog-witness).
+type LogWitness struct {
+	VerifierKey string
+	URL         string
 }
 
 // Temporal says how to reach the Temporal frontend in production.
@@ -384,6 +394,28 @@ var requestSettings = []Setting{
 				return err
 			}
 			c.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+	{Env: "DSR_LOG_WITNESSES", Flag: "log-witnesses", Modes: httpModes,
+		Help: "witnesses asked to cosign the transparency log's checkpoints: comma-separated \"KEY URL\" pairs, each a witness's verifier key and the URL its add-checkpoint is under",
+		apply: func(c *Config, v string) error {
+			c.LogWitnesses = nil
+			for entry := range strings.SplitSeq(v, ",") {
+				if strings.TrimSpace(entry) == "" {
+					continue
+				}
+				fields := strings.Fields(entry)
+				if len(fields) != 2 {
+					return fmt.Errorf("want a witness's verifier key and URL separated by a space, got %q", entry)
+				}
+				if _, err := fnote.NewVerifierForCosignatureV1(fields[0]); err != nil {
+					return fmt.Errorf("witness key %q: %w", fields[0], err)
+				}
+				if err := checkHTTPURL(fields[1]); err != nil {
+					return err
+				}
+				c.LogWitnesses = append(c.LogWitnesses, LogWitness{VerifierKey: fields[0], URL: fields[1]})
+			}
 			return nil
 		}},
 	{Env: "DSR_TEAM_EMAIL", Flag: "team-email", Modes: workerModes,

@@ -34,6 +34,9 @@ type Notice struct {
 	// recipients are always in English.
 	Language string
 	Data     any // a value of the kind's data type, e.g. Denial for KindDenial
+	// ReceiptURL links to the transparency log's receipt of the milestone the notice is
+	// about; every kind shows it, with a sentence on what it proves. Optional.
+	ReceiptURL string
 }
 
 // VerificationCode asks the requester to prove control of the mailbox.
@@ -118,9 +121,9 @@ func tidy(s string) string {
 // UnmarshalJSON decodes Data into the type that Kind names.
 func (n *Notice) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Kind                                  Kind
-		To, RequestID, Organization, Language string
-		Data                                  json.RawMessage
+		Kind                                              Kind
+		To, RequestID, Organization, Language, ReceiptURL string
+		Data                                              json.RawMessage
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("decode notice: %w", err)
@@ -133,6 +136,7 @@ func (n *Notice) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("decode %s notice: %w", raw.Kind, err)
 	}
-	*n = Notice{Kind: raw.Kind, To: raw.To, RequestID: raw.RequestID, Organization: raw.Organization, Language: raw.Language, Data: data}
+	*n = Notice{Kind: raw.Kind, To: raw.To, RequestID: raw.RequestID, Organization: raw.Organization, Language: raw.Language,
+		Data: data, ReceiptURL: raw.ReceiptURL}
 	return nil
 }

@@ -259,7 +259,8 @@ func (t *Templates) render(n Notice, kt kindTemplates) (Message, error) {
 	case n.To == "" || n.RequestID == "":
 		return Message{}, fmt.Errorf("render %s notice: recipient and request ID are required", n.Kind)
 	}
-	v := view{RequestID: n.RequestID, Organization: n.Organization, Brand: t.brand, Data: n.Data, loc: t.catalogue.ForCode(n.Language)}
+	v := view{RequestID: n.RequestID, Organization: n.Organization, Brand: t.brand, Data: n.Data, ReceiptURL: n.ReceiptURL,
+		loc: t.catalogue.ForCode(n.Language)}
 	if v.Organization == "" {
 		v.Organization = t.brand.Organization
 	}
@@ -288,6 +289,7 @@ type view struct {
 	Organization string
 	Brand        Brand
 	Data         any
+	ReceiptURL   string
 	loc          *i18n.Localizer
 }
 
