@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,8 +56,12 @@ func TestAgentIsToldTheOutcomeOnceBesideThePersonsNotice(t *testing.T) {
 	if err := acts.SendNotice(context.Background(), done); err != nil {
 		t.Fatal(err)
 	}
-	want := sentTo{"pat@example.com", "pat@example.com", "desk@helper.example"}
-	if len(sender.sent) != len(want) || sender.sent[0] != want[0] || sender.sent[1] != want[1] || sender.sent[2] != want[2] {
-		t.Errorf("mailed %q, want %q: the code and the completion to the person, the outcome to the agent once", sender.sent, want)
+	expired := activities.SendNoticeInput{Key: "r1:agent_outcome:9", Notice: mail.Notice{Kind: mail.KindAgentOutcome, RequestID: "r1", Data: mail.AgentOutcome{Outcome: "expired"}}}
+	if err := acts.SendNotice(context.Background(), expired); err != nil {
+		t.Fatal(err)
+	}
+	want := sentTo{"pat@example.com", "pat@example.com", "desk@helper.example", "desk@helper.example"}
+	if !slices.Equal(sender.sent, want) {
+		t.Errorf("mailed %q, want %q: the code and the completion to the person, the completion to the agent once, an ending to the agent alone", sender.sent, want)
 	}
 }

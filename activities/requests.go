@@ -109,8 +109,9 @@ type SendNoticeInput struct {
 
 // SendNotice mails a notice to the request's address unless the key was sent before. The
 // address is read from the database here so it never passes through the engine. The
-// outcome of a request an agent made by form is also told to the agent, in a notice of its
-// own key: how it ended, nothing of the person's data.
+// completion or denial of a request an agent made by form is also told to the agent, in a
+// notice of its own key: how it ended, nothing of the person's data. An AgentOutcome
+// notice, sent for the other endings, goes to the agent alone.
 func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	req, err := a.Requests.GetRequest(ctx, in.Notice.RequestID)
 	if err != nil {
@@ -122,12 +123,11 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 	if req.AgentKind != requestdb.AgentByForm || req.AgentContact == "" {
 		return nil
 	}
-	switch in.Notice.Kind {
-	case mail.KindCompletion, mail.KindDenial:
-		outcome := mail.Notice{Kind: mail.KindAgentOutcome, RequestID: req.ID, Data: mail.AgentOutcome{Denied: in.Notice.Kind == mail.KindDenial}}
-		return a.sendOnce(ctx, in.Key+":agent", req, outcome)
+	outcome := map[mail.Kind]domain.Status{mail.KindCompletion: domain.StatusCompleted, mail.KindDenial: domain.StatusDenied}[in.Notice.Kind]
+	if outcome == "" {
+		return nil
 	}
-	return nil
+	return a.sendOnce(ctx, in.Key+":agent", req, mail.Notice{Kind: mail.KindAgentOutcome, RequestID: req.ID, Data: mail.AgentOutcome{Outcome: string(outcome)}})
 }
 
 // sendOnce renders and mails one notice about req unless its key was sent before.

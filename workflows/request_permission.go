@@ -8,6 +8,7 @@ import (
 
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
@@ -88,6 +89,17 @@ func (r *request) refusePermission(ctx workflow.Context, in PermissionInput) err
 	}
 	r.denied = &ending{actor: in.Actor, reason: in.Reason}
 	return nil
+}
+
+// tellAgent tells the agent of a request that expired or was cancelled that it ended; the
+// person's completion and denial notices tell the agent on their own. Only agents'
+// requests ask for the version, so a plain request's history is what it was.
+func (r *request) tellAgent(ctx workflow.Context, s domain.Status) error {
+	if !r.in.ReviewPermission || (s != domain.StatusExpired && s != domain.StatusCancelled) ||
+		workflow.GetVersion(ctx, permissionVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return r.notify(ctx, mail.KindAgentOutcome, mail.AgentOutcome{Outcome: string(s)})
 }
 
 var errPermissionFirst = errors.New("the agent's permission must be accepted first")

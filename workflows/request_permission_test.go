@@ -67,3 +67,21 @@ func TestPlainRequestIsNotOfferedThePermissionActions(t *testing.T) {
 		t.Error("a request no agent made took a permission decision")
 	}
 }
+
+func TestAgentIsToldWhenThePersonNeverConfirms(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.in.ReviewPermission = true
+	st := h.run()
+	wantStatus(t, st, domain.StatusExpired)
+	wantNotices(t, h, mail.KindReminder, mail.KindAgentOutcome)
+}
+
+func TestAgentIsToldWhenStaffCancelTheRequest(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.in.ReviewPermission = true
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	h.at(time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: analyst, Reason: "the person withdrew it"})
+	st := h.run()
+	wantStatus(t, st, domain.StatusCancelled)
+	wantNotices(t, h, mail.KindAcknowledgement, mail.KindAgentOutcome)
+}

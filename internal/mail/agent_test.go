@@ -29,17 +29,15 @@ func TestCodeMailOfAnAgentRequestNamesTheAgentAndAsksThePersonToConfirm(t *testi
 }
 
 func TestAgentOutcomeMailSaysHowTheRequestEndedAndNothingMore(t *testing.T) {
-	for _, denied := range []bool{false, true} {
-		msg, err := mail.Render(mail.Notice{Kind: mail.KindAgentOutcome, To: "agent@example.org", RequestID: "req-1", Data: mail.AgentOutcome{Denied: denied}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		word := "finished"
-		if denied {
-			word = "could not act"
-		}
-		if !strings.Contains(msg.Text, word) || strings.Contains(msg.Text, "http") {
-			t.Errorf("denied=%v: text %q should say %q and carry no link", denied, msg.Text, word)
+	for outcome, word := range map[string]string{"completed": "finished", "denied": "could not act", "expired": "did not confirm", "cancelled": "without carrying it out"} {
+		for _, lang := range []string{"en", "nb"} {
+			msg, err := mail.Render(mail.Notice{Kind: mail.KindAgentOutcome, To: "agent@example.org", RequestID: "req-1", Language: lang, Data: mail.AgentOutcome{Outcome: outcome}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lang == "en" && !strings.Contains(msg.Text, word) || strings.Contains(msg.Text, "http") || !strings.Contains(msg.Text, "req-1") {
+				t.Errorf("%s in %s: text %q should say %q and carry no link", outcome, lang, msg.Text, word)
+			}
 		}
 	}
 }

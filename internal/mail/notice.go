@@ -96,7 +96,8 @@ type Retained struct {
 // AgentOutcome tells an authorized agent how the request they made ended. It goes to the
 // agent, not the person, and so carries none of the person's data: no reason, no links.
 type AgentOutcome struct {
-	Denied bool
+	// Outcome is the request's terminal status: completed, denied, expired or cancelled.
+	Outcome string
 }
 
 // RecipientNotice asks an affiliate or service provider to apply a change. It carries only

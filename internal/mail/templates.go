@@ -73,7 +73,7 @@ var kindSpecs = map[Kind]kindSpec{
 	KindCompletion: specOf(Completion{RequestType: "suppress", Found: []string{"webstore: orders"}, Changed: []string{"newsletter: deleted"},
 		Retained: []Retained{{What: "orders", Reason: "tax law", Until: sampleDay}}, RecipientsTold: []string{"Affiliate Ltd"},
 		ReportURL: "https://privacy.example.com/requests/ID/report"}),
-	KindAgentOutcome: specOf(AgentOutcome{Denied: true}),
+	KindAgentOutcome: specOf(AgentOutcome{Outcome: "denied"}),
 	KindRecipientNotice: func() kindSpec {
 		s := specOf(RecipientNotice{Change: "Delete all personal data about this person.", SubjectRef: "C-1", RespondBy: sampleDay})
 		s.english = true
