@@ -233,6 +233,13 @@ func TestAgentIntakeRefusesPermissionsThatAreNotASignedFile(t *testing.T) {
 			t.Fatalf("= %d %s, want 422 naming agent.name and agent.contact only", a.code, a.body)
 		}
 	})
+	t.Run("staff opening a request for an agent", func(t *testing.T) {
+		admin := h.token("ines", auth.RoleAdmin)
+		a := h.do(http.MethodPost, "/api/v1/admin/requests", "application/json", agentIntake(t, "restrict", "pat@example.com", signedPermission), admin)
+		if a.code != http.StatusUnprocessableEntity || a.errorBody(t).Fields["agent"] == "" {
+			t.Fatalf("= %d %s, want 422 naming agent: the person must confirm an agent's request", a.code, a.body)
+		}
+	})
 	t.Run("a body past the intake's limit", func(t *testing.T) {
 		big := `{"type":"restrict","email":"pat@example.com","details":{"limits":["marketing_email"]},"agent":{"name":"A","contact":"a@example.org","permission":"` +
 			strings.Repeat("A", api.MaxIntakeBytes) + `"}}`
