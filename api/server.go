@@ -22,6 +22,7 @@ import (
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/discover"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/drp"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
@@ -109,6 +110,9 @@ type Options struct {
 	// DataMapScanner finds personal data the data maps leave out, for the admins' page;
 	// nil when no map has a sql store.
 	DataMapScanner DataMapScanner
+	// DRP turns on the Data Rights Protocol endpoints; nil leaves them out. The server
+	// fills in its Store and Requests.
+	DRP *drp.Options
 }
 
 // DataMapScanner lists columns and tables that look like personal data the data maps do
@@ -128,6 +132,8 @@ type Server struct {
 	limiters  limiters
 	// svc does what the handlers are asked; they only bind, call it and render.
 	svc *requests.Service
+	// drp answers authorized agents; nil when the protocol is off.
+	drp *drp.Service
 }
 
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
@@ -164,6 +170,14 @@ func New(opts Options) *Server {
 			DataMaps: opts.DataMaps, Jurisdictions: opts.Jurisdictions,
 		})
 	}
+	if opts.DRP != nil {
+		o := *opts.DRP
+		o.Store, o.Requests = opts.Requests, s.svc
+		if o.Log == nil {
+			o.Log = log
+		}
+		s.drp = drp.New(o)
+	}
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
@@ -183,6 +197,7 @@ func New(opts Options) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	s.routes()
+	s.drpRoutes()
 	return s
 }
 

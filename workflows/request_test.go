@@ -633,6 +633,23 @@ func TestCancellationAtEveryWaitingStatus(t *testing.T) {
 	}
 }
 
+// An authorized agent withdraws a request for its requester (DRP 1.0 section 2.04) as a
+// named requester; neither an unnamed requester nor dsr's own role may cancel.
+func TestANamedRequesterMayWithdrawARequest(t *testing.T) {
+	h := newHarness(t, domain.TypeReview)
+	unnamed := h.at(time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: workflows.Actor{Role: domain.RoleRequester}, Reason: "no"})
+	system := h.at(2*time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: workflows.Actor{Name: "dsr", Role: domain.RoleSystem}, Reason: "no"})
+	agent := h.at(3*time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: workflows.Actor{Name: "authorized agent Example", Role: domain.RoleRequester}, Reason: "changed my mind"})
+	st := h.run()
+	if unnamed.rejected == nil || system.rejected == nil {
+		t.Errorf("unnamed requester rejected: %v; system rejected: %v; want both refused", unnamed.rejected, system.rejected)
+	}
+	if agent.rejected != nil {
+		t.Fatalf("the named requester's withdrawal was rejected: %v", agent.rejected)
+	}
+	wantStatus(t, st, domain.StatusCancelled)
+}
+
 func TestSecondRequestFromTheSameAddressJoinsTheFirst(t *testing.T) {
 	h := newHarness(t, domain.TypeRestrict)
 	h.holder = "r0"

@@ -115,6 +115,9 @@ func runDev(cmd *cobra.Command, pprofAddr string) error {
 		return err
 	}
 	defer w.Stop()
+	if err := startDRPWork(ctx, cfg, db, c, log); err != nil {
+		return err
+	}
 
 	adminToken, err := devAdminToken(ctx, db)
 	if err != nil {

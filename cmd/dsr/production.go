@@ -75,6 +75,10 @@ func workerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := startDRPWork(ctx, cfg, db, c, log); err != nil {
+				w.Stop()
+				return err
+			}
 			log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 			<-ctx.Done()
 			log.Info("stopping: waiting for running activities", "timeout", cfg.ShutdownTimeout)

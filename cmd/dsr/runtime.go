@@ -336,6 +336,9 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	if hasSQLStore(scanned) {
 		opts.DataMapScanner = discover.Scanner{Maps: scanned, Options: discover.Options{LookupEnv: demoLookupEnv(cfg)}}
 	}
+	if opts.DRP, err = drpOptions(cfg); err != nil {
+		return opts, err
+	}
 	hooks, err := demoCallbackHooks(cfg)
 	if err != nil {
 		return opts, err

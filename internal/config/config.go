@@ -103,6 +103,16 @@ type Config struct {
 	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
 	// audit.SigningKey).
 	SigningKey ed25519.PrivateKey
+	// DRP configures the Data Rights Protocol; off while DRP.Agents is empty.
+	DRP DRP
+}
+
+// DRP says who may send requests by the Data Rights Protocol and who dsr is to them.
+type DRP struct {
+	// Agents is the path of the agent directory (agents.json).
+	Agents     string
+	BusinessID string
+	Contact    string
 }
 
 // LogWitness is a witness of the transparency log: its verifier key and the URL prefix
@@ -534,6 +544,40 @@ var requestSettings = []Setting{
 			k, err := parseSigningKey(v)
 			c.SigningKey = k
 			return err
+		}},
+	{Env: "DSR_DRP_AGENTS", Flag: "drp-agents", Modes: serverModes,
+		Help: "the Data Rights Protocol's agent directory, a JSON file in the format of the service directory's agents.json; checked at start; empty turns the protocol off (a worker then sends no status callbacks)",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if err := readable(v); err != nil {
+				return err
+			}
+			c.DRP.Agents = v
+			return nil
+		}},
+	{Env: "DSR_DRP_BUSINESS_ID", Flag: "drp-business-id", Modes: httpModes,
+		Help: "this business's id in the Data Rights Protocol's business directory: the business-id every agent's message must name; required with DSR_DRP_AGENTS",
+		apply: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v == "" && c.DRP.Agents != "" {
+				return fmt.Errorf("required when DSR_DRP_AGENTS is set")
+			}
+			c.DRP.BusinessID = v
+			return nil
+		}},
+	{Env: "DSR_DRP_CONTACT", Flag: "drp-contact", Modes: httpModes,
+		Help: "e-mail address the business discovery document gives as technical and business contact; empty for none",
+		apply: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" {
+				if _, err := domain.NormalizeEmail(v); err != nil {
+					return fmt.Errorf("want an e-mail address")
+				}
+			}
+			c.DRP.Contact = v
+			return nil
 		}},
 }
 

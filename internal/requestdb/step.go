@@ -171,6 +171,14 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 		if stored && out.From != out.To {
 			out.TimeInFrom = max(ev.At.Sub(entered), 0)
 		}
+		// An agent that opened the request by the Data Rights Protocol is owed a status
+		// callback on every status change and extension (DRP 2.03, 3.08); owing it here, in
+		// the step's transaction, costs the workflow nothing and is never lost.
+		if stored && (out.From != out.To || s.Patch.DueAt != nil) {
+			if err := enqueueDRPCallback(tx, s.RequestID, s.Seq, ev.At); err != nil {
+				return err
+			}
+		}
 		res := tx.Model(&Request{}).Where("id = ? AND step_seq < ?", s.RequestID, s.Seq).
 			Updates(s.Patch.columns(s.Seq))
 		if res.Error != nil {
