@@ -461,6 +461,11 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		if err != nil || row.Type != "restrict" || !strings.Contains(row.Details, "affiliate_sharing") || row.Jurisdiction != "ccpa" {
 			t.Fatalf("the dsr request is %+v, %v", row, err)
 		}
+		// The row names the agent, as staff pages and metrics show it; no permission file
+		// waits for staff, since the agent's signature stands for it.
+		if row.AgentName != "Alice's Agent" || row.AgentKind != "drp" || row.AgentContact != "tech@agent.example" || row.AgentPermission != "" {
+			t.Errorf("the request's agent is %+v", row.Agent)
+		}
 	})
 
 	t.Run("another agent cannot read or revoke the request (2.02.1)", func(t *testing.T) {

@@ -264,6 +264,10 @@ func readError(err error) error {
 	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 		return errTooLarge
 	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KB", tooLarge.Limit>>10))
+	}
 	return fail(http.StatusBadRequest, "the body could not be read")
 }
 

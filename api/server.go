@@ -143,6 +143,8 @@ const MaxBodyBytes = 64 << 10
 // ownBodyLimit lists the routes whose handlers bound their bodies themselves, because
 // payloads and callbacks may be larger than MaxBodyBytes.
 var ownBodyLimit = map[string]bool{
+	intakePath:      true,
+	agentFormPath:   true,
 	codecEncodePath: true,
 	codecDecodePath: true,
 	callbackPath:    true,
@@ -203,7 +205,7 @@ func (s *Server) routes() {
 	s.echo.GET("/api/v1/openapi.yaml", s.openAPIYAML)
 	s.echo.GET("/api/v1/openapi.json", s.openAPIJSON)
 
-	public := s.echo.Group("/api/v1/requests")
+	public := s.echo.Group(intakePath)
 	public.POST("", s.intake)
 	// The report also opens by the signed link a review's completion mail carries.
 	public.GET("/:id/report", s.requesterReport, s.limitVerifyByIP, s.requireReportAccess)
@@ -226,6 +228,7 @@ func (s *Server) routes() {
 	staff.GET("/requests", s.listRequests)
 	staff.POST("/requests", s.staffIntake)
 	staff.GET("/requests/:id", s.staffRequest)
+	staff.GET("/requests/:id/permission", s.permissionFile)
 	staff.POST("/requests/:id/:action", s.staffAction)
 	staff.GET("/appeals", s.listAppeals)
 	staff.POST("/requests/:id/appeal/decision", s.decideAppeal)

@@ -26,6 +26,7 @@ func (s *Server) adminPageRoutes() {
 	staff := e.Group("/admin", webHeaders, s.requireStaffPage)
 	staff.GET("/requests", s.queuePage)
 	staff.GET("/requests/:id", s.requestPage)
+	staff.GET("/requests/:id/permission", s.permissionFilePage)
 	staff.POST("/requests/:id/:action", s.requestActionForm)
 	staff.POST("/requests/:id/appeal/:verb", s.appealActionForm)
 	staff.GET("/appeals", s.appealsPage)
@@ -120,6 +121,7 @@ func (p requestPageData) Offers(action string) bool { return slices.Contains(p.O
 
 // actionDone is what the page says after each action succeeded.
 var actionDone = map[string]string{
+	"accept-permission": "Permission accepted.", "refuse-permission": "Permission refused: the request is denied.",
 	"approve": "Approved.", "deny": "Denied.", "verify-identity": "Identity verified.", "extend": "Deadline extended.",
 	"cancel": "Cancelled.", "retry": "Store retried.", "notes": "Note added.", "assign": "Assigned.",
 	"opened":        "Request opened. A second member of the privacy team must approve it.",

@@ -342,6 +342,10 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	denied := s.open(`{"type":"correct","email":"dave@example.com","jurisdiction":"gdpr","details":{"changes":[{"field":"name","value":"Dave Day"}]}}`)
 	// A Virginia denial may be appealed: its status page offers the form, then the appeal.
 	appealed := s.open(`{"type":"correct","email":"vic@example.com","jurisdiction":"vcdpa","details":{"changes":[{"field":"name","value":"Vic Vale"}]}}`)
+	// Requests an authorized agent made: one the person has yet to confirm, one whose
+	// permission waits for staff.
+	agentUnconfirmed := s.open(agentIntake(t, "restrict", "hana@example.com", signedPermission))
+	agentConfirmed := s.open(agentIntake(t, "restrict", "grace@example.com", signedPermission))
 	s.verify(completed, ada.Email)
 	s.verify(reviewed, erin.Email)
 	s.verify(manualTask, alice.Email)
@@ -349,6 +353,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	s.verify(review, "carol@example.com")
 	s.verify(denied, "dave@example.com")
 	s.verify(appealed, "vic@example.com")
+	s.confirmAsThePerson(agentConfirmed.ID, "grace@example.com", analyst)
 	s.proveIdentity(completed, ada)
 	s.proveIdentity(reviewed, erin)
 	s.proveIdentity(manualTask, alice)
@@ -368,6 +373,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	s.awaitRequesterStatus(review, domain.StatusPendingReview)
 	s.awaitRequesterStatus(denied, domain.StatusDenied)
 	s.awaitRequesterStatus(appealed, domain.StatusDenied)
+	s.awaitStaffStatus(agentConfirmed.ID, analyst, domain.StatusPendingReview)
 
 	browser := newBrowser(t, false)
 	t.Run("requester pages", func(t *testing.T) {
@@ -441,6 +447,25 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, stranger, "report-mailed-link")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+review.ID+"?k=not-the-key"), chromedp.WaitVisible(chromedp.CSS("main")))
 		checkPage(t, person, "link-refused")
+
+		// An authorized agent's form, refused and sent, and the page where the person
+		// confirms the agent's request.
+		agent := newTab(t, browser)
+		browse(t, agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(chromedp.CSS("#agent-name")))
+		checkPage(t, agent, "agent-form")
+		browse(t, agent, chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#permission-error")))
+		checkPage(t, agent, "agent-form-errors")
+		permission := filepath.Join(t.TempDir(), "permission.pdf")
+		if err := os.WriteFile(permission, signedPermission, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		browse(t, agent, chromedp.Navigate(s.base+"/agent"))
+		fillAgentForm(t, agent, "ines@example.com", permission)
+		browse(t, agent, chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#agent-sent")))
+		checkPage(t, agent, "agent-sent")
+		verifyLink := s.linkInMail("the code mail of the agent's request", "hana@example.com", `http://x/requests/`+agentUnconfirmed.ID+`/verify\?k=[A-Za-z0-9_-]+`)
+		browse(t, person, chromedp.Navigate(verifyLink), chromedp.WaitVisible(chromedp.CSS("#agent-intro")))
+		checkPage(t, person, "verify-agent-request")
 	})
 
 	t.Run("staff pages", func(t *testing.T) {
@@ -463,6 +488,10 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-request-pending-review")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+completed.ID), chromedp.WaitVisible(chromedp.CSS("#status")))
 		checkPage(t, staff, "staff-request-completed")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+agentConfirmed.ID), chromedp.WaitVisible(chromedp.CSS("#accept-permission-form")))
+		checkPage(t, staff, "staff-request-agent-permission")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?by_agent=true"), chromedp.WaitVisible(chromedp.CSS("#queue .agent-mark")))
+		checkPage(t, staff, "staff-queue-agents")
 		taskPage := "/admin/tasks/" + url.PathEscape(requestdb.TaskID(manualTask.ID, "paper-archive"))
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/tasks"), chromedp.WaitVisible(chromedp.CSS(`#tasks a[href="`+taskPage+`"]`)))
 		checkPage(t, staff, "staff-tasks")

@@ -101,6 +101,8 @@ type requestFormPage struct {
 	Rows           []changeRow
 	Errors         map[string]string
 	IdempotencyKey string
+	// Agent marks the form of an authorized agent, who asks for someone else.
+	Agent bool
 }
 
 func (p requestFormPage) Checked(name, value string) bool {
@@ -223,6 +225,8 @@ func (p *requestFormPage) placeErrors(fields map[string]string) {
 			slot = "limits"
 		case path == "type" || path == "email" || path == "jurisdiction":
 			slot = path
+		case path == "agent.name" || path == "agent.contact" || path == "agent.permission":
+			slot = strings.Replace(path, ".", "_", 1)
 		default:
 			p.Errors["form"] = sentence(msg)
 			continue
@@ -357,6 +361,8 @@ type verifyPageData struct {
 	Identity  bool
 	// CodeMinutes is how long a mailed code works.
 	CodeMinutes int
+	// Agent names the authorized agent who asked for the person, whose code confirms them.
+	Agent string
 }
 
 func (s *Server) verifyData(c echo.Context) verifyPageData {
@@ -364,6 +370,7 @@ func (s *Server) verifyData(c echo.Context) verifyPageData {
 		webPage: s.publicPage(c, "verify_title"), ID: currentRequest(c).ID,
 		FormToken:   s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 		CodeMinutes: int(cmp.Or(s.opts.Verification.CodeLife, domain.DefaultCodeLife) / time.Minute),
+		Agent:       currentRequest(c).AgentName,
 	}
 }
 

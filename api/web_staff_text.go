@@ -72,6 +72,9 @@ var staffActionTexts = map[string]string{
 	"identity_checked":              "Data points checked",
 	"identity_verified":             "Identity verified by staff",
 	"review_started":                "Sent for staff review",
+	"permission_review_started":     "Agent's permission sent for staff review",
+	"permission_accepted":           "Agent's permission accepted",
+	"permission_refused":            "Agent's permission refused",
 	"approved":                      "Approved",
 	"denied":                        "Denied",
 	"extended":                      "Deadline extended",
@@ -120,6 +123,25 @@ var columnActionTexts = map[connector.ColumnAction]string{
 
 func columnAction(a connector.ColumnAction) string {
 	return textOf(columnActionTexts, a, string(a))
+}
+
+// staffPermissionTexts say where staff stand on an agent's signed permission.
+var staffPermissionTexts = map[requestdb.PermissionDecision]string{
+	requestdb.PermissionPending:  "the person has not confirmed the request yet",
+	requestdb.PermissionAccepted: "accepted",
+	requestdb.PermissionRefused:  "refused",
+}
+
+// staffPermission says where a permission stands in a request whose status is s: a pending
+// one waits for staff once the person has confirmed.
+func staffPermission(d requestdb.PermissionDecision, s domain.Status) string {
+	if d == requestdb.PermissionPending && s == domain.StatusPendingReview {
+		return "waiting for your decision"
+	}
+	if d == requestdb.PermissionPending && s.Terminal() {
+		return "never decided"
+	}
+	return textOf(staffPermissionTexts, d, string(d))
 }
 
 func staffAction(action string) string {

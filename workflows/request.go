@@ -115,6 +115,9 @@ func (r *request) run(ctx workflow.Context) error {
 			return err
 		}
 	}
+	if done, err := r.reviewPermission(ctx); done || err != nil {
+		return err
+	}
 	if done, err := r.verifyIdentity(ctx); done || err != nil {
 		return err
 	}
@@ -133,7 +136,7 @@ func (r *request) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (RequestState, error) { return r.state, nil }); err != nil {
 		return err
 	}
-	for _, stage := range [][]update{r.verificationUpdates(), r.identityUpdates(), r.storeUpdates(), r.staffUpdates()} {
+	for _, stage := range [][]update{r.verificationUpdates(), r.identityUpdates(), r.permissionUpdates(), r.storeUpdates(), r.staffUpdates()} {
 		for _, u := range stage {
 			if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
 				return err

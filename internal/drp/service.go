@@ -1,6 +1,7 @@
 package drp
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -197,9 +198,13 @@ func (s *Service) Exercise(ctx context.Context, agent Agent, body []byte) (Exerc
 	return s.Status(ctx, agent, opened.ID)
 }
 
-// opening is how an agent's request is opened: the one place that says who opened it.
-func opening(Agent) requests.Opening {
-	return requests.Opening{}
+// opening is how an agent's request is opened: the one place that says who opened it. The
+// request row names the agent (the staff pages, the metrics and the person's code mail
+// show it); the agent's signature stands in for a permission file, so staff review none.
+func opening(a Agent) requests.Opening {
+	return requests.Opening{Agent: &requests.Agent{
+		Name: a.Name, Contact: cmp.Or(a.BusinessContact, a.TechnicalContact), Kind: requests.AgentByDRP, AgentID: a.ID,
+	}}
 }
 
 // intake turns an exercise message into a dsr intake, refusing what dsr cannot honour.

@@ -21,6 +21,7 @@ const (
 	KindCompletion       Kind = "completion"        // Completion
 	KindRecipientNotice  Kind = "recipient_notice"  // RecipientNotice
 	KindAppealDecision   Kind = "appeal_decision"   // AppealDecision
+	KindAgentOutcome     Kind = "agent_outcome"     // AgentOutcome
 )
 
 // Notice is one e-mail about a request, before rendering. It survives a JSON round trip
@@ -44,6 +45,9 @@ type VerificationCode struct {
 	Code         string
 	ValidMinutes int
 	VerifyURL    string // the page that takes the code; optional
+	// AgentName names the authorized agent who asked on the person's behalf; the person's
+	// code is then their confirmation that they gave the agent permission.
+	AgentName string `json:",omitempty"`
 }
 
 // Acknowledgement confirms receipt and says when the answer is due.
@@ -57,6 +61,7 @@ type Acknowledgement struct {
 type Reminder struct {
 	VerifyURL string
 	ExpiresAt time.Time
+	AgentName string `json:",omitempty"` // as in VerificationCode
 }
 
 // Extension tells the requester that the deadline moved, and why (GDPR Art. 12(3)).
@@ -105,6 +110,13 @@ type Retained struct {
 	What   string
 	Reason string
 	Until  time.Time
+}
+
+// AgentOutcome tells an authorized agent how the request they made ended. It goes to the
+// agent, not the person, and so carries none of the person's data: no reason, no links.
+type AgentOutcome struct {
+	// Outcome is the request's terminal status: completed, denied, expired or cancelled.
+	Outcome string
 }
 
 // RecipientNotice asks an affiliate or service provider to apply a change. It carries only

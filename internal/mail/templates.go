@@ -75,6 +75,7 @@ var kindSpecs = map[Kind]kindSpec{
 		ReportURL: "https://privacy.example.com/requests/ID/report"}),
 	KindAppealDecision: specOf(AppealDecision{Reason: "The records are kept under tax law.", RegulatorName: "Office of the Attorney General of Virginia",
 		RegulatorURL: "https://www.oag.state.va.us/consumer-protection/", StatusURL: "https://privacy.example.com/requests/ID"}),
+	KindAgentOutcome: specOf(AgentOutcome{Outcome: "denied"}),
 	KindRecipientNotice: func() kindSpec {
 		s := specOf(RecipientNotice{Change: "Delete all personal data about this person.", SubjectRef: "C-1", RespondBy: sampleDay})
 		s.english = true

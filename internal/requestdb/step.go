@@ -76,6 +76,8 @@ type Patch struct {
 	StatusReason    *string
 	JoinedTo        *string
 	CompletedAt     *time.Time
+	// AgentPermission records staff's decision on an agent's signed permission.
+	AgentPermission *PermissionDecision
 	// Progress, when set, replaces the request's progress on the mailbox and identity.
 	Progress *Progress
 	// FailedStores marks systems failed, with the error staff see, unless already done.
@@ -276,6 +278,9 @@ func (p Patch) columns(seq int64) map[string]any {
 		if v != nil {
 			cols[name] = *v
 		}
+	}
+	if p.AgentPermission != nil {
+		cols["agent_permission"] = *p.AgentPermission
 	}
 	if pr := p.Progress; pr != nil {
 		cols["email_verified"], cols["code_attempts_left"] = pr.EmailVerified, pr.CodeAttemptsLeft

@@ -44,6 +44,8 @@ type Store interface {
 	CreateAppeal(ctx context.Context, ap *requestdb.Appeal) error
 	GetAppeal(ctx context.Context, requestID string) (*requestdb.Appeal, error)
 	ListAppeals(ctx context.Context, status domain.AppealStatus) ([]requestdb.Appeal, error)
+	SavePermission(ctx context.Context, requestID string, p requestdb.Permission) error
+	GetPermission(ctx context.Context, requestID string) (requestdb.Permission, error)
 }
 
 // Engine runs request workflows; TemporalEngine is the real one. Its errors are
