@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -199,16 +200,25 @@ func (s *Server) requestActionForm(c echo.Context) error {
 		Assignee: strings.TrimSpace(c.FormValue("assignee")), Store: c.FormValue("store"),
 	})
 	if err != nil {
-		ae := asAPIError(err)
-		if ae.status >= 500 {
-			return s.renderError(c, err)
-		}
-		p, perr := s.requestData(c)
-		if perr != nil {
-			return s.renderError(c, perr)
-		}
-		p.Error = sentence(ae.message)
-		return s.render(c, ae.status, "request.html", p)
+		return s.requestPageRefusal(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/requests/"+row.ID+"?done="+url.QueryEscape(action))
+}
+
+// requestPageRefusal shows the request's page again with why an action was refused (a
+// field's message when the refusal names one); a failure of the service gets the error page.
+func (s *Server) requestPageRefusal(c echo.Context, err error) error {
+	ae := asAPIError(err)
+	if ae.status >= 500 {
+		return s.renderError(c, err)
+	}
+	p, perr := s.requestData(c)
+	if perr != nil {
+		return s.renderError(c, perr)
+	}
+	p.Error = sentence(ae.message)
+	if names := slices.Sorted(maps.Keys(ae.fields)); len(names) > 0 {
+		p.Error = sentence(ae.fields[names[0]])
+	}
+	return s.render(c, ae.status, "request.html", p)
 }
