@@ -60,6 +60,9 @@ func ValidateIntake(t RequestType, d Details, c Categories) error {
 	if len(d.Limits) > 0 && t != TypeRestrict {
 		v.Fields["details.limits"] = misplaced
 	}
+	if d.Lift && t != TypeRestrict {
+		v.Fields["details.lift"] = misplaced
+	}
 	if d.Reason != "" && t != TypeChildErasure {
 		v.Fields["details.reason"] = misplaced
 	}
