@@ -449,10 +449,10 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		expired := base()
 		expired["expires-at"] = time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
 		d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, expired), alice.token), http.StatusBadRequest, true)
-		optIn := base()
-		optIn["exercise"] = drp.ActionSaleOptIn
-		if body := d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, optIn), alice.token), http.StatusBadRequest, false); body.Message != "Unsupported rights actions submitted." {
-			t.Errorf("sale:opt-in refused with %q", body.Message)
+		unknown := base()
+		unknown["exercise"] = "sale:perhaps"
+		if body := d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, unknown), alice.token), http.StatusBadRequest, false); body.Message != "Unsupported rights actions submitted." {
+			t.Errorf("an unknown rights action refused with %q", body.Message)
 		}
 		gdpr := base()
 		gdpr["regime"] = "gdpr"
@@ -508,6 +508,24 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		// waits for staff, since the agent's signature stands for it.
 		if row.AgentName != "Alice's Agent" || row.AgentKind != "drp" || row.AgentContact != "tech@agent.example" || row.AgentPermission != "" {
 			t.Errorf("the request's agent is %+v", row.Agent)
+		}
+	})
+
+	t.Run("an opt-in to sale lifts the affiliate-sharing restriction, in plain words to the person", func(t *testing.T) {
+		st := d.exercise(alice, drp.ActionSaleOptIn, "alice@example.com", nil)
+		row, err := d.requests.GetRequest(context.Background(), st.RequestID)
+		if err != nil || row.Type != "restrict" || row.Details != `{"limits":["affiliate_sharing"],"lift":true}` {
+			t.Fatalf("the dsr request of an opt-in is %+v, %v; want a restrict that lifts affiliate_sharing", row, err)
+		}
+		first := d.awaitCallback(alice, st.RequestID, drp.StateInProgress, drp.ReasonNeedUserVerification)
+		landed := d.verifyAsThePerson(first.status, "alice@example.com")
+		if !strings.Contains(landed, `id="request-type">Allow use of your personal data again<`) {
+			t.Errorf("the status page does not say the request allows a use again")
+		}
+		d.awaitCallback(alice, st.RequestID, drp.StateFulfilled, "")
+		ack := d.mailTo("alice@example.com", "We received your privacy request "+st.RequestID)
+		if !strings.Contains(ack.Text, "allow us again to use your personal information") {
+			t.Errorf("the acknowledgement does not say the request allows a use again:\n%s", ack.Text)
 		}
 	})
 

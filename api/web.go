@@ -66,6 +66,8 @@ var webFuncs = template.FuncMap{
 	"staffPermission": staffPermission,
 	"staffStatusOf":   staffStatusOf,
 	"staffType":       staffType,
+	"staffWording":    staffWording,
+	"staffLimits":     staffLimits,
 	"staffAction":     staffAction,
 	"storeState":      storeState,
 	"staffJuris":      staffJurisdiction,

@@ -452,6 +452,9 @@ type statusPageData struct {
 	Return *agentReturn
 }
 
+// TypeWords says what the request asks, in the page's language.
+func (p statusPageData) TypeWords() string { return requestWords(p.localizer(), p.Row) }
+
 // OfferReturn says the person has proven who they are and came from an agent's link, so
 // the page offers the way back (DRP 1.0 section 3.02.1); not before, as the section asks.
 func (p statusPageData) OfferReturn() bool {

@@ -49,6 +49,27 @@ var staffTypeTexts = map[domain.RequestType]string{
 
 func staffType(t domain.RequestType) string { return textOf(staffTypeTexts, t, string(t)) }
 
+// staffWording names what a request asks as its details say: a restriction that lifts its
+// limits must not read as one that sets them.
+func staffWording(t domain.RequestType, d domain.Details) string {
+	if d.Wording(t) == "restrict_lift" {
+		return "Lift a limit: allow a use of data again"
+	}
+	return staffType(t)
+}
+
+// staffLimits says which limits a restriction sets, or lifts.
+func staffLimits(d domain.Details) string {
+	names := make([]string, len(d.Limits))
+	for i, l := range d.Limits {
+		names[i] = strings.ReplaceAll(string(l), "_", " ")
+	}
+	if d.Lift {
+		return "Lift these limits, so the use is allowed again: " + strings.Join(names, ", ")
+	}
+	return "Limits: " + strings.Join(names, ", ")
+}
+
 var storeStateTexts = map[requestdb.StoreState]string{
 	requestdb.StoreRunning: "Running",
 	requestdb.StorePending: "Waiting for an answer",
