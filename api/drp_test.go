@@ -565,6 +565,10 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 	t.Run("an extension and a staff denial with a protocol reason reach the agent", func(t *testing.T) {
 		staff := d.token("Pat Analyst", auth.RoleAnalyst)
 		st := d.exercise(alice, drp.ActionAccessCategories, "erin@example.com", nil)
+		// A request to know the categories is a review of the categories only.
+		if row, err := d.requests.GetRequest(context.Background(), st.RequestID); err != nil || row.Type != "review" || row.Details != `{"categories_only":true}` {
+			t.Fatalf("the dsr request of access:categories is %+v, %v", row, err)
+		}
 		d.awaitCallback(alice, st.RequestID, drp.StateInProgress, drp.ReasonNeedUserVerification)
 		d.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+st.RequestID+"/extend", `{"reason":"many systems to search"}`, staff, nil)
 		d.eventually("an extension callback", func() (bool, string) {

@@ -52,8 +52,11 @@ func staffType(t domain.RequestType) string { return textOf(staffTypeTexts, t, s
 // staffWording names what a request asks as its details say: a restriction that lifts its
 // limits must not read as one that sets them.
 func staffWording(t domain.RequestType, d domain.Details) string {
-	if d.Wording(t) == "restrict_lift" {
+	switch d.Wording(t) {
+	case "restrict_lift":
 		return "Lift a limit: allow a use of data again"
+	case "review_categories":
+		return "Review: only the kinds of data held and their counts, no values"
 	}
 	return staffType(t)
 }

@@ -11,16 +11,22 @@ type Details struct {
 	Limits  []RestrictLimit `json:"limits,omitempty"`  // restrict
 	// Lift turns a restriction around: the limits it names are lifted, so the use they
 	// stopped may start again (an opt-in to sale, the end of an Art. 18 restriction).
-	Lift   bool   `json:"lift,omitempty"`   // restrict
-	Reason string `json:"reason,omitempty"` // child_erasure
+	Lift bool `json:"lift,omitempty"` // restrict
+	// CategoriesOnly asks a review for the kinds of data held and how many records of
+	// each, not the values (a CCPA request to know the categories).
+	CategoriesOnly bool   `json:"categories_only,omitempty"` // review
+	Reason         string `json:"reason,omitempty"`          // child_erasure
 }
 
 // Wording is the catalogue's key for what a request of type t with these details asks:
-// the type, or restrict_lift for a restriction that lifts its limits, which people must
-// not read as one that sets them.
+// the type, restrict_lift for a restriction that lifts its limits, which people must not
+// read as one that sets them, or review_categories for a review of the categories only.
 func (d Details) Wording(t RequestType) string {
-	if t == TypeRestrict && d.Lift {
+	switch {
+	case t == TypeRestrict && d.Lift:
 		return "restrict_lift"
+	case t == TypeReview && d.CategoriesOnly:
+		return "review_categories"
 	}
 	return string(t)
 }

@@ -224,6 +224,14 @@ func TestAChangedListSaysWhichWayALimitMoved(t *testing.T) {
 	}
 }
 
+func TestCategoriesOnlyBelongsOnlyToAReview(t *testing.T) {
+	check(t, domain.TypeReview, domain.Details{CategoriesOnly: true})
+	check(t, domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}, CategoriesOnly: true}, "details.categories_only")
+	if got := (domain.Details{CategoriesOnly: true}).Wording(domain.TypeReview); got != "review_categories" {
+		t.Errorf("wording of a review of categories = %q, want review_categories", got)
+	}
+}
+
 func TestChildErasureWithoutReasonIsRejected(t *testing.T) {
 	check(t, domain.TypeChildErasure, domain.Details{Reason: " "}, "details.reason")
 }

@@ -26,9 +26,9 @@ var rightsActions = map[string]struct {
 	ActionSaleOptIn: {domain.TypeRestrict, domain.Details{Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}, Lift: true}},
 	ActionDeletion:  {domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}}},
 	ActionAccess:    {domain.TypeReview, domain.Details{}},
-	// dsr's review reports the categories held with the records, which answers a request to
-	// know categories; 3.01 leaves the semantics of both access variants to a later version.
-	ActionAccessCategories: {domain.TypeReview, domain.Details{}},
+	// A request to know the categories held gets their names and counts, no values; 3.01
+	// leaves access:specific to a later version, so it is a whole review.
+	ActionAccessCategories: {domain.TypeReview, domain.Details{CategoriesOnly: true}},
 	ActionAccessSpecific:   {domain.TypeReview, domain.Details{}},
 }
 
