@@ -73,6 +73,9 @@ func TestACategoriesOnlyReviewReportsCountsAndNoValues(t *testing.T) {
 	if !strings.Contains(page.body, `id="categories-only"`) || !strings.Contains(page.body, "(2 records)") {
 		t.Errorf("the report page does not say it names kinds and counts only")
 	}
+	if strings.Contains(page.body, "spreadsheet (CSV)") {
+		t.Errorf("the report page promises spreadsheets of records it does not hold")
+	}
 	noValues("the report page", page.body)
 
 	files := unzipped(t, h.do(http.MethodGet, "/api/v1/requests/"+row.ID+"/report.zip", "", "", "tok").body)

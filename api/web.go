@@ -68,6 +68,7 @@ var webFuncs = template.FuncMap{
 	"staffType":       staffType,
 	"staffWording":    staffWording,
 	"staffLimits":     staffLimits,
+	"staffChanged":    staffChanged,
 	"staffAction":     staffAction,
 	"storeState":      storeState,
 	"staffJuris":      staffJurisdiction,

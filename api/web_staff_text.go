@@ -61,6 +61,15 @@ func staffWording(t domain.RequestType, d domain.Details) string {
 	return staffType(t)
 }
 
+// staffChanged reads an entry of a store's changed list: a category or a limit set, in
+// words, or a limit lifted, said so.
+func staffChanged(entry string) string {
+	if l, lifted, ok := domain.ChangedLimit(entry); ok && lifted {
+		return strings.ReplaceAll(string(l), "_", " ") + " (lifted)"
+	}
+	return strings.ReplaceAll(entry, "_", " ")
+}
+
 // staffLimits says which limits a restriction sets, or lifts.
 func staffLimits(d domain.Details) string {
 	names := make([]string, len(d.Limits))
