@@ -182,6 +182,20 @@ func (a *Activities) postRecipient(ctx context.Context, req *requestdb.Request, 
 
 // describeChange says in plain words what the recipient should do.
 func describeChange(t domain.RequestType, d domain.Details) string {
+	if t == domain.TypeRestrict && d.Lift {
+		var lifted []string
+		for _, l := range d.Limits {
+			switch l {
+			case domain.LimitMarketingEmail:
+				lifted = append(lifted, "marketing e-mail may be sent again")
+			case domain.LimitAffiliateSharing:
+				lifted = append(lifted, "this person's data may be shared with you again")
+			case domain.LimitAllProcessing:
+				lifted = append(lifted, "the data may be used again as before")
+			}
+		}
+		return "The person has lifted a restriction on their data: " + strings.Join(lifted, "; ") + "."
+	}
 	switch t {
 	case domain.TypeCorrect, domain.TypeUpdate:
 		var parts []string

@@ -146,6 +146,7 @@ func (a *Activities) sendOnce(ctx context.Context, key string, req *requestdb.Re
 	n.Data = a.withLinks(n.RequestID, n.Data)
 	n.Data = a.withAppealOffer(req, n.Data)
 	n.Data = withAgent(req, n.Data)
+	n.Data = withWording(req, n.Data)
 	n.ReceiptURL = a.receiptLink(n)
 	n.Data = a.withOutcomeLabels(n.Language, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Language, n.Data); err != nil {
@@ -177,6 +178,29 @@ func withAgent(req *requestdb.Request, data any) any {
 	case mail.Reminder:
 		d.AgentName = req.AgentName
 		return d
+	}
+	return data
+}
+
+// withWording names in the acknowledgement and the completion what the request asks as its
+// details say, so that a lift reads as allowing a use again, not as stopping it. Details
+// that do not decode leave the type's words.
+func withWording(req *requestdb.Request, data any) any {
+	var d domain.Details
+	if req.Details == "" || json.Unmarshal([]byte(req.Details), &d) != nil {
+		return data
+	}
+	wording := d.Wording(req.Type)
+	if wording == string(req.Type) {
+		return data
+	}
+	switch n := data.(type) {
+	case mail.Acknowledgement:
+		n.Wording = wording
+		return n
+	case mail.Completion:
+		n.Wording = wording
+		return n
 	}
 	return data
 }
@@ -329,13 +353,21 @@ type ClaimInput struct{ RequestID string }
 type ClaimResult struct{ Holder string }
 
 // ClaimRequest makes the request the one open request of its type for its address, or
-// returns the request that already is.
+// returns the request that already is. A restriction that lifts its limits claims apart
+// (as restrict_lift): joined to an open restriction, it would be dropped, and the person
+// left restricted.
 func (a *Activities) ClaimRequest(ctx context.Context, in ClaimInput) (ClaimResult, error) {
 	req, err := a.Requests.GetRequest(ctx, in.RequestID)
 	if err != nil {
 		return ClaimResult{}, err
 	}
-	holder, err := a.Requests.Claim(ctx, req.EmailHash, req.Type, req.ID)
+	var d domain.Details
+	if req.Details != "" {
+		if err := json.Unmarshal([]byte(req.Details), &d); err != nil {
+			return ClaimResult{}, temporal.NewNonRetryableApplicationError("request details are not valid JSON", "BadDetails", nil)
+		}
+	}
+	holder, err := a.Requests.Claim(ctx, req.EmailHash, domain.RequestType(d.Wording(req.Type)), req.ID)
 	return ClaimResult{Holder: holder}, err
 }
 

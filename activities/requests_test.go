@@ -43,3 +43,31 @@ func TestRecordStepReportsEachStoredStepOnceAcrossRetries(t *testing.T) {
 		t.Errorf("heard %+v, want once %+v", heard, want)
 	}
 }
+
+// A lift of a restriction does not join an open restriction from the same address: that
+// would drop it and leave the person restricted. A second lift joins the first.
+func TestALiftClaimsApartFromAnOpenRestriction(t *testing.T) {
+	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
+	repo := requestdb.New(db)
+	received := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for id, details := range map[string]string{
+		"restrict": `{"limits":["affiliate_sharing"]}`,
+		"lift":     `{"limits":["affiliate_sharing"],"lift":true}`,
+		"lift-2":   `{"limits":["affiliate_sharing"],"lift":true}`,
+	} {
+		err := repo.CreateRequest(context.Background(), &requestdb.Request{
+			ID: id, Type: domain.TypeRestrict, Jurisdiction: "ccpa", Status: domain.StatusAwaitingEmailVerification, Details: details,
+			Email: "ada@example.com", EmailHash: "h", ReceivedAt: received, DueAt: received, OriginalDueAt: received,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	acts := &activities.Activities{Requests: repo}
+	for _, c := range []struct{ id, holder string }{{"restrict", "restrict"}, {"lift", "lift"}, {"lift-2", "lift"}} {
+		got, err := acts.ClaimRequest(context.Background(), activities.ClaimInput{RequestID: c.id})
+		if err != nil || got.Holder != c.holder {
+			t.Errorf("claim of %s = %+v, %v; want held by %s", c.id, got, err, c.holder)
+		}
+	}
+}

@@ -45,6 +45,9 @@ func (s *Server) drpBusiness(c echo.Context) error {
 }
 
 func (s *Server) drpSetUpAgent(c echo.Context) error {
+	if err := s.limit(s.limiters.drpSetUpIP, s.clientKey(c.Request())); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return err
@@ -57,7 +60,7 @@ func (s *Server) drpSetUpAgent(c echo.Context) error {
 }
 
 func (s *Server) drpAgentInformation(c echo.Context) error {
-	agent, err := s.drp.AgentOfToken(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+	agent, err := s.drpAgentOf(c)
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,7 @@ func (s *Server) drpAgentInformation(c echo.Context) error {
 
 func (s *Server) drpExercise(c echo.Context) error {
 	ctx := c.Request().Context()
-	agent, err := s.drp.AgentOfToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	agent, err := s.drpAgentOf(c)
 	if err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func (s *Server) drpExercise(c echo.Context) error {
 
 func (s *Server) drpStatus(c echo.Context) error {
 	ctx := c.Request().Context()
-	agent, err := s.drp.AgentOfToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	agent, err := s.drpAgentOf(c)
 	if err != nil {
 		return err
 	}
@@ -99,7 +102,7 @@ func (s *Server) drpStatus(c echo.Context) error {
 
 func (s *Server) drpRevoke(c echo.Context) error {
 	ctx := c.Request().Context()
-	agent, err := s.drp.AgentOfToken(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+	agent, err := s.drpAgentOf(c)
 	if err != nil {
 		return err
 	}
@@ -112,6 +115,20 @@ func (s *Server) drpRevoke(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, status)
+}
+
+// drpAgentOf returns the agent whose bearer token the call carries, and spends one of that
+// agent's calls. A limited agent is answered 429 in the shape of 3.06, not fatal: the
+// protocol leaves error codes to the nearest HTTP status and lets the agent retry.
+func (s *Server) drpAgentOf(c echo.Context) (drp.Agent, error) {
+	agent, err := s.drp.AgentOfToken(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+	if err != nil {
+		return drp.Agent{}, err
+	}
+	if err := s.limit(s.limiters.drpAgent, agent.ID); err != nil {
+		return drp.Agent{}, err
+	}
+	return agent, nil
 }
 
 // writeDRPError answers a refused protocol call in the error shape of section 3.06, or with

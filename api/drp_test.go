@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -270,9 +271,16 @@ func (d *drpStack) awaitCallback(a *drpAgent, id string, state drp.State, reason
 	return found
 }
 
+// agentReturn is where the test agent asks dsr to send the person back (section 3.02.1).
+const agentReturn = "https://agent.example.org/done?step=2"
+
+// agentReturnLink finds the link back to the agent on a page.
+var agentReturnLink = regexp.MustCompile(`id="agent-return-link" rel="noreferrer" href="([^"]+)"`)
+
 // verifyAsThePerson follows the user_verification_url in a browser-like client and types
-// the mailed code into dsr's own page, as the person does (section 3.02.1).
-func (d *drpStack) verifyAsThePerson(st drp.ExerciseStatus, address string) {
+// the mailed code into dsr's own page, as the person does (section 3.02.1). It returns the
+// page the person lands on.
+func (d *drpStack) verifyAsThePerson(st drp.ExerciseStatus, address string) string {
 	d.t.Helper()
 	if !strings.HasPrefix(st.UserVerificationURL, drpPublicURL+"/requests/"+st.RequestID+"/verify?") {
 		d.t.Fatalf("user_verification_url %q is not dsr's verification page of the request", st.UserVerificationURL)
@@ -292,8 +300,13 @@ func (d *drpStack) verifyAsThePerson(st drp.ExerciseStatus, address string) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		d.t.Fatalf("a verification link naming another request answered %d, want 401", resp.StatusCode)
 	}
+	// A redirect_to that is not https is not carried through the form.
+	plain := strings.Replace(st.UserVerificationURL, drpPublicURL, d.base, 1) + "&redirect_to=" + url.QueryEscape("http://agent.example.org/done") + "&request_id=" + st.RequestID
+	if html := d.get(browser, plain); strings.Contains(html, `name="redirect_to"`) {
+		d.t.Fatalf("the verification page carries an http redirect_to")
+	}
 	// The agent adds redirect_to and request_id (3.02.1).
-	page := strings.Replace(st.UserVerificationURL, drpPublicURL, d.base, 1) + "&redirect_to=" + url.QueryEscape("https://agent.example.org/done") + "&request_id=" + st.RequestID
+	page := strings.Replace(st.UserVerificationURL, drpPublicURL, d.base, 1) + "&redirect_to=" + url.QueryEscape(agentReturn) + "&request_id=" + st.RequestID
 	resp, err = browser.Get(page)
 	if err != nil {
 		d.t.Fatal(err)
@@ -312,15 +325,41 @@ func (d *drpStack) verifyAsThePerson(st drp.ExerciseStatus, address string) {
 		row, err := d.requests.GetRequest(context.Background(), st.RequestID)
 		return err == nil && row.CodeAttemptsLeft > 0, fmt.Sprint(err)
 	})
-	resp, err = browser.PostForm(d.base+"/requests/"+st.RequestID+"/verify", url.Values{"code": {code}, "form_token": {formToken[1]}})
+	carried := regexp.MustCompile(`name="redirect_to" value="([^"]+)"`).FindStringSubmatch(string(html))
+	if carried == nil || htmlUnescape(carried[1]) != agentReturn {
+		d.t.Fatalf("the verification form carries redirect_to %v, want %s", carried, agentReturn)
+	}
+	resp, err = browser.PostForm(d.base+"/requests/"+st.RequestID+"/verify", url.Values{"code": {code}, "form_token": {formToken[1]}, "redirect_to": {htmlUnescape(carried[1])}})
 	if err != nil {
 		d.t.Fatal(err)
 	}
+	landed, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/requests/"+st.RequestID {
-		d.t.Fatalf("submitting the code answered %d at %s", resp.StatusCode, resp.Request.URL)
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/requests/"+st.RequestID {
+		d.t.Fatalf("submitting the code answered %d at %s: %v", resp.StatusCode, resp.Request.URL, err)
 	}
+	if resp.Request.URL.Host != strings.TrimPrefix(d.base, "http://") {
+		d.t.Fatalf("verification sent the browser to %s", resp.Request.URL)
+	}
+	return string(landed)
 }
+
+// get fetches a page in browser and returns its body.
+func (d *drpStack) get(browser *http.Client, page string) string {
+	d.t.Helper()
+	resp, err := browser.Get(page)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return string(raw)
+}
+
+func htmlUnescape(s string) string { return html.UnescapeString(s) }
 
 var formTokenInPage = regexp.MustCompile(`name="form_token" value="([^"]+)"`)
 
@@ -410,10 +449,10 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		expired := base()
 		expired["expires-at"] = time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
 		d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, expired), alice.token), http.StatusBadRequest, true)
-		optIn := base()
-		optIn["exercise"] = drp.ActionSaleOptIn
-		if body := d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, optIn), alice.token), http.StatusBadRequest, false); body.Message != "Unsupported rights actions submitted." {
-			t.Errorf("sale:opt-in refused with %q", body.Message)
+		unknown := base()
+		unknown["exercise"] = "sale:perhaps"
+		if body := d.wantError(d.call(http.MethodPost, "/v1/data-rights-request", alice.sign(t, unknown), alice.token), http.StatusBadRequest, false); body.Message != "Unsupported rights actions submitted." {
+			t.Errorf("an unknown rights action refused with %q", body.Message)
 		}
 		gdpr := base()
 		gdpr["regime"] = "gdpr"
@@ -452,7 +491,11 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		if now.Status != drp.StateInProgress || now.ExpectedBy == "" || now.UserVerificationURL == "" {
 			t.Fatalf("status %+v", now)
 		}
-		d.verifyAsThePerson(now, "alice@example.com")
+		landed := d.verifyAsThePerson(now, "alice@example.com")
+		// The person is offered the way back to the agent as a link, not sent there.
+		if link := agentReturnLink.FindStringSubmatch(landed); link == nil || htmlUnescape(link[1]) != agentReturn {
+			t.Fatalf("after verifying, the link back to the agent is %v, want %s", link, agentReturn)
+		}
 		d.awaitCallback(alice, st.RequestID, drp.StateFulfilled, "")
 		if got := d.status(alice, st.RequestID); got.Status != drp.StateFulfilled || got.ExpectedBy != "" {
 			t.Fatalf("final status %+v", got)
@@ -465,6 +508,24 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 		// waits for staff, since the agent's signature stands for it.
 		if row.AgentName != "Alice's Agent" || row.AgentKind != "drp" || row.AgentContact != "tech@agent.example" || row.AgentPermission != "" {
 			t.Errorf("the request's agent is %+v", row.Agent)
+		}
+	})
+
+	t.Run("an opt-in to sale lifts the affiliate-sharing restriction, in plain words to the person", func(t *testing.T) {
+		st := d.exercise(alice, drp.ActionSaleOptIn, "alice@example.com", nil)
+		row, err := d.requests.GetRequest(context.Background(), st.RequestID)
+		if err != nil || row.Type != "restrict" || row.Details != `{"limits":["affiliate_sharing"],"lift":true}` {
+			t.Fatalf("the dsr request of an opt-in is %+v, %v; want a restrict that lifts affiliate_sharing", row, err)
+		}
+		first := d.awaitCallback(alice, st.RequestID, drp.StateInProgress, drp.ReasonNeedUserVerification)
+		landed := d.verifyAsThePerson(first.status, "alice@example.com")
+		if !strings.Contains(landed, `id="request-type">Allow use of your personal data again<`) {
+			t.Errorf("the status page does not say the request allows a use again")
+		}
+		d.awaitCallback(alice, st.RequestID, drp.StateFulfilled, "")
+		ack := d.mailTo("alice@example.com", "We received your privacy request "+st.RequestID)
+		if !strings.Contains(ack.Text, "allow us again to use your personal information") {
+			t.Errorf("the acknowledgement does not say the request allows a use again:\n%s", ack.Text)
 		}
 	})
 
@@ -504,6 +565,10 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 	t.Run("an extension and a staff denial with a protocol reason reach the agent", func(t *testing.T) {
 		staff := d.token("Pat Analyst", auth.RoleAnalyst)
 		st := d.exercise(alice, drp.ActionAccessCategories, "erin@example.com", nil)
+		// A request to know the categories is a review of the categories only.
+		if row, err := d.requests.GetRequest(context.Background(), st.RequestID); err != nil || row.Type != "review" || row.Details != `{"categories_only":true}` {
+			t.Fatalf("the dsr request of access:categories is %+v, %v", row, err)
+		}
 		d.awaitCallback(alice, st.RequestID, drp.StateInProgress, drp.ReasonNeedUserVerification)
 		d.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+st.RequestID+"/extend", `{"reason":"many systems to search"}`, staff, nil)
 		d.eventually("an extension callback", func() (bool, string) {
@@ -552,7 +617,10 @@ func TestDRPAgentPlaysEveryEndpointAgainstTheRealStack(t *testing.T) {
 			"address": map[string]any{"postal_code": "94105", "country": "US"}, "phone_number": "+1 415 555 0142",
 		})
 		first := d.awaitCallback(alice, st.RequestID, drp.StateInProgress, drp.ReasonNeedUserVerification)
-		d.verifyAsThePerson(first.status, "grace@example.com")
+		// The mailbox alone does not finish verification here: no way back is offered yet.
+		if landed := d.verifyAsThePerson(first.status, "grace@example.com"); agentReturnLink.MatchString(landed) {
+			t.Error("the link back to the agent is offered before the person answered the identity questions")
+		}
 		d.eventually("the claims checked as the person's answers", func() (bool, string) {
 			events, err := d.requests.AuditEvents(context.Background(), st.RequestID)
 			if err != nil {

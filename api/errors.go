@@ -184,7 +184,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	ae := asAPIError(err)
 	if s.drp != nil && strings.HasPrefix(c.Request().URL.Path, drpPathPrefix) {
 		// Agents read every failure under the protocol's paths in its own shape (3.06), a
-		// body too large or a wrong method included.
+		// body too large, a wrong method and a rate limit included.
+		if ae.retryAfter != "" {
+			c.Response().Header().Set("Retry-After", ae.retryAfter)
+		}
 		s.writeDRPError(c, &drp.Error{Status: ae.status, Message: ae.message, Err: ae.cause})
 		return
 	}

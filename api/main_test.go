@@ -158,6 +158,7 @@ type harness struct {
 var unlimited = api.RateLimits{
 	IntakePerIP: api.Rate{Events: 1 << 20, Per: time.Second}, IntakePerAddress: api.Rate{Events: 1 << 20, Per: time.Second},
 	VerifyPerIP: api.Rate{Events: 1 << 20, Per: time.Second}, VerifyPerRequest: api.Rate{Events: 1 << 20, Per: time.Second},
+	DRPPerAgent: api.Rate{Events: 1 << 20, Per: time.Second}, DRPSetUpPerIP: api.Rate{Events: 1 << 20, Per: time.Second},
 }
 
 // newHarness builds the harness; configure, when given, changes the server's options.

@@ -37,6 +37,11 @@ type RateLimits struct {
 	// per client IP (every attempt, authorised or not) and per request.
 	VerifyPerIP      Rate
 	VerifyPerRequest Rate
+	// DRPPerAgent bounds the Data Rights Protocol calls that carry an agent's bearer token,
+	// per agent; DRPSetUpPerIP bounds the pair-wise key setup, which carries none, per
+	// client IP, so nobody can spend a listed agent's allowance by naming it in the path.
+	DRPPerAgent   Rate
+	DRPSetUpPerIP Rate
 	// MaxKeys bounds how many clients, addresses or requests each limit tracks at once;
 	// 0 means 100,000.
 	MaxKeys int
@@ -49,7 +54,10 @@ func DefaultRateLimits() RateLimits {
 		IntakePerAddress: Rate{Events: 5, Per: time.Hour, Burst: 5},
 		VerifyPerIP:      Rate{Events: 10, Per: time.Minute, Burst: 20},
 		VerifyPerRequest: Rate{Events: 20, Per: time.Hour, Burst: 20},
-		MaxKeys:          100_000,
+		// An agent such as Permission Slip sends requests for many people in batches.
+		DRPPerAgent:   Rate{Events: 600, Per: time.Minute, Burst: 600},
+		DRPSetUpPerIP: Rate{Events: 10, Per: time.Minute, Burst: 20},
+		MaxKeys:       100_000,
 	}
 }
 
@@ -59,6 +67,7 @@ func (l RateLimits) withDefaults() RateLimits {
 	for _, f := range []struct{ got, def *Rate }{
 		{&l.IntakePerIP, &d.IntakePerIP}, {&l.IntakePerAddress, &d.IntakePerAddress},
 		{&l.VerifyPerIP, &d.VerifyPerIP}, {&l.VerifyPerRequest, &d.VerifyPerRequest},
+		{&l.DRPPerAgent, &d.DRPPerAgent}, {&l.DRPSetUpPerIP, &d.DRPSetUpPerIP},
 	} {
 		if f.got.Events <= 0 || f.got.Per <= 0 {
 			*f.got = *f.def
@@ -76,6 +85,7 @@ func (l RateLimits) withDefaults() RateLimits {
 // limiters are the server's token buckets, one set per limit.
 type limiters struct {
 	intakeIP, intakeAddress, verifyIP, verifyRequest *bucketSet
+	drpAgent, drpSetUpIP                             *bucketSet
 }
 
 func newLimiters(l RateLimits) limiters {
@@ -85,6 +95,8 @@ func newLimiters(l RateLimits) limiters {
 		intakeAddress: newBucketSet(l.IntakePerAddress, l.MaxKeys),
 		verifyIP:      newBucketSet(l.VerifyPerIP, l.MaxKeys),
 		verifyRequest: newBucketSet(l.VerifyPerRequest, l.MaxKeys),
+		drpAgent:      newBucketSet(l.DRPPerAgent, l.MaxKeys),
+		drpSetUpIP:    newBucketSet(l.DRPSetUpPerIP, l.MaxKeys),
 	}
 }
 

@@ -88,6 +88,8 @@ type reportPage struct {
 	// CopyLink opens the portable copy the way the page itself was opened (a signed
 	// link's query), in the page's language.
 	CopyLink string
+	// TypeWords says what the request asked, in the page's language.
+	TypeWords string
 }
 
 func (s *Server) newReportPage(c echo.Context, report Report) reportPage {
@@ -99,6 +101,7 @@ func (s *Server) newReportPage(c echo.Context, report Report) reportPage {
 		copyQuery.Set(reportSignatureParam, q.Get(reportSignatureParam))
 	}
 	p.CopyLink = "report.zip?" + copyQuery.Encode()
+	p.TypeWords = requestWords(p.localizer(), currentRequest(c))
 	// The language switch keeps the rest of the query: the page's format, a signed link.
 	for i, l := range p.Switch {
 		q.Set(langParam, l.Code)

@@ -27,6 +27,7 @@ import (
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/demo"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/drp"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
 
@@ -325,7 +326,8 @@ func (s *stack) proveIdentity(req api.IntakeAnswer, p demo.DemoPerson) {
 func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	axeScript(t) // fetched before the stack starts, so that a missing npm fails fast
 	scanner := demoWithUnmappedEmail(t)
-	s := startStack(t, withDemoCompany(t), func(o *api.Options, _ *activities.Activities) { o.DataMapScanner = scanner })
+	agency := newDRPAgent(t, "CR_AA_TEST_SCAN", "Rights Agency")
+	s := startStack(t, withDemoCompany(t), func(o *api.Options, _ *activities.Activities) { o.DataMapScanner = scanner }, withDRPAgent(t, agency))
 	analyst, auditor := s.token("vera", auth.RoleAnalyst), s.token("ann", auth.RoleAuditor)
 
 	// Requests in each state a requester sees, opened together so that their workflows run
@@ -346,6 +348,12 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	// permission waits for staff.
 	agentUnconfirmed := s.open(agentIntake(t, "restrict", "hana@example.com", signedPermission))
 	agentConfirmed := s.open(agentIntake(t, "restrict", "grace@example.com", signedPermission))
+	// A lift of a restriction and a review of the categories only, as DRP's sale:opt-in and
+	// access:categories open them; the lift's code is entered in the browser, from the
+	// agent's link with its redirect_to.
+	frank := demoPerson(t, "frank@example.com")
+	lift := s.openByDRPAgent(agency, drp.ActionSaleOptIn, frank.Email)
+	categories := s.open(`{"type":"review","email":"` + frank.Email + `","jurisdiction":"ccpa","details":{"categories_only":true}}`)
 	s.verify(completed, ada.Email)
 	s.verify(reviewed, erin.Email)
 	s.verify(manualTask, alice.Email)
@@ -354,6 +362,8 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	s.verify(denied, "dave@example.com")
 	s.verify(appealed, "vic@example.com")
 	s.confirmAsThePerson(agentConfirmed.ID, "grace@example.com", analyst)
+	s.verifyMailbox(categories, frank.Email)
+	s.proveIdentity(categories, frank)
 	s.proveIdentity(completed, ada)
 	s.proveIdentity(reviewed, erin)
 	s.proveIdentity(manualTask, alice)
@@ -366,8 +376,11 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		"retained":[{"what":"signed contract","reason":"Contract law","until":"2031-01-01T00:00:00Z"}]},"note":"box 4"}`, analyst, nil)
 	s.awaitRequesterStatus(reviewed, domain.StatusAwaitingManualTasks)
 	s.must(http.StatusOK, http.MethodPost, completePath(requestdb.TaskID(reviewed.ID, "paper-archive")), `{"result":{"not_found":true}}`, analyst, nil)
+	s.awaitRequesterStatus(categories, domain.StatusAwaitingManualTasks)
+	s.must(http.StatusOK, http.MethodPost, completePath(requestdb.TaskID(categories.ID, "paper-archive")), `{"result":{"found":["name","company"]}}`, analyst, nil)
 	s.awaitRequesterStatus(completed, domain.StatusCompleted)
 	s.awaitRequesterStatus(reviewed, domain.StatusCompleted)
+	s.awaitRequesterStatus(categories, domain.StatusCompleted)
 	s.awaitRequesterStatus(manualTask, domain.StatusAwaitingManualTasks)
 	s.awaitRequesterStatus(identity, domain.StatusAwaitingIdentityVerification)
 	s.awaitRequesterStatus(review, domain.StatusPendingReview)
@@ -466,6 +479,28 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		verifyLink := s.linkInMail("the code mail of the agent's request", "hana@example.com", `http://x/requests/`+agentUnconfirmed.ID+`/verify\?k=[A-Za-z0-9_-]+`)
 		browse(t, person, chromedp.Navigate(verifyLink), chromedp.WaitVisible(chromedp.CSS("#agent-intro")))
 		checkPage(t, person, "verify-agent-request")
+
+		// The protocol agent's link carries redirect_to: once the person has entered the
+		// code, the status page offers the way back, and says the request allows a use again.
+		liftLink := s.linkInMail("the code mail of the lift", frank.Email, `http://x/requests/`+lift+`/verify\?k=[A-Za-z0-9_-]+`)
+		browse(t, person, chromedp.Navigate(liftLink+"&request_id="+lift+"&redirect_to="+url.QueryEscape("https://agency.example.org/back")),
+			chromedp.WaitVisible(chromedp.CSS("#agent-intro")))
+		s.eventually("the lift's workflow to hold the code", func() (bool, string) {
+			row, err := s.requests.GetRequest(context.Background(), lift)
+			return err == nil && row.CodeAttemptsLeft > 0, fmt.Sprint(err)
+		})
+		enterCode(t, person, s.agentCodeFor(frank.Email, lift), "#agent-return")
+		if href := browserValue(t, person, chromedp.AttributeValue(chromedp.CSS("#agent-return-link"), "href")); href.Value != "https://agency.example.org/back" {
+			t.Errorf("the way back to the agent is %q", href.Value)
+		}
+		if words := browserValue(t, person, chromedp.Text(chromedp.CSS("#request-type"))); words != "Allow use of your personal data again" {
+			t.Errorf("the lift's status page calls it %q", words)
+		}
+		checkPage(t, person, "status-agent-return")
+
+		// A review of the categories only: its report names kinds and counts, no values.
+		browse(t, person, chromedp.Navigate(s.reportLinkIn(frank.Email, categories.ID)), chromedp.WaitVisible(chromedp.CSS("#categories-only")))
+		checkPage(t, person, "report-categories-only")
 	})
 
 	t.Run("staff pages", func(t *testing.T) {
@@ -490,6 +525,12 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-request-completed")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+agentConfirmed.ID), chromedp.WaitVisible(chromedp.CSS("#accept-permission-form")))
 		checkPage(t, staff, "staff-request-agent-permission")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+lift), chromedp.WaitVisible(chromedp.CSS("#limits")))
+		if words := browserValue(t, staff, chromedp.Text(chromedp.CSS("#limits"))); !strings.HasPrefix(words, "Lift these limits") {
+			t.Errorf("the staff page of a lift says %q", words)
+		}
+		browse(t, staff, chromedp.WaitVisible(chromedp.CSS(`#stores td[data-label="Changed"]`)))
+		checkPage(t, staff, "staff-request-lift")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?by_agent=true"), chromedp.WaitVisible(chromedp.CSS("#queue .agent-mark")))
 		checkPage(t, staff, "staff-queue-agents")
 		taskPage := "/admin/tasks/" + url.PathEscape(requestdb.TaskID(manualTask.ID, "paper-archive"))

@@ -375,6 +375,8 @@ type verifyPageData struct {
 	CodeMinutes int
 	// Agent names the authorized agent who asked for the person, whose code confirms them.
 	Agent string
+	// Return is the way back to a protocol agent, carried through the forms.
+	Return *agentReturn
 }
 
 func (s *Server) verifyData(c echo.Context) verifyPageData {
@@ -382,7 +384,7 @@ func (s *Server) verifyData(c echo.Context) verifyPageData {
 		webPage: s.publicPage(c, "verify_title"), ID: currentRequest(c).ID,
 		FormToken:   s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 		CodeMinutes: int(cmp.Or(s.opts.Verification.CodeLife, domain.DefaultCodeLife) / time.Minute),
-		Agent:       currentRequest(c).AgentName,
+		Agent:       currentRequest(c).AgentName, Return: agentReturnOf(c, currentRequest(c)),
 	}
 }
 
@@ -408,7 +410,7 @@ func (s *Server) submitCodeForm(c echo.Context) error {
 		return s.pageRefusal(c, err, "verify.html", page.webPage, &page.Error, &page)
 	}
 	if out.Result == domain.CheckConfirmed {
-		return c.Redirect(http.StatusSeeOther, "/requests/"+row.ID)
+		return c.Redirect(http.StatusSeeOther, withAgentReturn("/requests/"+row.ID, page.Return))
 	}
 	page.Error = page.T(codeResults[out.Result])
 	if out.Result == domain.CheckWrongCode {
@@ -458,6 +460,17 @@ type statusPageData struct {
 	Offer       requests.AppealOffer
 	AppealText  string
 	AppealError string
+	// Return is the way back to a protocol agent, carried through the identity form.
+	Return *agentReturn
+}
+
+// TypeWords says what the request asks, in the page's language.
+func (p statusPageData) TypeWords() string { return requestWords(p.localizer(), p.Row) }
+
+// OfferReturn says the person has proven who they are and came from an agent's link, so
+// the page offers the way back (DRP 1.0 section 3.02.1); not before, as the section asks.
+func (p statusPageData) OfferReturn() bool {
+	return p.Return != nil && personVerified(p.Row)
 }
 
 // MaxAppeal is how many characters an appeal may hold.
@@ -512,7 +525,7 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 	row := currentRequest(c)
 	p := statusPageData{
 		webPage: s.publicPage(c, "status_title"), Row: row,
-		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)),
+		FormToken: s.requesterFormToken(c.Get(ctxStatusToken).(string)), Return: agentReturnOf(c, row),
 	}
 	view, err := s.svc.Status(c.Request().Context(), row, p.Lang())
 	if err != nil {
@@ -588,7 +601,7 @@ func (s *Server) submitIdentityForm(c echo.Context) error {
 		return s.pageRefusal(c, err, "status.html", page.webPage, &page.Error, &page)
 	}
 	if out.Verified {
-		return c.Redirect(http.StatusSeeOther, "/requests/"+currentRequest(c).ID)
+		return c.Redirect(http.StatusSeeOther, withAgentReturn("/requests/"+currentRequest(c).ID, agentReturnOf(c, currentRequest(c))))
 	}
 	page := s.statusData(c)
 	page.Error = page.T("identity_mismatch") + " " + page.T("tries_left", "Count", out.AttemptsLeft)

@@ -49,6 +49,39 @@ var staffTypeTexts = map[domain.RequestType]string{
 
 func staffType(t domain.RequestType) string { return textOf(staffTypeTexts, t, string(t)) }
 
+// staffWording names what a request asks as its details say: a restriction that lifts its
+// limits must not read as one that sets them.
+func staffWording(t domain.RequestType, d domain.Details) string {
+	switch d.Wording(t) {
+	case "restrict_lift":
+		return "Lift a limit: allow a use of data again"
+	case "review_categories":
+		return "Review: only the kinds of data held and their counts, no values"
+	}
+	return staffType(t)
+}
+
+// staffChanged reads an entry of a store's changed list: a category or a limit set, in
+// words, or a limit lifted, said so.
+func staffChanged(entry string) string {
+	if l, lifted, ok := domain.ChangedLimit(entry); ok && lifted {
+		return strings.ReplaceAll(string(l), "_", " ") + " (lifted)"
+	}
+	return strings.ReplaceAll(entry, "_", " ")
+}
+
+// staffLimits says which limits a restriction sets, or lifts.
+func staffLimits(d domain.Details) string {
+	names := make([]string, len(d.Limits))
+	for i, l := range d.Limits {
+		names[i] = strings.ReplaceAll(string(l), "_", " ")
+	}
+	if d.Lift {
+		return "Lift these limits, so the use is allowed again: " + strings.Join(names, ", ")
+	}
+	return "Limits: " + strings.Join(names, ", ")
+}
+
 var storeStateTexts = map[requestdb.StoreState]string{
 	requestdb.StoreRunning: "Running",
 	requestdb.StorePending: "Waiting for an answer",

@@ -259,6 +259,10 @@ type Flag struct {
 	Column string
 	// Value is a bool, int64, float64, string, or nil for NULL.
 	Value any
+	// Lifted is what a lift writes back, of the same kinds; for a bool Value it defaults to
+	// its opposite. CanLift is false when the map gives none, and the store cannot lift.
+	Lifted  any
+	CanLift bool
 }
 
 // LegalHold is a column that, when set, keeps a row from any deletion or change.

@@ -59,9 +59,10 @@ func TestParseReadsEveryPartOfASQLStore(t *testing.T) {
 		Suppress: datamap.Suppress{All: datamap.DeleteRow, Columns: map[string]datamap.Strategy{
 			"full_name": datamap.Null, "zip": datamap.Mask, "phone": datamap.Hash, "nick": datamap.Null, "points": datamap.DeleteRow}},
 		Restrict: []datamap.Flag{
-			{Limit: domain.LimitMarketingEmail, Column: "newsletter", Value: false},
+			// A bool flag is lifted by its opposite; another only by the value the map gives.
+			{Limit: domain.LimitMarketingEmail, Column: "newsletter", Value: false, Lifted: true, CanLift: true},
 			{Limit: domain.LimitAllProcessing, Column: "restricted_at", Value: "now"},
-			{Limit: domain.LimitAffiliateSharing, Column: "share_level", Value: int64(0)}},
+			{Limit: domain.LimitAffiliateSharing, Column: "share_level", Value: int64(0), Lifted: int64(1), CanLift: true}},
 		LegalHold: &datamap.LegalHold{Column: "on_hold", Basis: datamap.DefaultLegalHoldBasis},
 		// Where each column is first named, for a check against the database to point at.
 		Lines: map[string]int{"email": 24, "id": 25, "full_name": 27, "zip": 28, "phone": 29, "nick": 30, "points": 31,
@@ -186,6 +187,8 @@ func TestEachMistakeIsReportedWithFileAndLine(t *testing.T) {
 			`valid.yaml:46: store "crm": table "customers": suppress: column "email" is not a pii column of the table`},
 		{"unknown restrict limit", []string{"marketing_email: {column", "marketing_mail: {column"},
 			`valid.yaml:47: store "crm": table "customers": restrict: unknown limit "marketing_mail", want marketing_email, affiliate_sharing or all_processing`},
+		{"restrict flag with a lifted value that is not a scalar", []string{"{column: newsletter, value: false}", "{column: newsletter, value: false, lifted: [true]}"},
+			`valid.yaml:47: store "crm": table "customers": restrict marketing_email: lifted: want true, false, a number, a string or null`},
 		{"restrict flag without value", []string{"{column: newsletter, value: false}", "{column: newsletter}"},
 			`valid.yaml:47: store "crm": table "customers": restrict marketing_email: missing value: what the column is set to`},
 		{"bad retention period", []string{"younger_than: 7 years", "younger_than: seven years"},

@@ -227,7 +227,7 @@ func (p *parser) tableRestrict(o object, t *Table) {
 			p.fail(kv[0], o.where, "restrict: unknown limit %q, want marketing_email, affiliate_sharing or all_processing", kv[0].Value)
 			continue
 		}
-		f := p.object(kv[1], fmt.Sprintf("%s: restrict %s", o.where, limit), "column", "value")
+		f := p.object(kv[1], fmt.Sprintf("%s: restrict %s", o.where, limit), "column", "value", "lifted")
 		f.blame = kv[0]
 		flag := Flag{Limit: limit, Column: f.column("column", true)}
 		v := f.values["value"]
@@ -241,6 +241,14 @@ func (p *parser) tableRestrict(o object, t *Table) {
 			continue
 		}
 		flag.Value = value
+		if l := f.values["lifted"]; l != nil {
+			if flag.Lifted, flag.CanLift = scalarValue(l); !flag.CanLift {
+				p.fail(l, f.where, "lifted: want true, false, a number, a string or null")
+				continue
+			}
+		} else if b, ok := value.(bool); ok {
+			flag.Lifted, flag.CanLift = !b, true
+		}
 		if flag.Column != "" {
 			t.Restrict = append(t.Restrict, flag)
 		}

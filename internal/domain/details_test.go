@@ -41,12 +41,12 @@ func change(field, value string) domain.FieldChange {
 
 func TestDetailsDecodeFromSnakeCaseJSON(t *testing.T) {
 	var d domain.Details
-	in := `{"changes":[{"field":"phone","value":"1"}],"scope":{"all":true},"limits":["marketing_email"],"reason":"r"}`
+	in := `{"changes":[{"field":"phone","value":"1"}],"scope":{"all":true},"limits":["marketing_email"],"lift":true,"reason":"r"}`
 	if err := json.Unmarshal([]byte(in), &d); err != nil {
 		t.Fatal(err)
 	}
 	want := domain.Details{Changes: []domain.FieldChange{change("phone", "1")},
-		Scope: &domain.SuppressScope{All: true}, Limits: []domain.RestrictLimit{"marketing_email"}, Reason: "r"}
+		Scope: &domain.SuppressScope{All: true}, Limits: []domain.RestrictLimit{"marketing_email"}, Lift: true, Reason: "r"}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("got %+v, want %+v", d, want)
 	}
@@ -186,6 +186,50 @@ func TestRestrictWithoutLimitsIsRejected(t *testing.T) {
 func TestRestrictUnknownLimitIsRejected(t *testing.T) {
 	limits := []domain.RestrictLimit{domain.LimitMarketingEmail, "telepathy"}
 	check(t, domain.TypeRestrict, domain.Details{Limits: limits}, "details.limits[1]")
+}
+
+func TestLiftingARestrictionNamesItsLimits(t *testing.T) {
+	check(t, domain.TypeRestrict, domain.Details{Lift: true}, "details.limits")
+	check(t, domain.TypeRestrict, domain.Details{Lift: true, Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}})
+}
+
+func TestLiftBelongsOnlyToARestriction(t *testing.T) {
+	check(t, domain.TypeReview, domain.Details{Lift: true}, "details.lift")
+}
+
+func TestALiftedRestrictionIsWordedApart(t *testing.T) {
+	lift := domain.Details{Lift: true, Limits: []domain.RestrictLimit{domain.LimitMarketingEmail}}
+	if got := lift.Wording(domain.TypeRestrict); got != "restrict_lift" {
+		t.Errorf("wording of a lift = %q, want restrict_lift", got)
+	}
+	if got := (domain.Details{Limits: lift.Limits}).Wording(domain.TypeRestrict); got != "restrict" {
+		t.Errorf("wording of a restriction = %q, want restrict", got)
+	}
+}
+
+func TestAChangedListSaysWhichWayALimitMoved(t *testing.T) {
+	for in, want := range map[string]struct {
+		limit      domain.RestrictLimit
+		lifted, ok bool
+	}{
+		"affiliate_sharing": {domain.LimitAffiliateSharing, false, true},
+		domain.LiftedChange(domain.LimitAffiliateSharing): {domain.LimitAffiliateSharing, true, true},
+		"name": {"", false, false},
+		domain.LiftedChange(domain.RestrictLimit("name")) + "x": {"", true, false},
+	} {
+		l, lifted, ok := domain.ChangedLimit(in)
+		if ok != want.ok || (ok && (l != want.limit || lifted != want.lifted)) {
+			t.Errorf("ChangedLimit(%q) = %q, %v, %v; want %+v", in, l, lifted, ok, want)
+		}
+	}
+}
+
+func TestCategoriesOnlyBelongsOnlyToAReview(t *testing.T) {
+	check(t, domain.TypeReview, domain.Details{CategoriesOnly: true})
+	check(t, domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}, CategoriesOnly: true}, "details.categories_only")
+	if got := (domain.Details{CategoriesOnly: true}).Wording(domain.TypeReview); got != "review_categories" {
+		t.Errorf("wording of a review of categories = %q, want review_categories", got)
+	}
 }
 
 func TestChildErasureWithoutReasonIsRejected(t *testing.T) {

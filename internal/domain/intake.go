@@ -60,6 +60,12 @@ func ValidateIntake(t RequestType, d Details, c Categories) error {
 	if len(d.Limits) > 0 && t != TypeRestrict {
 		v.Fields["details.limits"] = misplaced
 	}
+	if d.Lift && t != TypeRestrict {
+		v.Fields["details.lift"] = misplaced
+	}
+	if d.CategoriesOnly && t != TypeReview {
+		v.Fields["details.categories_only"] = misplaced
+	}
 	if d.Reason != "" && t != TypeChildErasure {
 		v.Fields["details.reason"] = misplaced
 	}

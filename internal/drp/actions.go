@@ -14,9 +14,7 @@ const (
 	ActionAccessSpecific   = "access:specific"
 )
 
-// rightsActions maps each rights action dsr honours to the request it opens. sale:opt-in is
-// missing on purpose: dsr records opt-outs and restrictions but has no request that lifts
-// one, so it answers that action as unsupported (section 3.06) rather than pretend.
+// rightsActions maps each rights action dsr honours to the request it opens.
 var rightsActions = map[string]struct {
 	Type    domain.RequestType
 	Details domain.Details
@@ -24,11 +22,13 @@ var rightsActions = map[string]struct {
 	// The CCPA's opt-out of sale is, in dsr's terms, the opt-out of sharing with affiliates
 	// (policy 4.e), the only disclosure the company makes for value.
 	ActionSaleOptOut: {domain.TypeRestrict, domain.Details{Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}}},
-	ActionDeletion:   {domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}}},
-	ActionAccess:     {domain.TypeReview, domain.Details{}},
-	// dsr's review reports the categories held with the records, which answers a request to
-	// know categories; 3.01 leaves the semantics of both access variants to a later version.
-	ActionAccessCategories: {domain.TypeReview, domain.Details{}},
+	// The opt-in undoes that opt-out: the same restriction, lifted.
+	ActionSaleOptIn: {domain.TypeRestrict, domain.Details{Limits: []domain.RestrictLimit{domain.LimitAffiliateSharing}, Lift: true}},
+	ActionDeletion:  {domain.TypeSuppress, domain.Details{Scope: &domain.SuppressScope{All: true}}},
+	ActionAccess:    {domain.TypeReview, domain.Details{}},
+	// A request to know the categories held gets their names and counts, no values; 3.01
+	// leaves access:specific to a later version, so it is a whole review.
+	ActionAccessCategories: {domain.TypeReview, domain.Details{CategoriesOnly: true}},
 	ActionAccessSpecific:   {domain.TypeReview, domain.Details{}},
 }
 

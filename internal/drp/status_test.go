@@ -67,9 +67,10 @@ func TestEveryDSRStatusMapsToTheProtocolsStates(t *testing.T) {
 	}
 }
 
-func TestSupportedActionsLeaveOutWhatDSRCannotDo(t *testing.T) {
+// dsr honours every rights action of 1.0, in the order of section 3.01.
+func TestSupportedActionsAreEveryActionInTheSpecsOrder(t *testing.T) {
 	got := drp.SupportedActions()
-	want := []string{drp.ActionSaleOptOut, drp.ActionDeletion, drp.ActionAccess, drp.ActionAccessCategories, drp.ActionAccessSpecific}
+	want := []string{drp.ActionSaleOptOut, drp.ActionSaleOptIn, drp.ActionDeletion, drp.ActionAccess, drp.ActionAccessCategories, drp.ActionAccessSpecific}
 	if len(got) != len(want) {
 		t.Fatalf("SupportedActions = %v, want %v", got, want)
 	}

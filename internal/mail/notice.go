@@ -53,8 +53,11 @@ type VerificationCode struct {
 // Acknowledgement confirms receipt and says when the answer is due.
 type Acknowledgement struct {
 	RequestType string // a domain request type, e.g. "review"
-	DueDate     time.Time
-	StatusURL   string
+	// Wording, when set, names what the request asks more closely than its type, as
+	// domain.Details.Wording does (restrict_lift); the sender sets it from the request.
+	Wording   string `json:",omitempty"`
+	DueDate   time.Time
+	StatusURL string
 }
 
 // Reminder says that the mailbox has not been verified yet.
@@ -85,6 +88,7 @@ type Denial struct {
 // Completion reports the outcome of a request.
 type Completion struct {
 	RequestType    string
+	Wording        string   `json:",omitempty"` // as in Acknowledgement
 	Found          []string // what was found, one line per system or category
 	Changed        []string
 	Retained       []Retained

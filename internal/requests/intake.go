@@ -163,9 +163,10 @@ func (s *Service) ValidateIntake(form IntakeForm, problems map[string]string, by
 
 // honourGPC makes a restriction the signal came with include the affiliate-sharing opt-out,
 // so its run changes the stores and names the affiliates that already hold data. The
-// opt-out itself is recorded for every type, see open.
+// opt-out itself is recorded for every type, see open. A lift is left as asked: adding the
+// opt-out to it would lift the very limit the signal sets.
 func (in *Intake) honourGPC() {
-	if in.Type == domain.TypeRestrict && !slices.Contains(in.Details.Limits, domain.LimitAffiliateSharing) {
+	if in.Type == domain.TypeRestrict && !in.Details.Lift && !slices.Contains(in.Details.Limits, domain.LimitAffiliateSharing) {
 		in.Details.Limits = append(slices.Clone(in.Details.Limits), domain.LimitAffiliateSharing)
 	}
 }

@@ -2,6 +2,8 @@ package requests
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -26,6 +28,9 @@ type Report struct {
 	Language    string             `json:"language"`
 	// Categories are the kinds of data found, each once, in the data map's order.
 	Categories []ReportCategory `json:"categories"`
+	// CategoriesOnly says the person asked for the kinds of data held, not the values:
+	// each category then carries a count of its records and no records.
+	CategoriesOnly bool `json:"categories_only,omitempty"`
 	// Changed says what the request changed, each once.
 	Changed  []string          `json:"changed,omitempty"`
 	Retained []RetainedSummary `json:"retained,omitempty"`
@@ -52,6 +57,9 @@ type ReportCategory struct {
 	Label       string        `json:"label"`
 	Description string        `json:"description,omitempty"`
 	Records     []RecordTable `json:"records,omitempty"`
+	// Count is how many records of the kind the stores exported, given in place of the
+	// records when only the categories were asked for.
+	Count int `json:"count,omitempty"`
 }
 
 // RecordTable is a set of records of one kind, as a table: column labels and rows of
@@ -107,6 +115,12 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 		}
 	}
 	report.Categories = w.categories(results)
+	if report.CategoriesOnly, err = categoriesOnly(row); err != nil {
+		return Report{}, domain.Internal(err)
+	}
+	if report.CategoriesOnly {
+		report.Categories = countsOnly(report.Categories)
+	}
 	out := w.outcome(results)
 	report.Changed, report.Retained = out.Changed, out.Retained
 	for _, r := range results {
@@ -264,4 +278,29 @@ func maskCardNumbers(v any) any {
 		}
 	}
 	return v
+}
+
+// categoriesOnly says whether the request asked only for the categories held.
+func categoriesOnly(row *requestdb.Request) (bool, error) {
+	var d domain.Details
+	if row.Details == "" {
+		return false, nil
+	}
+	if err := json.Unmarshal([]byte(row.Details), &d); err != nil {
+		return false, fmt.Errorf("details of request %s: %w", row.ID, err)
+	}
+	return d.CategoriesOnly, nil
+}
+
+// countsOnly replaces each category's records with their number, so that no value
+// reaches the report, its page or its portable copy.
+func countsOnly(categories []ReportCategory) []ReportCategory {
+	out := make([]ReportCategory, len(categories))
+	for i, c := range categories {
+		out[i] = ReportCategory{Label: c.Label, Description: c.Description}
+		for _, t := range c.Records {
+			out[i].Count += len(t.Rows)
+		}
+	}
+	return out
 }

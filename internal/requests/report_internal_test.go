@@ -75,6 +75,17 @@ func TestOutcomeLabelsSpeakTheLanguageAsked(t *testing.T) {
 	}
 }
 
+// A lifted restriction reads as what is allowed again, never as what was stopped.
+func TestALiftedLimitReadsAsAllowedAgain(t *testing.T) {
+	for lang, want := range map[string]string{"en": "Sharing with our affiliated companies allowed again",
+		"nb": "Deling med selskapene vi samarbeider med, er tillatt igjen"} {
+		_, changed := NewOutcomeLabels(nil).Outcome(lang, nil, []string{"lifted:affiliate_sharing"})
+		if !slices.Equal(changed, []string{want}) {
+			t.Errorf("%s: changed = %q, want %q", lang, changed, want)
+		}
+	}
+}
+
 func TestCSVCellsCannotRunAsFormulas(t *testing.T) {
 	got := safeCells([]string{"=1+1", "+1", "-2", "@SUM(A1)", "\tx", "plain", "", "a=b"})
 	want := []string{"'=1+1", "'+1", "'-2", "'@SUM(A1)", "'\tx", "plain", "", "a=b"}

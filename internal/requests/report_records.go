@@ -84,14 +84,16 @@ func (v vocabulary) categoryLabel(name string, loc *i18n.Localizer) string {
 }
 
 // outcome names what the stores found and changed, each once in category order; a
-// restriction a restrict request set reads as the catalogue says it was set.
+// restriction a restrict request set, or lifted, reads as the catalogue says it was.
 func (v vocabulary) outcome(loc *i18n.Localizer, found, changed []string) (foundLabels, changedLabels []string) {
 	for _, c := range v.sorted(found) {
 		foundLabels = appendOnce(foundLabels, v.categoryLabel(c, loc))
 	}
 	for _, c := range v.sorted(changed) {
-		if _, err := domain.ParseRestrictLimit(c); err == nil {
-			changedLabels = appendOnce(changedLabels, loc.T("report_limit_"+c))
+		if l, lifted, ok := domain.ChangedLimit(c); ok && lifted {
+			changedLabels = appendOnce(changedLabels, loc.T("report_lifted_"+string(l)))
+		} else if ok {
+			changedLabels = appendOnce(changedLabels, loc.T("report_limit_"+string(l)))
 		} else {
 			changedLabels = appendOnce(changedLabels, v.categoryLabel(c, loc))
 		}

@@ -105,7 +105,7 @@ stores:
           columns: {full_name: null, zip: mask, phone: hash, nickname: null}
         restrict:
           marketing_email: {column: newsletter, value: false}
-          affiliate_sharing: {column: share_level, value: 0}
+          affiliate_sharing: {column: share_level, value: 0, lifted: 2}
           all_processing: {column: restricted, value: true}
         legal_hold: legal_hold
       - table: orders

@@ -129,7 +129,7 @@ func (c *Connector) changeOf(op connector.Operation) (string, change, error) {
 	case domain.TypeChildErasure:
 		body, err = c.suppression(domain.SuppressScope{All: true})
 	case domain.TypeRestrict:
-		body, err = c.restriction(op.Details.Limits)
+		body, err = c.restriction(op.Details.Limits, op.Details.Lift)
 	case domain.TypeReview:
 		return "", nil, fmt.Errorf("a review changes nothing: %w", domain.ErrInvalid)
 	default:

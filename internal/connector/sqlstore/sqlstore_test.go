@@ -209,6 +209,43 @@ func TestRestrictSetsFlagsOnceAndNamesAffiliates(t *testing.T) {
 	})
 }
 
+func TestLiftSetsFlagsBackOnceAndSaysSo(t *testing.T) {
+	eachShop(t, func(t *testing.T, s shop) {
+		all := []domain.RestrictLimit{domain.LimitMarketingEmail, domain.LimitAffiliateSharing, domain.LimitAllProcessing}
+		s.apply(t, op("req-1", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: all}))
+		lift := op("req-2", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: all, Lift: true})
+		r := s.apply(t, lift)
+		same(t, "changed", r.Changed, []string{"lifted:marketing_email", "lifted:affiliate_sharing", "lifted:all_processing"})
+		same(t, "notes", r.Notes, []string{
+			"Sharing with affiliates allowed again from " + now.Format(time.DateOnly) + ".",
+			"The restriction of processing was lifted on " + now.Format(time.DateOnly) + " (GDPR Art. 18(3))."})
+		// newsletter is a bool flag, lifted by its opposite; share_level by the map's lifted value.
+		same(t, "flags", s.count(t, "SELECT COUNT(*) FROM customers WHERE id = 1 AND newsletter = ? AND share_level = 2 AND restricted = ?", true, false), 1)
+		same(t, "a retry", s.apply(t, lift).Changed, r.Changed)
+		again := s.apply(t, op("req-3", domain.TypeRestrict, "ada@example.com", domain.Details{Limits: all, Lift: true}))
+		same(t, "nothing left to lift", []any{again.Changed, again.Notes}, []any{[]string(nil), []string(nil)})
+	})
+}
+
+func TestLiftOfAFlagWithoutALiftedValueIsRefused(t *testing.T) {
+	noLift := func(s *datamap.Store) {
+		for i, f := range s.Tables[0].Restrict {
+			if f.Limit == domain.LimitAffiliateSharing {
+				s.Tables[0].Restrict[i].Lifted, s.Tables[0].Restrict[i].CanLift = nil, false
+			}
+		}
+	}
+	eachShopWith(t, noLift, func(t *testing.T, s shop) {
+		before := s.dump(t)
+		_, err := s.connector.Apply(ctx, op("req-1", domain.TypeRestrict, "ada@example.com",
+			domain.Details{Limits: []domain.RestrictLimit{domain.LimitMarketingEmail, domain.LimitAffiliateSharing}, Lift: true}))
+		if !errors.Is(err, domain.ErrInvalid) || !strings.Contains(err.Error(), "share_level") {
+			t.Fatalf("lift without a lifted value = %v, want ErrInvalid naming the column", err)
+		}
+		same(t, "store untouched", s.dump(t), before)
+	})
+}
+
 // A recipient with disclosed_when is reported as having received the person's data only
 // when their rows say so, judged before the request changes them, with the earliest date a
 // since column gives.

@@ -119,6 +119,21 @@ func TestApplyReturnsTheRecipientsTheServiceSaysReceivedTheData(t *testing.T) {
 		{Recipient: "Partner AB", Since: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)}, {Recipient: "Mailer Inc"}})
 }
 
+// A lift goes out as a restrict operation whose details say lift; the service names what
+// it lifted as lifted:<limit> (PROTOCOL.md section 1).
+func TestLiftIsSentAsARestrictionThatSaysLift(t *testing.T) {
+	s := newService(t, answering(http.StatusOK, map[string]any{"status": "done", "changed": []string{"lifted:marketing_email"}}))
+	r, err := s.connector(webhook.Config{}).Apply(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeRestrict,
+		Email: "ada@example.com", Details: domain.Details{Limits: []domain.RestrictLimit{domain.LimitMarketingEmail}, Lift: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := <-s.requests
+	same(t, "operation and details", []any{sent.Operation, sent.Details}, []any{domain.TypeRestrict,
+		domain.Details{Limits: []domain.RestrictLimit{domain.LimitMarketingEmail}, Lift: true}})
+	same(t, "changed", r.Changed, []string{domain.LiftedChange(domain.LimitMarketingEmail)})
+}
+
 func TestRetriedApplySendsTheSameIdempotencyKey(t *testing.T) {
 	s := newService(t, answering(http.StatusOK, map[string]any{"status": "done", "not_found": true}))
 	c := s.connector(webhook.Config{})
