@@ -451,6 +451,15 @@ type statusPageData struct {
 // MaxAppeal is how many characters an appeal may hold.
 func (statusPageData) MaxAppeal() int { return domain.MaxAppealText }
 
+// AgentName names the authorized agent who made the request for the person, if one did,
+// so the page can say whom the person's request came through and that their data does not.
+func (p statusPageData) AgentName() string {
+	if p.Row == nil || !p.Row.ByAgent() {
+		return ""
+	}
+	return p.Row.AgentName
+}
+
 // AnswersIdentity says the requester is to prove who they are by answering questions
 // about data we hold, rather than waiting for our privacy team.
 func (p statusPageData) AnswersIdentity() bool {
