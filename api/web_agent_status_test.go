@@ -2,13 +2,16 @@ package api_test
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/dsr-project/dsr/internal/auth"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
@@ -49,5 +52,28 @@ func TestTheStatusPageTellsThePersonWhichAgentAskedAndThatTheirDataGoesOnlyToThe
 	own := h.seedWithToken(domain.StatusInProgress, "own")
 	if a := h.send(http.MethodGet, "/requests/"+own, "", "", http.Header{"Cookie": {"dsr_status=own"}}); strings.Contains(a.body, `id="agent-note"`) {
 		t.Error("the page of a request the person made themselves speaks of an agent")
+	}
+}
+
+func TestTheQueueExportNamesTheAgentOfEachRequestAnAgentMade(t *testing.T) {
+	h := newHarness(t, false)
+	admin := h.token("dana", auth.RoleAdmin)
+	byAgent := h.seedAgentRequest(domain.StatusInProgress, "tok", "=Rights Helper")
+	own := h.seedWithToken(domain.StatusInProgress, "own")
+	a := h.do(http.MethodGet, "/api/v1/admin/requests?format=csv", "", "", admin)
+	records, err := csv.NewReader(strings.NewReader(a.body)).ReadAll()
+	if err != nil || a.code != http.StatusOK {
+		t.Fatalf("export = %d %v", a.code, err)
+	}
+	col := slices.Index(records[0], "agent")
+	if col < 0 || len(records) != 3 {
+		t.Fatalf("export = %v, want an agent column and two requests", records)
+	}
+	got := map[string]string{}
+	for _, r := range records[1:] {
+		got[r[0]] = r[col]
+	}
+	if got[byAgent] != "'=Rights Helper" || got[own] != "" {
+		t.Errorf("agent cells = %v, want the agent's name (defused) and none", got)
 	}
 }
