@@ -83,9 +83,9 @@ func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T)
 		t.Errorf("a second appeal = %d %s, want 409 appeal_exists", a.code, a.body)
 	}
 
-	var open []requestdb.Appeal
+	var open api.AppealList
 	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/appeals?status=open", "", dave, &open)
-	if !slices.ContainsFunc(open, func(x requestdb.Appeal) bool {
+	if !slices.ContainsFunc(open.Appeals, func(x requestdb.Appeal) bool {
 		return x.RequestID == req.ID && x.RefusedBy == "carol" && x.RefusedByID != ""
 	}) {
 		t.Fatalf("open appeals %+v lack this one, refused by carol", open)

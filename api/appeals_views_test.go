@@ -3,7 +3,12 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,3 +64,69 @@ func TestTheStaffViewOfARequestCarriesItsAppealAsThePageShowsIt(t *testing.T) {
 
 // near says two times are the same to the millisecond, as the databases keep them.
 func near(a, b time.Time) bool { return a.Sub(b).Abs() < time.Millisecond }
+
+func TestTheAppealsListPagesByKeysetInDueOrder(t *testing.T) {
+	h := newHarness(t, false)
+	admin := h.token("dana", auth.RoleAdmin)
+	var want []string
+	// Two appeals share a due date, so the ID breaks the tie across the page boundary.
+	for _, due := range []int{40, 10, 30, 30, 20} {
+		id := h.seedRequest(domain.TypeReview, domain.StatusDenied, 5, 20, "")
+		h.seedAppeal(id, "disagree", due)
+		want = append(want, id)
+	}
+	slices.SortFunc(want, func(a, b string) int {
+		ga, _ := h.requests.GetAppeal(context.Background(), a)
+		gb, _ := h.requests.GetAppeal(context.Background(), b)
+		if c := ga.DueAt.Compare(gb.DueAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	var got []string
+	cursor := ""
+	for pages := 0; pages < 5; pages++ {
+		a := h.do(http.MethodGet, "/api/v1/admin/appeals?status=open&limit=2"+cursor, "", "", admin)
+		var page api.AppealList
+		if err := json.Unmarshal([]byte(a.body), &page); err != nil || a.code != http.StatusOK || len(page.Appeals) > 2 {
+			t.Fatalf("appeals page = %d %s", a.code, a.body)
+		}
+		for _, ap := range page.Appeals {
+			got = append(got, ap.RequestID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = "&cursor=" + url.QueryEscape(page.NextCursor)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paged appeals = %v, want each once, due first: %v", got, want)
+	}
+	first := h.do(http.MethodGet, "/api/v1/admin/appeals?status=open&limit=2", "", "", admin)
+	var page api.AppealList
+	json.Unmarshal([]byte(first.body), &page)
+	if a := h.do(http.MethodGet, "/api/v1/admin/appeals?status=denied&cursor="+url.QueryEscape(page.NextCursor), "", "", admin); a.code != http.StatusBadRequest {
+		t.Errorf("a cursor of the open list on the denied list = %d, want 400", a.code)
+	}
+	if a := h.do(http.MethodGet, "/api/v1/admin/appeals?sort=due", "", "", admin); a.code != http.StatusBadRequest {
+		t.Errorf("an unknown parameter = %d, want 400", a.code)
+	}
+}
+
+func TestTheAppealsPageLinksToItsNextPage(t *testing.T) {
+	h := newHarness(t, false)
+	admin := h.token("dana", auth.RoleAdmin)
+	for i := range 51 {
+		h.seedAppeal(h.seedRequest(domain.TypeReview, domain.StatusDenied, 5, 20, ""), "disagree", 10+i)
+	}
+	d := h.signIn(admin)
+	first := d.send(http.MethodGet, "/admin/appeals", "", "")
+	next := regexp.MustCompile(`href="([^"]+)" id="next-page"`).FindStringSubmatch(first.body)
+	if first.code != http.StatusOK || strings.Count(first.body, `class="appeal-link"`) != 50 || next == nil {
+		t.Fatalf("first page = %d with %d appeals, want 50 and a link to the next", first.code, strings.Count(first.body, `class="appeal-link"`))
+	}
+	second := d.send(http.MethodGet, html.UnescapeString(next[1]), "", "")
+	if second.code != http.StatusOK || strings.Count(second.body, `class="appeal-link"`) != 1 || strings.Contains(second.body, `id="next-page"`) {
+		t.Errorf("second page = %d with %d appeals, want the last one and no further link", second.code, strings.Count(second.body, `class="appeal-link"`))
+	}
+}

@@ -81,21 +81,32 @@ func (r *Repo) GetAppeal(ctx context.Context, requestID string) (*Appeal, error)
 	return &ap, nil
 }
 
-// ListAppeals returns the appeals in the given status, or all when status is empty, those
-// due first first.
-func (r *Repo) ListAppeals(ctx context.Context, status domain.AppealStatus) ([]Appeal, error) {
-	q := r.db.WithContext(ctx).Order("due_at, request_id")
+// ListAppeals returns up to limit appeals in the given status, or in any when status is
+// empty, those due first first, starting after the cursor when one is given (its At is a
+// due date), and the cursor of the next page: nil on the last page.
+func (r *Repo) ListAppeals(ctx context.Context, status domain.AppealStatus, after *Cursor, limit int) ([]Appeal, *Cursor, error) {
+	limit = pageSize(limit)
+	q := r.db.WithContext(ctx).Order("due_at, request_id").Limit(limit + 1)
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
+	if after != nil {
+		// A row value comparison, which both engines answer from the (due_at, request_id) indexes.
+		q = q.Where("(due_at, request_id) > (?, ?)", utc(after.At), after.ID)
+	}
 	var out []Appeal
 	if err := q.Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list appeals: %w", err)
+		return nil, nil, fmt.Errorf("list appeals: %w", err)
 	}
 	for i := range out {
 		out[i].normalize()
 	}
-	return out, nil
+	if len(out) <= limit {
+		return out, nil, nil
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, &Cursor{At: last.DueAt, ID: last.RequestID}, nil
 }
 
 // AppealPatch lists the appeal fields a step changes; a nil field is left as it is.

@@ -219,11 +219,18 @@ func (s *Service) Appeal(ctx context.Context, requestID string) (*requestdb.Appe
 	return ap, nil
 }
 
-// Appeals lists the appeals in a status, or all of them for the empty status, due first.
-func (s *Service) Appeals(ctx context.Context, status domain.AppealStatus) ([]requestdb.Appeal, error) {
-	out, err := s.opts.Store.ListAppeals(ctx, status)
+// AppealPage is a page of the appeals list; Next is nil on the last page.
+type AppealPage struct {
+	Appeals []requestdb.Appeal
+	Next    *requestdb.Cursor
+}
+
+// Appeals lists up to limit appeals in a status, or in any for the empty status, due first,
+// after the cursor when one is given.
+func (s *Service) Appeals(ctx context.Context, status domain.AppealStatus, after *requestdb.Cursor, limit int) (AppealPage, error) {
+	out, next, err := s.opts.Store.ListAppeals(ctx, status, after, limit)
 	if err != nil {
-		return nil, domain.Unavailable(err)
+		return AppealPage{}, domain.Unavailable(err)
 	}
-	return out, nil
+	return AppealPage{Appeals: out, Next: next}, nil
 }
