@@ -26,6 +26,10 @@ const (
 	fileTransparency = "transparency.json"
 	fileAppeal       = "appeal.json"
 	fileStorePlans   = "store_plans.json"
+	fileAgent        = "agent.json"
+	// filePermission is the agent's signed permission itself, with the extension of its
+	// type; only a bundle that may hold personal data has it.
+	filePermission = "agent_permission"
 	fileManifest     = "manifest.json"
 	fileSignature    = "manifest.sig"
 	filePublicKey    = "public_key"
