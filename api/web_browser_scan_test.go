@@ -466,6 +466,10 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		verifyLink := s.linkInMail("the code mail of the agent's request", "hana@example.com", `http://x/requests/`+agentUnconfirmed.ID+`/verify\?k=[A-Za-z0-9_-]+`)
 		browse(t, person, chromedp.Navigate(verifyLink), chromedp.WaitVisible(chromedp.CSS("#agent-intro")))
 		checkPage(t, person, "verify-agent-request")
+		// The person's status page of a request an agent made names the agent.
+		browse(t, person, chromedp.Navigate(s.statusLinkIn("grace@example.com", agentConfirmed.ID)), chromedp.WaitVisible(chromedp.CSS("#agent-note")),
+			chromedp.WaitVisible(chromedp.CSS(receiptChecked)), chromedp.WaitVisible(chromedp.CSS("#refresh-stop")), chromedp.Click(chromedp.CSS("#refresh-stop")))
+		checkPage(t, person, "status-agent-request")
 	})
 
 	t.Run("staff pages", func(t *testing.T) {

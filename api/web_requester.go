@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/internal/tlog"
@@ -446,6 +447,9 @@ type statusPageData struct {
 	Offer       requests.AppealOffer
 	AppealText  string
 	AppealError string
+	// FollowUpURL opens the request a granted appeal opened, by its link key: the person
+	// holds no status token of it.
+	FollowUpURL string
 }
 
 // MaxAppeal is how many characters an appeal may hold.
@@ -528,6 +532,9 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 	if view.Status.Terminal() {
 		if p.Offer, err = s.svc.AppealOf(c.Request().Context(), row); err != nil {
 			s.log.Warn("appeal offer unavailable", "request_id", row.ID, "error", err)
+		}
+		if ap := p.Offer.Appeal; ap != nil && ap.FollowUpID != "" {
+			p.FollowUpURL = "/requests/" + ap.FollowUpID + "?" + links.LinkKeyParam + "=" + s.opts.Secret.StatusLinkKey(ap.FollowUpID)
 		}
 	}
 	if st := view; !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {

@@ -103,6 +103,10 @@ type AppealDecision struct {
 	RegulatorName string
 	RegulatorURL  string
 	StatusURL     string
+	// FollowUpRequestID is the request a granted appeal opened to carry the original out,
+	// and FollowUpURL its status page; empty when none was opened.
+	FollowUpRequestID string
+	FollowUpURL       string
 }
 
 // Retained is data kept despite the request, with its legal ground and end date.

@@ -30,7 +30,9 @@ type Appeal struct {
 	DecidedAt       *time.Time          `json:"decided_at,omitempty"`
 	DecisionReason  string              `json:"decision_reason,omitempty"`
 	Overdue         bool                `json:"overdue"`
-	StepSeq         int64               `json:"-"`
+	// FollowUpID names the request a granted appeal opened to carry the original out.
+	FollowUpID string `json:"follow_up_id,omitempty"`
+	StepSeq    int64  `json:"-"`
 }
 
 func (Appeal) TableName() string { return "appeals" }
@@ -197,4 +199,32 @@ func (r *Repo) ApplyAppealStep(ctx context.Context, s AppealStep) (bool, error) 
 		return false, fmt.Errorf("apply appeal step %d to request %s: %w", s.Seq, s.RequestID, err)
 	}
 	return stored, nil
+}
+
+// OpenFollowUp stores the request a granted appeal opens and names it on the appeal, in one
+// transaction. The caller chooses req.ID from the appeal, so a retry finds the request it
+// stored (and stores nothing) and answers as the first call did. It returns ErrNotFound
+// when the original request has no appeal.
+func (r *Repo) OpenFollowUp(ctx context.Context, originalID string, req *Request) error {
+	if req.UpdatedAt.IsZero() {
+		req.UpdatedAt = time.Now()
+	}
+	req.normalize()
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(req).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&Appeal{}).Where("request_id = ?", originalID).Update("follow_up_id", req.ID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open the follow-up of request %s: %w", originalID, err)
+	}
+	return nil
 }

@@ -20,9 +20,9 @@ import (
 //     outright; what they keep is the only part of a completed request that is not done.
 //
 // The staff member who refused (the actor of the closing step, by token ID) may not decide
-// the appeal. A granted appeal withdraws the refusal: the person is told so, and the
-// privacy team acts on it by hand (the dashboard lists granted appeals), since the
-// request's own workflow has ended. A denied appeal's notice names the jurisdiction's
+// the appeal. A granted appeal withdraws the refusal: the appeal's workflow opens a new
+// request of the same type and details for the person (see workflows.Appeal), and the
+// person is told so, with a link to it. A denied appeal's notice names the jurisdiction's
 // regulator.
 
 // Reasons and kinds of the refusals of an appeal, stable for programs and pages.
@@ -150,7 +150,7 @@ func (s *Service) startAppeal(ctx context.Context, row *requestdb.Request, ap *r
 	in := workflows.AppealInput{
 		RequestID: row.ID, RequestStatus: row.Status, ReceivedAt: ap.ReceivedAt, DueAt: ap.OriginalDueAt,
 		Extension:   s.opts.Jurisdictions.For(row.Jurisdiction, s.opts.Deadline).AppealExtensionRule(ap.ReceivedAt),
-		RefusedByID: ap.RefusedByID,
+		RefusedByID: ap.RefusedByID, Deadline: s.opts.Deadline, Verification: s.opts.Verification,
 	}
 	if offer.Regulator != nil {
 		in.Regulator = *offer.Regulator
