@@ -30,9 +30,9 @@ const (
 	// filePermission is the agent's signed permission itself, with the extension of its
 	// type; only a bundle that may hold personal data has it.
 	filePermission = "agent_permission"
-	fileManifest     = "manifest.json"
-	fileSignature    = "manifest.sig"
-	filePublicKey    = "public_key"
+	fileManifest   = "manifest.json"
+	fileSignature  = "manifest.sig"
+	filePublicKey  = "public_key"
 )
 
 var contentFiles = []string{fileRequest, fileHistory, fileEvents, fileStoreResults, fileRetention, fileNotices}
