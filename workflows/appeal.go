@@ -316,7 +316,7 @@ func (ap *appeal) openFollowUp(ctx workflow.Context, d DecideAppealInput) error 
 	started := workflow.ExecuteChildWorkflow(child, Request, RequestInput{
 		RequestID: out.RequestID, Type: out.Type, Jurisdiction: out.Jurisdiction, ReceivedAt: out.ReceivedAt, DueAt: out.DueAt,
 		Deadline: out.Deadline, Identity: domain.IdentityRule{Requirement: domain.IdentityAnalyst}, Verification: verification,
-		OpenedBy: d.Actor.Name, OpenedByID: d.Actor.ID,
+		OpenedBy: d.Actor.Name, OpenedByID: d.Actor.ID, AppealOf: ap.in.RequestID,
 	}).GetChildWorkflowExecution()
 	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
 	if err := started.Get(ctx, nil); err != nil && !errors.As(err, &already) {

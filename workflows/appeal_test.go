@@ -242,7 +242,7 @@ func TestGrantedAppealOpensAFollowUpRequestThatASecondStaffMemberMustApprove(t *
 		t.Fatalf("request workflows started: %d, want 1", len(h.children))
 	}
 	c := h.children[0]
-	if c.RequestID != "r2" || c.Type != domain.TypeCorrect || c.OpenedBy != "bob" || c.OpenedByID != reviewer.ID ||
+	if c.RequestID != "r2" || c.Type != domain.TypeCorrect || c.OpenedBy != "bob" || c.OpenedByID != reviewer.ID || c.AppealOf != "r1" ||
 		c.Identity.Requirement != domain.IdentityAnalyst || c.Verification != workflows.DefaultVerificationSettings() {
 		t.Errorf("follow-up input = %+v, want r2 opened by bob (so another must approve it), reviewed by an analyst", c)
 	}
@@ -265,4 +265,21 @@ func TestGrantedAppealOfARequestWhoseMailboxWasNeverProvenOpensNone(t *testing.T
 	if got := h.notices[len(h.notices)-1].Data.(mail.AppealDecision); got.FollowUpRequestID != "" {
 		t.Errorf("decision notice = %+v, want no follow-up", got)
 	}
+}
+
+// The request a granted appeal opens skips the mailbox and waits for a staff member other
+// than its opener, as every staff-opened request does, but it is the person's own request:
+// they are mailed its extension and outcome.
+func TestTheFollowUpOfAGrantedAppealMailsThePersonItsOutcome(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.in.OpenedBy, h.in.OpenedByID, h.in.AppealOf = "bob", "tok-bob", "r0"
+	self := h.at(time.Minute, workflows.UpdateApprove, workflows.ApproveInput{Actor: workflows.Actor{Name: "bob", Role: domain.RoleAnalyst, ID: "tok-bob"}})
+	h.at(time.Hour, workflows.UpdateExtend, workflows.ExtendInput{Actor: analyst, Reason: "three systems to check"})
+	h.at(2*time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: "identity checked"})
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if self.rejected == nil || h.codes != 0 {
+		t.Errorf("approval by the opener rejected: %v; codes mailed: %d; want refused and none", self.rejected, h.codes)
+	}
+	wantNotices(t, h, mail.KindExtension, mail.KindCompletion)
 }
