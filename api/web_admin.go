@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -102,7 +103,7 @@ type requestPageData struct {
 	// Offered are the actions the workflow takes from this staff member now.
 	Offered []string
 	// Timeline is the request's steps; Reads the latest views of the requester's details.
-	Timeline []requestdb.AuditEvent
+	Timeline []timelineRow
 	Reads    []requestdb.AuditEvent
 	TaskRows []taskRow
 	// Appeal is the request's appeal, if any; AppealDecidable and AppealExtendable say
@@ -110,6 +111,26 @@ type requestPageData struct {
 	Appeal           *requestdb.Appeal
 	AppealDecidable  bool
 	AppealExtendable bool
+}
+
+// timelineRow is one line of the request page's timeline: a step, or Count steps in a row
+// alike (one store change planned per store, say), shown once. The audit page lists each.
+type timelineRow struct {
+	requestdb.AuditEvent
+	Count int
+}
+
+// foldStep adds e to the timeline, as one more of the last row when both are the same step
+// by the same actor and neither changed the status.
+func foldStep(rows []timelineRow, e requestdb.AuditEvent) []timelineRow {
+	if n := len(rows); n > 0 {
+		last := &rows[n-1]
+		if last.Action == e.Action && last.Actor == e.Actor && last.Role == e.Role && last.FromStatus == last.ToStatus && last.ToStatus == e.ToStatus && e.FromStatus == e.ToStatus {
+			last.Count++
+			return rows
+		}
+	}
+	return append(rows, timelineRow{AuditEvent: e, Count: 1})
 }
 
 // readsShown is how many of the latest views of a requester's details a request page lists;
@@ -147,7 +168,7 @@ func (s *Server) requestData(c echo.Context) (requestPageData, error) {
 		if e.Action == requestdb.ActionAccessed {
 			p.Reads = append(p.Reads, e)
 		} else {
-			p.Timeline = append(p.Timeline, e)
+			p.Timeline = foldStep(p.Timeline, e)
 		}
 	}
 	slices.Reverse(p.Reads)
@@ -199,16 +220,25 @@ func (s *Server) requestActionForm(c echo.Context) error {
 		Assignee: strings.TrimSpace(c.FormValue("assignee")), Store: c.FormValue("store"),
 	})
 	if err != nil {
-		ae := asAPIError(err)
-		if ae.status >= 500 {
-			return s.renderError(c, err)
-		}
-		p, perr := s.requestData(c)
-		if perr != nil {
-			return s.renderError(c, perr)
-		}
-		p.Error = sentence(ae.message)
-		return s.render(c, ae.status, "request.html", p)
+		return s.requestPageRefusal(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/requests/"+row.ID+"?done="+url.QueryEscape(action))
+}
+
+// requestPageRefusal shows the request's page again with why an action was refused (a
+// field's message when the refusal names one); a failure of the service gets the error page.
+func (s *Server) requestPageRefusal(c echo.Context, err error) error {
+	ae := asAPIError(err)
+	if ae.status >= 500 {
+		return s.renderError(c, err)
+	}
+	p, perr := s.requestData(c)
+	if perr != nil {
+		return s.renderError(c, perr)
+	}
+	p.Error = sentence(ae.message)
+	if names := slices.Sorted(maps.Keys(ae.fields)); len(names) > 0 {
+		p.Error = sentence(ae.fields[names[0]])
+	}
+	return s.render(c, ae.status, "request.html", p)
 }

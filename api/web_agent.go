@@ -64,38 +64,9 @@ func (s *Server) submitAgentForm(c echo.Context) error {
 	}
 	form, rows := webIntake(values, page.Lang())
 	form.Agent = &requests.AgentForm{Name: values.Get("agent_name"), Contact: values.Get("agent_contact"), Permission: permission}
-	in, err := s.svc.ValidateIntake(form, nil, false)
-	if err == nil {
-		err = s.limitIntakeByAddress(in)
-	}
-	if err != nil {
-		ae := asAPIError(err)
-		if ae.status != http.StatusUnprocessableEntity && ae.status != http.StatusForbidden && ae.status != http.StatusTooManyRequests {
-			return s.renderError(c, err)
-		}
-		var invalid *domain.Error
-		if errors.As(err, &invalid) && invalid.Validation != nil {
-			page.placeChangeErrors(invalid.Validation.Changes, rows)
-		}
-		page.placeErrors(ae.fields)
-		if len(ae.fields) == 0 {
-			page.Errors["form"] = page.formRefusal(ae.status, ae.message)
-		}
-		return s.render(c, ae.status, "request_form.html", page)
-	}
-	key := []string{values.Get("idempotency_key")}
-	err = checkIdempotencyKey(key)
-	var answer IntakeAnswer
-	if err == nil {
-		answer, _, err = s.svc.Open(r.Context(), in, requests.Opening{IdempotencyKey: key[0], Keyed: true})
-	}
-	if err != nil {
-		ae := asAPIError(err)
-		if ae.status >= 500 {
-			return s.renderError(c, err)
-		}
-		page.Errors["form"] = sentence(ae.message)
-		return s.render(c, ae.status, "request_form.html", page)
+	answer, in, opened, err := s.openFromForm(c, &page, form, rows, requests.Opening{})
+	if !opened {
+		return err
 	}
 	return s.render(c, http.StatusOK, "agent_sent.html", agentSentPage{webPage: s.publicPage(c, "agent_sent_title"), ID: answer.ID, Contact: in.Agent.Contact})
 }

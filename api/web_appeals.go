@@ -57,19 +57,7 @@ func (s *Server) appealActionForm(c echo.Context) error {
 		return s.renderError(c, fail(http.StatusNotFound, "no such action"))
 	}
 	if err != nil {
-		ae := asAPIError(err)
-		if ae.status >= 500 {
-			return s.renderError(c, err)
-		}
-		p, perr := s.requestData(c)
-		if perr != nil {
-			return s.renderError(c, perr)
-		}
-		p.Error = sentence(ae.message)
-		for _, msg := range ae.fields {
-			p.Error = sentence(msg)
-		}
-		return s.render(c, ae.status, "request.html", p)
+		return s.requestPageRefusal(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/requests/"+id+"?done="+url.QueryEscape("appeal-"+verb)+"#appeal")
 }

@@ -7,11 +7,6 @@ import (
 	"github.com/dsr-project/dsr/internal/tlog"
 )
 
-// receiptMilestones are the milestones a receipt may hold, which the status page's check
-// names in the reader's words.
-var receiptMilestones = []tlog.Milestone{tlog.Received, tlog.EmailVerified, tlog.IdentityVerified,
-	tlog.Extended, tlog.Completed, tlog.Denied, tlog.Cancelled, tlog.Expired}
-
 // receiptCheck is what the status page's script (static/receipt.js) says of the receipt
 // it checks, in the page's language. Checked holds {step} and {date}, which the script
 // fills in from the receipt, the date as the page spells dates: DateTime with {day},
@@ -26,7 +21,7 @@ type receiptCheck struct {
 // ReceiptCheck is the words of the receipt check on the status page.
 func (p statusPageData) ReceiptCheck() receiptCheck {
 	steps := map[tlog.Milestone]string{}
-	for _, m := range receiptMilestones {
+	for _, m := range tlog.Milestones { // any a receipt may hold
 		steps[m] = p.StepText(string(m))
 	}
 	months := make([]string, 12)

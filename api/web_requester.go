@@ -261,14 +261,27 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 	}
 	// The request keeps the language its form was read in, for its pages and mail.
 	form, rows := webIntake(values, page.Lang())
-	in, err := s.svc.ValidateIntake(form, nil, false)
+	answer, _, opened, err := s.openFromForm(c, &page, form, rows, requests.Opening{GPC: page.GPC})
+	if !opened {
+		return err
+	}
+	s.setStatusCookie(c, answer.ID, answer.StatusToken)
+	return c.Redirect(http.StatusSeeOther, "/requests/"+answer.ID+"/verify")
+}
+
+// openFromForm validates and opens a request from a web form as POST /api/v1/requests does,
+// with the same rate limits and idempotency. When it cannot, it has answered with the form
+// again (what was typed, and why not) or an error page: opened is false and err is the
+// handler's to return.
+func (s *Server) openFromForm(c echo.Context, page *requestFormPage, form IntakeForm, rows []int, opening requests.Opening) (answer IntakeAnswer, in requests.Intake, opened bool, err error) {
+	in, err = s.svc.ValidateIntake(form, nil, false)
 	if err == nil {
 		err = s.limitIntakeByAddress(in)
 	}
 	if err != nil {
 		ae := asAPIError(err)
 		if ae.status != http.StatusUnprocessableEntity && ae.status != http.StatusForbidden && ae.status != http.StatusTooManyRequests {
-			return s.renderError(c, err)
+			return answer, in, false, s.renderError(c, err)
 		}
 		var invalid *domain.Error
 		if errors.As(err, &invalid) && invalid.Validation != nil {
@@ -278,24 +291,23 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 		if len(ae.fields) == 0 {
 			page.Errors["form"] = page.formRefusal(ae.status, ae.message)
 		}
-		return s.render(c, ae.status, "request_form.html", page)
+		return answer, in, false, s.render(c, ae.status, "request_form.html", page)
 	}
-	key := []string{values.Get("idempotency_key")}
+	key := []string{page.Values.Get("idempotency_key")}
 	err = checkIdempotencyKey(key)
-	var answer IntakeAnswer
 	if err == nil {
-		answer, _, err = s.svc.Open(r.Context(), in, requests.Opening{GPC: page.GPC, IdempotencyKey: key[0], Keyed: true})
+		opening.IdempotencyKey, opening.Keyed = key[0], true
+		answer, _, err = s.svc.Open(c.Request().Context(), in, opening)
 	}
 	if err != nil {
 		ae := asAPIError(err)
 		if ae.status >= 500 {
-			return s.renderError(c, err)
+			return answer, in, false, s.renderError(c, err)
 		}
 		page.Errors["form"] = sentence(ae.message)
-		return s.render(c, ae.status, "request_form.html", page)
+		return answer, in, false, s.render(c, ae.status, "request_form.html", page)
 	}
-	s.setStatusCookie(c, answer.ID, answer.StatusToken)
-	return c.Redirect(http.StatusSeeOther, "/requests/"+answer.ID+"/verify")
+	return answer, in, true, nil
 }
 
 func (s *Server) setStatusCookie(c echo.Context, id, token string) {

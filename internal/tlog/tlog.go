@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,12 +46,14 @@ const (
 	AppealDenied  Milestone = "appeal_denied"
 )
 
+// Milestones are every milestone the log records, in the order a request meets them.
+var Milestones = []Milestone{Received, EmailVerified, IdentityVerified, Extended, Completed, Denied,
+	Cancelled, Expired, Appealed, AppealGranted, AppealDenied}
+
 // MilestoneOf returns the milestone an audit action records, and false for an action that
 // is none. The workflow names its steps after the milestones.
 func MilestoneOf(action string) (Milestone, bool) {
-	switch m := Milestone(action); m {
-	case Received, EmailVerified, IdentityVerified, Completed, Denied, Cancelled, Expired, Extended,
-		Appealed, AppealGranted, AppealDenied:
+	if m := Milestone(action); slices.Contains(Milestones, m) {
 		return m, true
 	}
 	return "", false

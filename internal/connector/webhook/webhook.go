@@ -125,9 +125,12 @@ func (c *Connector) plan(ctx context.Context, op connector.Operation) (connector
 		return connector.ChangePlan{}, err
 	}
 	defer resp.Body.Close()
-	switch code := resp.StatusCode; code {
-	case http.StatusOK:
-	case http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusNotImplemented:
+	// A refusal of the plan is no refusal of the change: a service built before the plan
+	// operation may answer it with any 4xx (a strict receiver, 401), and its apply is not
+	// held to a plan anyway. Only a failure worth retrying (5xx, 408, 429) is an error.
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK:
+	case code == http.StatusNotImplemented || code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
 		drain(resp.Body)
 		return connector.ChangePlan{Store: c.name, CannotPlan: fmt.Sprintf("%s (it answered %d)", cannotPlan, code)}, nil
 	default:

@@ -376,6 +376,8 @@ func TestAServiceThatCannotPlanSaysSo(t *testing.T) {
 		answering(http.StatusOK, map[string]any{"status": "cannot_plan"}),
 		answering(http.StatusBadRequest, map[string]any{"error": "unknown operation"}),
 		answering(http.StatusNotImplemented, map[string]any{}),
+		// A receiver from before the plan operation that refuses what it cannot parse.
+		answering(http.StatusUnauthorized, map[string]any{"error": "bad request signature"}),
 	} {
 		s := newService(t, answer)
 		p, err := s.connector(webhook.Config{}).Plan(ctx, op)
