@@ -3,9 +3,11 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/dsr-project/dsr/internal/domain"
@@ -103,7 +105,80 @@ func (a *Activities) withAppealOffer(req *requestdb.Request, data any) any {
 		return d
 	case mail.AppealDecision:
 		d.StatusURL = a.Links.StatusPage(req.ID)
+		if d.FollowUpRequestID != "" {
+			d.FollowUpURL = a.Links.StatusPage(d.FollowUpRequestID)
+		}
 		return d
 	}
 	return data
+}
+
+// FollowUpID is the ID of the request a granted appeal of requestID opens: derived from
+// the original, so that a retried opening finds the request it stored.
+func FollowUpID(requestID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("dsr:appeal-follow-up:"+requestID)).String()
+}
+
+// OpenFollowUpInput names a request whose appeal was granted, who granted it, and the
+// deployment's deadline policy, which the new request's due date follows.
+type OpenFollowUpInput struct {
+	RequestID string
+	GrantedBy string
+	Deadline  domain.DeadlinePolicy
+}
+
+// OpenFollowUpResult is the request a granted appeal opened, with what its workflow needs.
+// RequestID is empty when none was opened: the original's mailbox was never proven.
+type OpenFollowUpResult struct {
+	RequestID string
+	// Type and Jurisdiction are left out when empty: their decoders refuse an empty name.
+	Type         domain.RequestType  `json:",omitempty"`
+	Jurisdiction domain.Jurisdiction `json:",omitempty"`
+	ReceivedAt   time.Time
+	DueAt        time.Time
+	Deadline     domain.DeadlinePolicy
+}
+
+// OpenFollowUp stores the request that carries out a request whose appeal was granted: the
+// same type, details, address and language, opened by the staff member who granted the
+// appeal, and names it on the appeal. The mailbox is not proven again, since the original
+// proved it; a request whose mailbox was never proven gets no follow-up, and staff act by
+// hand. Who the person is, the workflow leaves to a second staff member's approval, as for
+// every request staff open. A retry finds the request the first call stored.
+func (a *Activities) OpenFollowUp(ctx context.Context, in OpenFollowUpInput) (OpenFollowUpResult, error) {
+	orig, err := a.Requests.GetRequest(ctx, in.RequestID)
+	if err != nil {
+		return OpenFollowUpResult{}, err
+	}
+	if !orig.EmailVerified {
+		return OpenFollowUpResult{}, nil
+	}
+	table := a.Jurisdictions
+	if table == nil {
+		table = domain.BuiltinJurisdictions()
+	}
+	id := FollowUpID(orig.ID)
+	row, err := a.Requests.GetRequest(ctx, id)
+	if errors.Is(err, requestdb.ErrNotFound) {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		rules := table.For(orig.Jurisdiction, in.Deadline)
+		due := rules.DueDate(now)
+		row = &requestdb.Request{
+			ID: id, Type: orig.Type, Jurisdiction: orig.Jurisdiction, Status: domain.StatusReceived,
+			Email: orig.Email, MailboxEmail: orig.MailboxEmail, EmailHash: orig.EmailHash, Details: orig.Details,
+			Language: orig.Language, ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: in.GrantedBy, UpdatedAt: now,
+			Progress: requestdb.Progress{IdentityRequirement: domain.IdentityRule{Requirement: domain.IdentityAnalyst}.String()},
+		}
+		if ack, ok := rules.AcknowledgeBy(now); ok {
+			row.AcknowledgeBy = &ack
+		}
+		err = a.Requests.OpenFollowUp(ctx, orig.ID, row)
+	}
+	if err != nil {
+		return OpenFollowUpResult{}, err
+	}
+	return OpenFollowUpResult{
+		RequestID: row.ID, Type: row.Type, Jurisdiction: row.Jurisdiction, ReceivedAt: row.ReceivedAt, DueAt: row.DueAt,
+		Deadline: table.Policy(row.Jurisdiction, row.ReceivedAt, in.Deadline),
+	}, nil
 }

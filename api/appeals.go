@@ -1,7 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -71,23 +74,82 @@ func (s *Server) requesterAppealStatus(c echo.Context) error {
 // StaffAppeal is an appeal as staff see it, the person's text included.
 type StaffAppeal = requestdb.Appeal
 
-// listAppeals is GET /api/v1/admin/appeals?status=open.
-func (s *Server) listAppeals(c echo.Context) error {
-	var status domain.AppealStatus
-	if v := c.QueryParam("status"); v != "" {
+// AppealList is one page of the appeals list. NextCursor, given back as ?cursor= with the
+// same status, fetches the page after this one; it is absent on the last page.
+type AppealList struct {
+	Appeals    []StaffAppeal `json:"appeals"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+// appealParams are the query parameters GET /api/v1/admin/appeals takes.
+var appealParams = map[string]bool{"status": true, "limit": true, "cursor": true}
+
+// appealQuery is a validated appeals list request.
+type appealQuery struct {
+	status domain.AppealStatus
+	after  *requestdb.Cursor
+	limit  int
+}
+
+// appealsCursor names the list a cursor belongs to, so that one status's cursor cannot be
+// replayed against another's list.
+func appealsCursor(status domain.AppealStatus) string { return "appeals:" + string(status) }
+
+// readAppealQuery validates the list's parameters as readListParams does the request list's:
+// an unknown parameter is refused, and every bad value named in one answer.
+func readAppealQuery(params url.Values) (appealQuery, error) {
+	for name := range params {
+		if !appealParams[name] {
+			return appealQuery{}, errUnknownParameter
+		}
+	}
+	q := appealQuery{limit: defaultPageSize}
+	fields := map[string]string{}
+	if v := params.Get("status"); v != "" {
 		st, err := domain.ParseAppealStatus(v)
 		if err != nil {
-			return domain.InvalidFields(map[string]string{"status": "want open, granted or denied"})
+			fields["status"] = "want open, granted or denied"
 		}
-		status = st
+		q.status = st
 	}
-	out, err := s.svc.Appeals(c.Request().Context(), status)
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			fields["limit"] = fmt.Sprintf("must be a number from 1 to %d", maxPageSize)
+		}
+		q.limit = n
+	}
+	if len(fields) > 0 {
+		return appealQuery{}, invalidFields(fields)
+	}
+	if v := params.Get("cursor"); v != "" {
+		after, err := decodeCursor(appealsCursor(q.status), v)
+		if err != nil {
+			return appealQuery{}, badInput("cursor", "is not a cursor of this list")
+		}
+		q.after = &after
+	}
+	return q, nil
+}
+
+// listAppeals is GET /api/v1/admin/appeals?status=open&limit=&cursor=.
+func (s *Server) listAppeals(c echo.Context) error {
+	q, err := readAppealQuery(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	if out == nil {
-		out = []requestdb.Appeal{}
+	page, err := s.svc.Appeals(c.Request().Context(), q.status, q.after, q.limit)
+	if err != nil {
+		return err
 	}
+	out := AppealList{Appeals: page.Appeals}
+	if out.Appeals == nil {
+		out.Appeals = []StaffAppeal{}
+	}
+	if page.Next != nil {
+		out.NextCursor = encodeCursor(appealsCursor(q.status), *page.Next)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/tlog"
+	"github.com/dsr-project/dsr/workflows"
 )
 
 // mailTo waits for a mail to the address whose subject holds subject, and returns it.
@@ -83,9 +85,9 @@ func TestAppealOfADenialIsDecidedBySomeoneElseThroughTheRealEngine(t *testing.T)
 		t.Errorf("a second appeal = %d %s, want 409 appeal_exists", a.code, a.body)
 	}
 
-	var open []requestdb.Appeal
+	var open api.AppealList
 	s.must(http.StatusOK, http.MethodGet, "/api/v1/admin/appeals?status=open", "", dave, &open)
-	if !slices.ContainsFunc(open, func(x requestdb.Appeal) bool {
+	if !slices.ContainsFunc(open.Appeals, func(x requestdb.Appeal) bool {
 		return x.RequestID == req.ID && x.RefusedBy == "carol" && x.RefusedByID != ""
 	}) {
 		t.Fatalf("open appeals %+v lack this one, refused by carol", open)
@@ -199,5 +201,14 @@ func TestAColoradoAppealIsExtendedOnceAndThePersonToldWhy(t *testing.T) {
 	m := s.mailTo("cleo@example.com", "More time needed for your appeal")
 	if !strings.Contains(m.Text, "Three systems hold the records in question.") || !strings.Contains(m.Text, extended.DueAt.Format("2 January 2006")) {
 		t.Errorf("the extension mail does not give the reason and new date:\n%s", m.Text)
+	}
+	decision := "/api/v1/admin/requests/" + req.ID + "/appeal/decision"
+	s.must(http.StatusOK, http.MethodPost, decision, `{"granted":false,"reason":"The records are ones the law makes us keep."}`, dave, nil)
+	if err := s.temporal.GetWorkflow(context.Background(), workflows.AppealWorkflowID(req.ID), "").Get(context.Background(), nil); err != nil {
+		t.Fatalf("the appeal's workflow did not close after the decision: %v", err)
+	}
+	s.mailTo("cleo@example.com", "Decision on your appeal")
+	if f := os.Getenv("RECORD_TO"); f != "" {
+		recordHistory(t, s, workflows.AppealWorkflowID(req.ID), f)
 	}
 }

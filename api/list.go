@@ -297,7 +297,8 @@ func decodeCursor(list string, s string) (requestdb.Cursor, error) {
 }
 
 // csvColumns are the export's columns: the list's, never the address or the details.
-var csvColumns = []string{"id", "type", "jurisdiction", "status", "received_at", "due_at", "completed_at", "assignee", "days_left", "overdue"}
+// The agent column names the authorized agent who made a request, empty when the person did.
+var csvColumns = []string{"id", "type", "jurisdiction", "status", "received_at", "due_at", "completed_at", "assignee", "days_left", "overdue", "agent"}
 
 // exportRequests streams every request that matches the filters as CSV, in the list's order.
 // The first batch is read before the answer starts, so a database that is down still gets a
@@ -353,7 +354,7 @@ func csvRecord(item RequestListItem) []string {
 	record := []string{
 		item.ID, string(item.Type), string(item.Jurisdiction), string(item.Status),
 		stamp(&item.ReceivedAt), stamp(&item.DueAt), stamp(item.CompletedAt), item.Assignee,
-		daysLeft, strconv.FormatBool(item.Overdue),
+		daysLeft, strconv.FormatBool(item.Overdue), item.AgentName,
 	}
 	for i, cell := range record {
 		record[i] = csvSafe(cell)

@@ -178,15 +178,16 @@ func TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry(t *testing.T) {
 		t.Errorf("chained digests of accounts = %v, want the first plan and a fresh one", digests)
 	}
 	if f := os.Getenv("RECORD_TO"); f != "" {
-		recordHistory(t, s, req.ID, f)
+		recordHistory(t, s, workflows.RequestID(req.ID), f)
 	}
 }
 
-// recordHistory saves the request's workflow history as JSON, for the replay test of
-// workflows (testdata/request-correct-planned-stale.json is recorded by running
-// TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry with RECORD_TO set to it).
-func recordHistory(t *testing.T, s *stack, requestID, file string) {
-	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.RequestID(requestID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+// recordHistory saves a workflow's history as JSON, for the replay tests of workflows
+// (testdata/request-correct-planned-stale.json is recorded by running
+// TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry with RECORD_TO set to it,
+// testdata/appeal-extended-denied.json by TestAColoradoAppealIsExtendedOnceAndThePersonToldWhy).
+func recordHistory(t *testing.T, s *stack, workflowID, file string) {
+	it := s.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		e, err := it.Next()

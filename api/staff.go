@@ -57,6 +57,9 @@ type StaffView struct {
 	Audit      []AuditEntry            `json:"audit"`
 	// Plans are each system's plan as the request page shows it: without row keys.
 	Plans []requestdb.SealedPlan `json:"plans"`
+	// Appeal is the person's appeal of a refusal, as the request page shows it: its status,
+	// due date, decision and the person's text; absent when there is none.
+	Appeal *StaffAppeal `json:"appeal,omitempty"`
 }
 
 // StaffRequest is the request row without the hash of the requester's status token.
@@ -93,7 +96,7 @@ func (s *Server) staffRequest(c echo.Context) error {
 		return err
 	}
 	view := StaffView{Request: v.Request, State: v.State, StateError: v.StateError, Stores: v.Stores, Audit: make([]AuditEntry, len(v.Audit)),
-		Plans: make([]requestdb.SealedPlan, len(v.Plans))}
+		Plans: make([]requestdb.SealedPlan, len(v.Plans)), Appeal: v.Appeal}
 	for i, e := range v.Audit {
 		view.Audit[i] = auditEntry(e)
 	}

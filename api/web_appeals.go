@@ -62,12 +62,14 @@ func (s *Server) appealActionForm(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/requests/"+id+"?done="+url.QueryEscape("appeal-"+verb)+"#appeal")
 }
 
-// appealsPageData lists appeals in one status, or all.
+// appealsPageData lists appeals in one status, or all, a page at a time.
 type appealsPageData struct {
 	webPage
 	Status  string
 	Tabs    []appealTab
 	Appeals []requestdb.Appeal
+	// NextURL opens the page after this one; empty on the last page.
+	NextURL string
 }
 
 // appealTab is one status filter of the appeals list.
@@ -77,6 +79,7 @@ type appealTab struct {
 	Current bool
 }
 
+// appealsPage shows /admin/appeals?status=&cursor=, paged as the API's list is.
 func (s *Server) appealsPage(c echo.Context) error {
 	status := c.QueryParam("status")
 	if status == "" {
@@ -87,18 +90,24 @@ func (s *Server) appealsPage(c echo.Context) error {
 		t.Current = t.Status == status
 		p.Tabs = append(p.Tabs, t)
 	}
-	var filter domain.AppealStatus
+	params := url.Values{}
 	if status != "all" {
-		st, err := domain.ParseAppealStatus(status)
-		if err != nil {
-			return s.renderError(c, fail(http.StatusNotFound, "no such list of appeals"))
-		}
-		filter = st
+		params.Set("status", status)
 	}
-	list, err := s.svc.Appeals(c.Request().Context(), filter)
+	if v := c.QueryParam("cursor"); v != "" {
+		params.Set("cursor", v)
+	}
+	q, err := readAppealQuery(params)
+	if err != nil {
+		return s.renderError(c, fail(http.StatusNotFound, "no such list of appeals"))
+	}
+	page, err := s.svc.Appeals(c.Request().Context(), q.status, q.after, q.limit)
 	if err != nil {
 		return s.renderError(c, err)
 	}
-	p.Appeals = list
+	p.Appeals = page.Appeals
+	if page.Next != nil {
+		p.NextURL = "/admin/appeals?" + url.Values{"status": {status}, "cursor": {encodeCursor(appealsCursor(q.status), *page.Next)}}.Encode()
+	}
 	return s.render(c, http.StatusOK, "appeals.html", p)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/drp"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/workflows"
 )
 
 // The page scan: every page, at a phone's width and a desktop's, must fit its viewport and
@@ -501,6 +502,11 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		// A review of the categories only: its report names kinds and counts, no values.
 		browse(t, person, chromedp.Navigate(s.reportLinkIn(frank.Email, categories.ID)), chromedp.WaitVisible(chromedp.CSS("#categories-only")))
 		checkPage(t, person, "report-categories-only")
+
+		// The person's status page of a request an agent made names the agent.
+		browse(t, person, chromedp.Navigate(s.statusLinkIn("grace@example.com", agentConfirmed.ID)), chromedp.WaitVisible(chromedp.CSS("#agent-note")),
+			chromedp.WaitVisible(chromedp.CSS(receiptChecked)), chromedp.WaitVisible(chromedp.CSS("#refresh-stop")), chromedp.Click(chromedp.CSS("#refresh-stop")))
+		checkPage(t, person, "status-agent-request")
 	})
 
 	t.Run("staff pages", func(t *testing.T) {
@@ -566,6 +572,19 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, admin, "admin-datamap")
 		browse(t, admin, chromedp.Click(chromedp.CSS("#datamap-scan button")), chromedp.WaitVisible(chromedp.CSS("#findings")))
 		checkPage(t, admin, "admin-datamap-scanned")
+
+		// Another staff member grants the appeal: dsr opens a request to carry it out, which
+		// the staff page and the person's status page point to.
+		s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+appealed.ID+"/appeal/decision", `{"granted":true,"reason":"The passport settles it."}`, s.token("dana-grants", auth.RoleAdmin), nil)
+		if err := s.temporal.GetWorkflow(context.Background(), workflows.AppealWorkflowID(appealed.ID), "").Get(context.Background(), nil); err != nil {
+			t.Fatalf("the appeal's workflow did not close: %v", err)
+		}
+		browse(t, admin, chromedp.Navigate(s.base+"/admin/requests/"+appealed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-follow-up")))
+		checkPage(t, admin, "staff-request-appeal-granted")
+		vic := newTab(t, browser)
+		browse(t, vic, chromedp.Navigate(s.statusLinkIn("vic@example.com", appealed.ID)), chromedp.WaitVisible(chromedp.CSS("#appeal-follow-up")),
+			chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
+		checkPage(t, vic, "status-appeal-granted")
 	})
 
 	t.Run("auditor pages", func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
 	"github.com/dsr-project/dsr/internal/tlog"
@@ -462,6 +463,9 @@ type statusPageData struct {
 	AppealError string
 	// Return is the way back to a protocol agent, carried through the identity form.
 	Return *agentReturn
+	// FollowUpURL opens the request a granted appeal opened, by its link key: the person
+	// holds no status token of it.
+	FollowUpURL string
 }
 
 // TypeWords says what the request asks, in the page's language.
@@ -475,6 +479,15 @@ func (p statusPageData) OfferReturn() bool {
 
 // MaxAppeal is how many characters an appeal may hold.
 func (statusPageData) MaxAppeal() int { return domain.MaxAppealText }
+
+// AgentName names the authorized agent who made the request for the person, if one did,
+// so the page can say whom the person's request came through and that their data does not.
+func (p statusPageData) AgentName() string {
+	if p.Row == nil || !p.Row.ByAgent() {
+		return ""
+	}
+	return p.Row.AgentName
+}
 
 // AnswersIdentity says the requester is to prove who they are by answering questions
 // about data we hold, rather than waiting for our privacy team.
@@ -544,6 +557,9 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 	if view.Status.Terminal() {
 		if p.Offer, err = s.svc.AppealOf(c.Request().Context(), row); err != nil {
 			s.log.Warn("appeal offer unavailable", "request_id", row.ID, "error", err)
+		}
+		if ap := p.Offer.Appeal; ap != nil && ap.FollowUpID != "" {
+			p.FollowUpURL = "/requests/" + ap.FollowUpID + "?" + links.LinkKeyParam + "=" + s.opts.Secret.StatusLinkKey(ap.FollowUpID)
 		}
 	}
 	if st := view; !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {

@@ -1,9 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/dsr-project/dsr/activities"
@@ -50,6 +53,10 @@ type AppealInput struct {
 	RefusedByID string
 	// Regulator is whom a denied appeal's notice tells the person to contact.
 	Regulator domain.Regulator
+	// Deadline and Verification are the deployment's, for the request a granted appeal
+	// opens; appeals started before they were recorded use the table's and the defaults.
+	Deadline     domain.DeadlinePolicy `json:",omitzero"`
+	Verification VerificationSettings  `json:",omitzero"`
 }
 
 // AppealResult is how the appeal ended; its query returns it while it runs.
@@ -59,6 +66,8 @@ type AppealResult struct {
 	Extended  bool                `json:"extended"`
 	Overdue   bool                `json:"overdue"`
 	DecidedAt time.Time           `json:"decided_at,omitzero"`
+	// FollowUpID is the request a granted appeal opened to carry the original out.
+	FollowUpID string `json:"follow_up_id,omitempty"`
 }
 
 // DecideAppealInput grants or denies an appeal, with the reason the person is sent.
@@ -110,6 +119,12 @@ func Appeal(ctx workflow.Context, in AppealInput) (AppealResult, error) {
 	notice := mail.AppealDecision{Granted: d.Granted, Reason: d.Reason}
 	if !d.Granted {
 		notice.RegulatorName, notice.RegulatorURL = in.Regulator.Name, in.Regulator.URL
+	}
+	if d.Granted {
+		if err := ap.openFollowUp(ctx, *d); err != nil {
+			return ap.result, err
+		}
+		notice.FollowUpRequestID = ap.result.FollowUpID
 	}
 	if err := ap.notify(ctx, mail.KindAppealDecision, notice); err != nil {
 		return ap.result, err
@@ -261,4 +276,52 @@ func (ap *appeal) notify(ctx workflow.Context, kind mail.Kind, data any) error {
 		Key:    fmt.Sprintf("%s:appeal:%s:%d", ap.in.RequestID, kind, ap.seq),
 		Notice: mail.Notice{Kind: kind, RequestID: ap.in.RequestID, Data: data},
 	}).Get(ctx, nil)
+}
+
+// followUpVersion is the workflow version in which a granted appeal opens a new request to
+// carry the original out; before it, staff did so by hand.
+const followUpVersion = "appeal-follow-up"
+
+// openFollowUp acts on a granted appeal: it stores a new request of the same type and
+// details for the same person, opened by the staff member who granted the appeal, and
+// starts its workflow, which outlives the appeal's. The original proved the mailbox, so the
+// new request skips that; as every request staff open, it waits in review until a staff
+// member other than its opener approves it, who settles who the person is: the refusal
+// may have been about exactly that, and one person should not both grant an appeal and
+// carry the request out.
+func (ap *appeal) openFollowUp(ctx workflow.Context, d DecideAppealInput) error {
+	if workflow.GetVersion(ctx, followUpVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	var out activities.OpenFollowUpResult
+	err := execute(ctx, a.OpenFollowUp, activities.OpenFollowUpInput{RequestID: ap.in.RequestID, GrantedBy: d.Actor.Name, Deadline: ap.in.Deadline}).Get(ctx, &out)
+	if err != nil || out.RequestID == "" {
+		return err
+	}
+	verification := ap.in.Verification
+	if verification == (VerificationSettings{}) {
+		verification = DefaultVerificationSettings()
+	}
+	child := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            RequestID(out.RequestID),
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			StatusKey.ValueSet(string(domain.StatusReceived)),
+			RequestTypeKey.ValueSet(string(out.Type)),
+			JurisdictionKey.ValueSet(string(out.Jurisdiction)),
+			DueDateKey.ValueSet(out.DueAt),
+		),
+	})
+	started := workflow.ExecuteChildWorkflow(child, Request, RequestInput{
+		RequestID: out.RequestID, Type: out.Type, Jurisdiction: out.Jurisdiction, ReceivedAt: out.ReceivedAt, DueAt: out.DueAt,
+		Deadline: out.Deadline, Identity: domain.IdentityRule{Requirement: domain.IdentityAnalyst}, Verification: verification,
+		OpenedBy: d.Actor.Name, OpenedByID: d.Actor.ID, AppealOf: ap.in.RequestID,
+	}).GetChildWorkflowExecution()
+	var already *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if err := started.Get(ctx, nil); err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("start the follow-up request: %w", err)
+	}
+	ap.result.FollowUpID = out.RequestID
+	return nil
 }

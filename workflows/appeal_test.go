@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/dsr-project/dsr/activities"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -26,6 +27,12 @@ type appealHarness struct {
 	notices []mail.Notice
 	alerts  []activities.AlertAppealInput
 	alertAt []time.Time
+	// followUps are the openings a granted appeal asked for; children the request
+	// workflows it started.
+	followUps []activities.OpenFollowUpInput
+	children  []workflows.RequestInput
+	// unproven makes the original read as one whose mailbox was never proven.
+	unproven bool
 }
 
 var (
@@ -56,6 +63,18 @@ func newAppealHarness(t *testing.T, j domain.Jurisdiction) *appealHarness {
 		h.alerts = append(h.alerts, in)
 		h.alertAt = append(h.alertAt, h.env.Now())
 		return nil
+	})
+	h.env.OnActivity(a.OpenFollowUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.OpenFollowUpInput) (activities.OpenFollowUpResult, error) {
+		h.followUps = append(h.followUps, in)
+		if h.unproven {
+			return activities.OpenFollowUpResult{}, nil
+		}
+		return activities.OpenFollowUpResult{RequestID: "r2", Type: domain.TypeCorrect, Jurisdiction: j, ReceivedAt: h.env.Now(), DueAt: h.env.Now().AddDate(0, 0, 45)}, nil
+	})
+	h.env.RegisterWorkflow(workflows.Request)
+	h.env.OnWorkflow(workflows.Request, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in workflows.RequestInput) (workflows.RequestState, error) {
+		h.children = append(h.children, in)
+		return workflows.RequestState{}, nil
 	})
 	return h
 }
@@ -209,4 +228,58 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestGrantedAppealOpensAFollowUpRequestThatASecondStaffMemberMustApprove(t *testing.T) {
+	h := newAppealHarness(t, domain.JurisdictionVCDPA)
+	h.in.Deadline = domain.DeadlinePolicy{DefaultDays: 20}
+	h.at(time.Hour, workflows.UpdateDecideAppeal, workflows.DecideAppealInput{Actor: reviewer, Granted: true, Reason: "We were wrong."})
+	res := h.run()
+	if len(h.followUps) != 1 || h.followUps[0].RequestID != "r1" || h.followUps[0].GrantedBy != "bob" || h.followUps[0].Deadline.DefaultDays != 20 {
+		t.Fatalf("follow-ups asked for: %+v, want one for r1 granted by bob with the deployment's deadline", h.followUps)
+	}
+	if len(h.children) != 1 {
+		t.Fatalf("request workflows started: %d, want 1", len(h.children))
+	}
+	c := h.children[0]
+	if c.RequestID != "r2" || c.Type != domain.TypeCorrect || c.OpenedBy != "bob" || c.OpenedByID != reviewer.ID || c.AppealOf != "r1" ||
+		c.Identity.Requirement != domain.IdentityAnalyst || c.Verification != workflows.DefaultVerificationSettings() {
+		t.Errorf("follow-up input = %+v, want r2 opened by bob (so another must approve it), reviewed by an analyst", c)
+	}
+	if res.FollowUpID != "r2" {
+		t.Errorf("result follow-up = %q, want r2", res.FollowUpID)
+	}
+	if got := h.notices[len(h.notices)-1].Data.(mail.AppealDecision); !got.Granted || got.FollowUpRequestID != "r2" {
+		t.Errorf("decision notice = %+v, want it to point to r2", got)
+	}
+}
+
+func TestGrantedAppealOfARequestWhoseMailboxWasNeverProvenOpensNone(t *testing.T) {
+	h := newAppealHarness(t, domain.JurisdictionVCDPA)
+	h.unproven = true
+	h.at(time.Hour, workflows.UpdateDecideAppeal, workflows.DecideAppealInput{Actor: reviewer, Granted: true, Reason: "We were wrong."})
+	res := h.run()
+	if len(h.children) != 0 || res.FollowUpID != "" {
+		t.Errorf("children %+v, follow-up %q; want none", h.children, res.FollowUpID)
+	}
+	if got := h.notices[len(h.notices)-1].Data.(mail.AppealDecision); got.FollowUpRequestID != "" {
+		t.Errorf("decision notice = %+v, want no follow-up", got)
+	}
+}
+
+// The request a granted appeal opens skips the mailbox and waits for a staff member other
+// than its opener, as every staff-opened request does, but it is the person's own request:
+// they are mailed its extension and outcome.
+func TestTheFollowUpOfAGrantedAppealMailsThePersonItsOutcome(t *testing.T) {
+	h := newHarness(t, domain.TypeCorrect)
+	h.in.OpenedBy, h.in.OpenedByID, h.in.AppealOf = "bob", "tok-bob", "r0"
+	self := h.at(time.Minute, workflows.UpdateApprove, workflows.ApproveInput{Actor: workflows.Actor{Name: "bob", Role: domain.RoleAnalyst, ID: "tok-bob"}})
+	h.at(time.Hour, workflows.UpdateExtend, workflows.ExtendInput{Actor: analyst, Reason: "three systems to check"})
+	h.at(2*time.Hour, workflows.UpdateApprove, workflows.ApproveInput{Actor: analyst, Reason: "identity checked"})
+	st := h.run()
+	wantStatus(t, st, domain.StatusCompleted)
+	if self.rejected == nil || h.codes != 0 {
+		t.Errorf("approval by the opener rejected: %v; codes mailed: %d; want refused and none", self.rejected, h.codes)
+	}
+	wantNotices(t, h, mail.KindExtension, mail.KindCompletion)
 }

@@ -41,6 +41,36 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	}
 }
 
+// Appeals run as their own workflow, and their recordings must replay too. Each is recorded
+// by an api test against the real engine with RECORD_TO set to the file (see the comment of
+// recordHistory there); appeal-extended-denied.json is a Colorado appeal extended once and
+// then denied. The check of its updates keeps the replay from passing on a recording that
+// never reached them.
+func TestRecordedAppealHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob("testdata/appeal-*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recorded appeal histories: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var updates []string
+			for _, e := range readHistory(t, f).GetEvents() {
+				if u := e.GetWorkflowExecutionUpdateAcceptedEventAttributes(); u != nil {
+					updates = append(updates, u.GetAcceptedRequest().GetInput().GetName())
+				}
+			}
+			if !slices.Contains(updates, workflows.UpdateDecideAppeal) {
+				t.Errorf("updates %v: the recording never reaches a decision", updates)
+			}
+			replayer := worker.NewWorkflowReplayer()
+			replayer.RegisterWorkflow(workflows.Appeal)
+			if err := replayer.ReplayWorkflowHistoryFromJSONFile(testLogger(t), f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // replayCodecKeys is the test-only codec key the batched recordings were encrypted with
 // (the bytes "dsr-replay-test-key-not-a-secret"). It protects nothing: the recordings hold
 // only the demo company's made-up people, and no deployment may use it.

@@ -52,7 +52,7 @@ func (r *request) complete(ctx workflow.Context) error {
 	if err := r.record(ctx, "completed", system, &s, change); err != nil {
 		return err
 	}
-	if r.in.OpenedBy == "" {
+	if r.mailsRequester() {
 		if err := r.notify(ctx, mail.KindCompletion, done); err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (r *request) finish(ctx workflow.Context, s domain.Status, action string, a
 	if err := r.record(ctx, action, actor, &s, change, reason); err != nil {
 		return err
 	}
-	if s == domain.StatusDenied && r.in.OpenedBy == "" {
+	if s == domain.StatusDenied && r.mailsRequester() {
 		if err := r.notify(ctx, mail.KindDenial, mail.Denial{Reason: reason}); err != nil {
 			return err
 		}
@@ -122,3 +122,8 @@ func (r *request) finish(ctx workflow.Context, s domain.Status, action string, a
 	}
 	return r.releaseClaim(ctx)
 }
+
+// mailsRequester says the person is mailed the request's outcome and extensions: not for a
+// request staff opened on someone's behalf, such as a child's erasure, unless it carries
+// out the person's own request after a granted appeal.
+func (r *request) mailsRequester() bool { return r.in.OpenedBy == "" || r.in.AppealOf != "" }

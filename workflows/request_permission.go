@@ -102,4 +102,19 @@ func (r *request) tellAgent(ctx workflow.Context, s domain.Status) error {
 	return r.notify(ctx, mail.KindAgentOutcome, mail.AgentOutcome{Outcome: string(s)})
 }
 
+// agentJoinedVersion is the workflow version that tells an agent their request joined the
+// person's earlier one.
+const agentJoinedVersion = "agent-joined-notice"
+
+// tellAgentJoined tells the agent of a request that joined an earlier open request of the
+// same type from the same person that theirs will not be carried out on its own, so that
+// they do not take the silence for a request lost. Only agents' requests ask for the
+// version, so a plain request's history is what it was.
+func (r *request) tellAgentJoined(ctx workflow.Context) error {
+	if !r.in.ReviewPermission || workflow.GetVersion(ctx, agentJoinedVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return r.notify(ctx, mail.KindAgentOutcome, mail.AgentOutcome{Outcome: mail.AgentOutcomeJoined})
+}
+
 var errPermissionFirst = errors.New("the agent's permission must be accepted first")

@@ -85,3 +85,24 @@ func TestAgentIsToldWhenStaffCancelTheRequest(t *testing.T) {
 	wantStatus(t, st, domain.StatusCancelled)
 	wantNotices(t, h, mail.KindAcknowledgement, mail.KindAgentOutcome)
 }
+
+func TestAgentIsToldWhenTheirRequestJoinsThePersonsEarlierOne(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.in.ReviewPermission = true
+	h.holder = "r0"
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	st := h.run()
+	wantStatus(t, st, domain.StatusCancelled)
+	if st.JoinedTo != "r0" {
+		t.Errorf("joined %q, want r0", st.JoinedTo)
+	}
+	wantNotices(t, h, mail.KindAgentOutcome)
+}
+
+func TestPersonsOwnRequestThatJoinsAnEarlierOneMailsNoAgent(t *testing.T) {
+	h := newHarness(t, domain.TypeRestrict)
+	h.holder = "r0"
+	h.at(time.Minute, workflows.UpdateVerifyEmail, verify(goodCode))
+	wantStatus(t, h.run(), domain.StatusCancelled)
+	wantNotices(t, h)
+}

@@ -118,7 +118,7 @@ func (r *request) extend(ctx workflow.Context, in ExtendInput) error {
 	if err := r.record(ctx, "extended", in.Actor, nil, change, in.Reason); err != nil {
 		return err
 	}
-	if r.in.OpenedBy != "" {
+	if !r.mailsRequester() {
 		return nil
 	}
 	return r.notify(ctx, mail.KindExtension, mail.Extension{NewDueDate: due, Reason: in.Reason})

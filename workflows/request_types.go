@@ -68,6 +68,10 @@ type RequestInput struct {
 	// once the person confirms by the mailed code, staff accept or refuse the permission
 	// before anything else happens. Who the agent is stays in the database.
 	ReviewPermission bool `json:",omitempty"`
+	// AppealOf names the request whose granted appeal opened this one. Though staff open
+	// it, it is the person's own request carried out at last, so they are mailed its
+	// outcome and any extension as for a request they made.
+	AppealOf string `json:",omitempty"`
 }
 
 // Actor is who asked for a change: a staff member's token name and role, the requester, or

@@ -123,7 +123,10 @@ func (r *request) joinDuplicate(ctx workflow.Context) (bool, error) {
 	now := workflow.Now(ctx)
 	reason := "joined an open request of the same type from the same address"
 	s := domain.StatusCancelled
-	return true, r.record(ctx, "joined_duplicate", system, &s, &activities.StepChange{JoinedTo: &out.Holder, StatusReason: &reason, CompletedAt: &now}, out.Holder)
+	if err := r.record(ctx, "joined_duplicate", system, &s, &activities.StepChange{JoinedTo: &out.Holder, StatusReason: &reason, CompletedAt: &now}, out.Holder); err != nil {
+		return true, err
+	}
+	return true, r.tellAgentJoined(ctx)
 }
 
 var codePattern = regexp.MustCompile(`^[0-9]{6,8}$`)

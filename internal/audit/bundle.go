@@ -26,9 +26,13 @@ const (
 	fileTransparency = "transparency.json"
 	fileAppeal       = "appeal.json"
 	fileStorePlans   = "store_plans.json"
-	fileManifest     = "manifest.json"
-	fileSignature    = "manifest.sig"
-	filePublicKey    = "public_key"
+	fileAgent        = "agent.json"
+	// filePermission is the agent's signed permission itself, with the extension of its
+	// type; only a bundle that may hold personal data has it.
+	filePermission = "agent_permission"
+	fileManifest   = "manifest.json"
+	fileSignature  = "manifest.sig"
+	filePublicKey  = "public_key"
 )
 
 var contentFiles = []string{fileRequest, fileHistory, fileEvents, fileStoreResults, fileRetention, fileNotices}

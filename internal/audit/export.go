@@ -55,7 +55,8 @@ const withheldValue = "(withheld)"
 // Export gathers the evidence of one request into a signed zip bundle: request.json,
 // history.json, audit_events.json, store_results.json, retention.json, notices.json,
 // store_plans.json, transparency.json when deps has a log, appeal.json when the request was
-// appealed, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in
+// appealed, agent.json (and with personal data the permission file itself) when an
+// authorized agent made it, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in
 // public_key.
 // Events appended while it runs are left out, so the bundle shows the chain as of one head.
 // It returns an error wrapping requestdb.ErrNotFound when the request does not exist.
@@ -134,6 +135,13 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		}
 		files = append(files, bundleFile{f.name, data})
 	}
+	if req.ByAgent() {
+		agentFiles, err := agentEvidence(ctx, repo, req, opts)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, agentFiles...)
+	}
 	switch ap, err := repo.GetAppeal(ctx, requestID); {
 	case err == nil:
 		data, err := marshalFile(appealOf(ap, opts))
@@ -167,6 +175,50 @@ func appealOf(ap *requestdb.Appeal, opts ExportOptions) any {
 		out.Text = fmt.Sprintf("withheld: personal data (%d characters)", utf8.RuneCountInString(ap.Text))
 	}
 	return out
+}
+
+// agentRecord is agent.json: who made the request for the person, and the permission
+// they sent, by its SHA-256 so that a copy staff kept can be matched to it. File names
+// the permission file in the bundle, which only a bundle with personal data holds: the
+// permission may name and show the person.
+type agentRecord struct {
+	Name       string                       `json:"name"`
+	Kind       string                       `json:"kind"`
+	Decision   requestdb.PermissionDecision `json:"permission_decision,omitempty"`
+	Permission *permissionRecord            `json:"permission,omitempty"`
+}
+
+type permissionRecord struct {
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256"`
+	File        string `json:"file,omitempty"`
+	Withheld    bool   `json:"withheld,omitempty"`
+}
+
+// permissionExtensions are the file extensions of the permission types intake accepts.
+var permissionExtensions = map[string]string{"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+// agentEvidence returns agent.json and, with personal data, the permission file.
+func agentEvidence(ctx context.Context, repo *requestdb.Repo, req *requestdb.Request, opts ExportOptions) ([]bundleFile, error) {
+	rec := agentRecord{Name: req.AgentName, Kind: req.AgentKind, Decision: req.AgentPermission}
+	var files []bundleFile
+	switch p, err := repo.GetPermission(ctx, req.ID); {
+	case err == nil:
+		sum := sha256.Sum256(p.Data)
+		rec.Permission = &permissionRecord{ContentType: p.ContentType, Size: len(p.Data), SHA256: hex.EncodeToString(sum[:]), Withheld: !opts.IncludePII}
+		if opts.IncludePII {
+			rec.Permission.File = filePermission + permissionExtensions[p.ContentType]
+			files = append(files, bundleFile{rec.Permission.File, p.Data})
+		}
+	case !errors.Is(err, requestdb.ErrNotFound):
+		return nil, err
+	}
+	data, err := marshalFile(rec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", fileAgent, err)
+	}
+	return append([]bundleFile{{fileAgent, data}}, files...), nil
 }
 
 // historyOf returns the request's workflow history, its payloads redacted unless personal

@@ -136,6 +136,11 @@ func verifyBundle(bundle []byte, trust Trust) (BundleReport, error) {
 			return rep, fmt.Errorf("%s: %w", fileStorePlans, err)
 		}
 	}
+	if data, ok := byName[fileAgent]; ok {
+		if err := checkPermission(data, byName, m.PersonalData); err != nil {
+			return rep, fmt.Errorf("%s: %w", fileAgent, err)
+		}
+	}
 	if data, ok := byName[fileTransparency]; ok {
 		if rep.Log, err = checkTransparency(data, m.RequestID, trust.LogKey); err != nil {
 			return rep, fmt.Errorf("%s: %w", fileTransparency, err)
@@ -416,4 +421,29 @@ func checkTransparency(data []byte, requestID, logKey string) (*LogReport, error
 	}
 	rep.Origin = cp.Origin
 	return rep, nil
+}
+
+// checkPermission checks that the agent's permission file, when the bundle holds it, is the
+// one whose SHA-256 agent.json records, and that a bundle without personal data holds none.
+func checkPermission(data []byte, files map[string][]byte, personal bool) error {
+	var rec agentRecord
+	if err := decodeStrict(data, &rec); err != nil {
+		return err
+	}
+	p := rec.Permission
+	if p == nil || p.File == "" {
+		return nil
+	}
+	if !personal {
+		return fmt.Errorf("a bundle without personal data holds the permission file %s", p.File)
+	}
+	file, ok := files[p.File]
+	if !ok {
+		return fmt.Errorf("names the permission file %s, which the bundle lacks", p.File)
+	}
+	sum := sha256.Sum256(file)
+	if got := hex.EncodeToString(sum[:]); got != p.SHA256 {
+		return fmt.Errorf("the permission file %s has SHA-256 %s, not the %s recorded", p.File, got, p.SHA256)
+	}
+	return nil
 }

@@ -29,7 +29,7 @@ func TestCodeMailOfAnAgentRequestNamesTheAgentAndAsksThePersonToConfirm(t *testi
 }
 
 func TestAgentOutcomeMailSaysHowTheRequestEndedAndNothingMore(t *testing.T) {
-	for outcome, word := range map[string]string{"completed": "finished", "denied": "could not act", "expired": "did not confirm", "cancelled": "without carrying it out"} {
+	for outcome, word := range map[string]string{"completed": "finished", "denied": "could not act", "expired": "did not confirm", "cancelled": "without carrying it out", mail.AgentOutcomeJoined: "joined the privacy request req-1"} {
 		for _, lang := range []string{"en", "nb"} {
 			msg, err := mail.Render(mail.Notice{Kind: mail.KindAgentOutcome, To: "agent@example.org", RequestID: "req-1", Language: lang, Data: mail.AgentOutcome{Outcome: outcome}})
 			if err != nil {

@@ -107,6 +107,10 @@ type AppealDecision struct {
 	RegulatorName string
 	RegulatorURL  string
 	StatusURL     string
+	// FollowUpRequestID is the request a granted appeal opened to carry the original out,
+	// and FollowUpURL its status page; empty when none was opened.
+	FollowUpRequestID string
+	FollowUpURL       string
 }
 
 // Retained is data kept despite the request, with its legal ground and end date.
@@ -119,9 +123,14 @@ type Retained struct {
 // AgentOutcome tells an authorized agent how the request they made ended. It goes to the
 // agent, not the person, and so carries none of the person's data: no reason, no links.
 type AgentOutcome struct {
-	// Outcome is the request's terminal status: completed, denied, expired or cancelled.
+	// Outcome is the request's terminal status: completed, denied, expired or cancelled;
+	// or AgentOutcomeJoined.
 	Outcome string
 }
+
+// AgentOutcomeJoined is the outcome of an agent's request that joined an earlier open
+// request of the same type from the same person, which is carried out instead.
+const AgentOutcomeJoined = "joined"
 
 // RecipientNotice asks an affiliate or service provider to apply a change. It carries only
 // the reference the recipient needs to find the record, not the requester's other data.

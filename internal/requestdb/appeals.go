@@ -30,7 +30,9 @@ type Appeal struct {
 	DecidedAt       *time.Time          `json:"decided_at,omitempty"`
 	DecisionReason  string              `json:"decision_reason,omitempty"`
 	Overdue         bool                `json:"overdue"`
-	StepSeq         int64               `json:"-"`
+	// FollowUpID names the request a granted appeal opened to carry the original out.
+	FollowUpID string `json:"follow_up_id,omitempty"`
+	StepSeq    int64  `json:"-"`
 }
 
 func (Appeal) TableName() string { return "appeals" }
@@ -81,21 +83,32 @@ func (r *Repo) GetAppeal(ctx context.Context, requestID string) (*Appeal, error)
 	return &ap, nil
 }
 
-// ListAppeals returns the appeals in the given status, or all when status is empty, those
-// due first first.
-func (r *Repo) ListAppeals(ctx context.Context, status domain.AppealStatus) ([]Appeal, error) {
-	q := r.db.WithContext(ctx).Order("due_at, request_id")
+// ListAppeals returns up to limit appeals in the given status, or in any when status is
+// empty, those due first first, starting after the cursor when one is given (its At is a
+// due date), and the cursor of the next page: nil on the last page.
+func (r *Repo) ListAppeals(ctx context.Context, status domain.AppealStatus, after *Cursor, limit int) ([]Appeal, *Cursor, error) {
+	limit = pageSize(limit)
+	q := r.db.WithContext(ctx).Order("due_at, request_id").Limit(limit + 1)
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
+	if after != nil {
+		// A row value comparison, which both engines answer from the (due_at, request_id) indexes.
+		q = q.Where("(due_at, request_id) > (?, ?)", utc(after.At), after.ID)
+	}
 	var out []Appeal
 	if err := q.Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list appeals: %w", err)
+		return nil, nil, fmt.Errorf("list appeals: %w", err)
 	}
 	for i := range out {
 		out[i].normalize()
 	}
-	return out, nil
+	if len(out) <= limit {
+		return out, nil, nil
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, &Cursor{At: last.DueAt, ID: last.RequestID}, nil
 }
 
 // AppealPatch lists the appeal fields a step changes; a nil field is left as it is.
@@ -186,4 +199,32 @@ func (r *Repo) ApplyAppealStep(ctx context.Context, s AppealStep) (bool, error) 
 		return false, fmt.Errorf("apply appeal step %d to request %s: %w", s.Seq, s.RequestID, err)
 	}
 	return stored, nil
+}
+
+// OpenFollowUp stores the request a granted appeal opens and names it on the appeal, in one
+// transaction. The caller chooses req.ID from the appeal, so a retry finds the request it
+// stored (and stores nothing) and answers as the first call did. It returns ErrNotFound
+// when the original request has no appeal.
+func (r *Repo) OpenFollowUp(ctx context.Context, originalID string, req *Request) error {
+	if req.UpdatedAt.IsZero() {
+		req.UpdatedAt = time.Now()
+	}
+	req.normalize()
+	err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(req).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&Appeal{}).Where("request_id = ?", originalID).Update("follow_up_id", req.ID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("open the follow-up of request %s: %w", originalID, err)
+	}
+	return nil
 }

@@ -69,8 +69,8 @@ func TestAnAppealStepAppliesOnceAndNeverUndoesALaterOne(t *testing.T) {
 		if err != nil || len(events) != 2 || events[0].Action != "appealed" || events[1].Action != "appeal_denied" {
 			t.Fatalf("events %+v, %v", events, err)
 		}
-		list, err := repo.ListAppeals(ctx, domain.AppealDenied)
-		if err != nil || len(list) != 1 || list[0].RequestID != id {
+		list, next, err := repo.ListAppeals(ctx, domain.AppealDenied, nil, 0)
+		if err != nil || len(list) != 1 || list[0].RequestID != id || next != nil {
 			t.Fatalf("denied appeals %+v, %v", list, err)
 		}
 	})

@@ -20,9 +20,9 @@ import (
 //     outright; what they keep is the only part of a completed request that is not done.
 //
 // The staff member who refused (the actor of the closing step, by token ID) may not decide
-// the appeal. A granted appeal withdraws the refusal: the person is told so, and the
-// privacy team acts on it by hand (the dashboard lists granted appeals), since the
-// request's own workflow has ended. A denied appeal's notice names the jurisdiction's
+// the appeal. A granted appeal withdraws the refusal: the appeal's workflow opens a new
+// request of the same type and details for the person (see workflows.Appeal), and the
+// person is told so, with a link to it. A denied appeal's notice names the jurisdiction's
 // regulator.
 
 // Reasons and kinds of the refusals of an appeal, stable for programs and pages.
@@ -150,7 +150,7 @@ func (s *Service) startAppeal(ctx context.Context, row *requestdb.Request, ap *r
 	in := workflows.AppealInput{
 		RequestID: row.ID, RequestStatus: row.Status, ReceivedAt: ap.ReceivedAt, DueAt: ap.OriginalDueAt,
 		Extension:   s.opts.Jurisdictions.For(row.Jurisdiction, s.opts.Deadline).AppealExtensionRule(ap.ReceivedAt),
-		RefusedByID: ap.RefusedByID,
+		RefusedByID: ap.RefusedByID, Deadline: s.opts.Deadline, Verification: s.opts.Verification,
 	}
 	if offer.Regulator != nil {
 		in.Regulator = *offer.Regulator
@@ -219,11 +219,18 @@ func (s *Service) Appeal(ctx context.Context, requestID string) (*requestdb.Appe
 	return ap, nil
 }
 
-// Appeals lists the appeals in a status, or all of them for the empty status, due first.
-func (s *Service) Appeals(ctx context.Context, status domain.AppealStatus) ([]requestdb.Appeal, error) {
-	out, err := s.opts.Store.ListAppeals(ctx, status)
+// AppealPage is a page of the appeals list; Next is nil on the last page.
+type AppealPage struct {
+	Appeals []requestdb.Appeal
+	Next    *requestdb.Cursor
+}
+
+// Appeals lists up to limit appeals in a status, or in any for the empty status, due first,
+// after the cursor when one is given.
+func (s *Service) Appeals(ctx context.Context, status domain.AppealStatus, after *requestdb.Cursor, limit int) (AppealPage, error) {
+	out, next, err := s.opts.Store.ListAppeals(ctx, status, after, limit)
 	if err != nil {
-		return nil, domain.Unavailable(err)
+		return AppealPage{}, domain.Unavailable(err)
 	}
-	return out, nil
+	return AppealPage{Appeals: out, Next: next}, nil
 }

@@ -43,7 +43,7 @@ type Store interface {
 	ReleaseIdempotencyKey(ctx context.Context, keyHash string) error
 	CreateAppeal(ctx context.Context, ap *requestdb.Appeal) error
 	GetAppeal(ctx context.Context, requestID string) (*requestdb.Appeal, error)
-	ListAppeals(ctx context.Context, status domain.AppealStatus) ([]requestdb.Appeal, error)
+	ListAppeals(ctx context.Context, status domain.AppealStatus, after *requestdb.Cursor, limit int) ([]requestdb.Appeal, *requestdb.Cursor, error)
 	SavePermission(ctx context.Context, requestID string, p requestdb.Permission) error
 	GetPermission(ctx context.Context, requestID string) (requestdb.Permission, error)
 }

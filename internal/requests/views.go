@@ -191,7 +191,9 @@ type StaffView struct {
 	Recipients []requestdb.RecipientNoticeRecord `json:"-"`
 	Audit      []requestdb.AuditEvent            `json:"-"`
 	// Plans are what each store was planned to change, before it changed anything.
-	Plans      []requestdb.SealedPlan  `json:"-"`
+	Plans []requestdb.SealedPlan `json:"-"`
+	// Appeal is the person's appeal of the request's refusal, if they made one.
+	Appeal     *requestdb.Appeal       `json:"-"`
 	State      *workflows.RequestState `json:"state,omitempty"`
 	StateError string                  `json:"state_error,omitempty"`
 }
@@ -256,6 +258,12 @@ func (s *Service) Staff(ctx context.Context, id string, withState bool) (StaffVi
 		return StaffView{}, domain.Unavailable(err)
 	}
 	if v.Plans, err = s.opts.Store.StorePlans(ctx, row.ID); err != nil {
+		return StaffView{}, domain.Unavailable(err)
+	}
+	switch ap, err := s.opts.Store.GetAppeal(ctx, row.ID); {
+	case err == nil:
+		v.Appeal = ap
+	case !errors.Is(err, requestdb.ErrNotFound):
 		return StaffView{}, domain.Unavailable(err)
 	}
 	if withState {
