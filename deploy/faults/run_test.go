@@ -17,6 +17,7 @@ import (
 
 // settings size a run.
 type settings struct {
+	people      int           // persons given rows before the load starts
 	every       time.Duration // a new request this often…
 	maxInFlight int           // …unless this many are open
 	flowTimeout time.Duration // one request's time from intake to its end, faults included
@@ -30,6 +31,9 @@ type run struct {
 	d   *driver
 	k   *checker
 	set settings
+	tag string // in every address of the run
+	// seeded is how many persons have rows from the start; later ones are seeded by their flow.
+	seeded int
 
 	mu         sync.Mutex
 	flows      []*flow
@@ -49,7 +53,11 @@ func newRun(t *testing.T, set settings) *run {
 	}
 	t.Cleanup(app.Close)
 	d := &driver{c: c, mail: newMailbox(c.dir + "/mail"), flowTimeout: set.flowTimeout}
-	return &run{t: t, c: c, d: d, k: &checker{c: c, d: d, app: app, wait: 2 * time.Minute}, set: set,
+	tag := randomHex(3)
+	if err := seedPeople(t.Context(), c.stores, set.people, tag); err != nil {
+		t.Fatalf("seed %d persons: %v", set.people, err)
+	}
+	return &run{t: t, c: c, d: d, k: &checker{c: c, d: d, app: app, wait: 2 * time.Minute}, set: set, tag: tag, seeded: set.people,
 		injected: map[string]int{}, recovery: map[string][]time.Duration{}}
 }
 
@@ -76,7 +84,7 @@ func (r *run) load(ctx context.Context) {
 func (r *run) start(hook intakeHook) *flow {
 	r.mu.Lock()
 	n := len(r.flows) + 1
-	f := &flow{n: n, typ: requestTypes[(n-1)%len(requestTypes)], person: newPerson(n),
+	f := &flow{n: n, typ: requestTypes[(n-1)%len(requestTypes)], person: newPerson(n, r.tag), seeded: n <= r.seeded,
 		clientIP: fmt.Sprintf("10.%d.%d.%d", n/65536%256, n/256%256, n%256)}
 	f.done = make(chan struct{})
 	r.flows = append(r.flows, f)
@@ -300,7 +308,7 @@ func (r *run) summary(elapsed time.Duration) string {
 
 // The short run, part of the normal test command: each fault once, outages of seconds.
 func TestFaultsEachOnceKeepEveryInvariant(t *testing.T) {
-	r := newRun(t, settings{every: 1500 * time.Millisecond, maxInFlight: 5, flowTimeout: 3 * time.Minute,
+	r := newRun(t, settings{people: 500, every: 1500 * time.Millisecond, maxInFlight: 5, flowTimeout: 3 * time.Minute,
 		outage: func(string) time.Duration { return 5 * time.Second }})
 	began := time.Now()
 	ctx, stop := context.WithCancel(t.Context())
@@ -326,7 +334,7 @@ func TestFaultsLongRun(t *testing.T) {
 	if err != nil || length <= 0 || length > 2*time.Hour {
 		t.Fatalf("DSR_FAULTS_LONG=%q: want a duration up to 2h", spec)
 	}
-	r := newRun(t, settings{every: 2 * time.Second, maxInFlight: 6, flowTimeout: 8 * time.Minute,
+	r := newRun(t, settings{people: int(length/time.Second) + 200, every: 2 * time.Second, maxInFlight: 6, flowTimeout: 8 * time.Minute,
 		outage: func(kind string) time.Duration {
 			switch kind {
 			case "smtp-down", "store-unreachable":
@@ -342,6 +350,10 @@ func TestFaultsLongRun(t *testing.T) {
 	go func() { defer close(loadDone); r.load(ctx) }()
 	for time.Since(began) < length {
 		r.inject(t.Context(), faultOrder[rand.IntN(len(faultOrder))])
+		// Some quiet time between faults, so each meets the load in its steady state.
+		if err := pause(t.Context(), time.Duration(5+rand.IntN(25))*time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stop()
 	<-loadDone

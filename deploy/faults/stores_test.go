@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -76,9 +77,24 @@ type person struct {
 	postalCode, orderNumber string
 }
 
-func newPerson(n int) person {
-	return person{id: n, email: fmt.Sprintf("p%d-%s@example.com", n, randomHex(3)), name: fmt.Sprintf("Person %d", n),
-		postalCode: fmt.Sprintf("%04d", 1000+n), orderNumber: fmt.Sprintf("ORD-%06d", n)}
+// newPerson is person n of a run; tag keeps the addresses of runs apart in the sink.
+func newPerson(n int, tag string) person {
+	return person{id: n, email: fmt.Sprintf("p%d-%s@example.com", n, tag), name: fmt.Sprintf("Person %d", n),
+		postalCode: strconv.Itoa(1000 + n), orderNumber: fmt.Sprintf("ORD-%06d", n)}
+}
+
+// seedPeople gives persons 1…n their rows before the load starts, so that a store fault
+// meets dsr's requests rather than the suite's own set-up.
+func seedPeople(ctx context.Context, pool *pgxpool.Pool, n int, tag string) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO crm.customers SELECT i, 'p' || i || '-' || $2 || '@example.com', 'Person ' || i,
+			(1000 + i)::text, 'ORD-' || lpad(i::text, 6, '0'), true FROM generate_series(1, $1::int) i`, n, tag); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO billing.accounts SELECT i, 'p' || i || '-' || $2 || '@example.com', 'Person ' || i, true
+			FROM generate_series(1, $1::int) i`, n, tag)
+		return err
+	})
 }
 
 // seed gives the person a row in each store.
