@@ -231,11 +231,23 @@ type staffRequest struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
+// staffView reads the request as staff see it. A request that needs attention because a
+// store failed says why in that store's error, so that counts as its reason.
 func (d *driver) staffView(ctx context.Context, f *flow) (staffRequest, error) {
-	var view struct{ Request staffRequest }
+	var view struct {
+		Request staffRequest
+		Stores  []struct{ Store, State, Error string }
+	}
 	err := d.retryCall(ctx, f, func(api string) error {
 		return f.call(ctx, http.MethodGet, api+"/api/v1/admin/requests/"+f.id, d.c.token, nil, nil, &view, nil)
 	})
+	if view.Request.StatusReason == "" {
+		for _, s := range view.Stores {
+			if s.State == "failed" && s.Error != "" {
+				view.Request.StatusReason = s.Store + ": " + s.Error
+			}
+		}
+	}
 	return view.Request, err
 }
 

@@ -221,7 +221,8 @@ func (r *run) finish(ctx context.Context) {
 // intake opened without its 202 reaching the driver: none may be left running, and one
 // that needs attention must say why.
 func (r *run) checkEveryRequest(ctx context.Context, ours map[string]bool) {
-	rows, err := r.k.app.Query(ctx, `SELECT id, status, status_reason FROM requests`)
+	rows, err := r.k.app.Query(ctx, `SELECT id, status, status_reason || coalesce((SELECT string_agg(store || ': ' || error, '; ')
+		FROM store_results s WHERE s.request_id = requests.id AND s.state = 'failed' AND s.error <> ''), '') FROM requests`)
 	if err != nil {
 		r.violation(fmt.Sprintf("list requests: %v", err))
 		return
