@@ -229,6 +229,7 @@ type staffRequest struct {
 	StatusReason string    `json:"status_reason"`
 	EmailHash    string    `json:"email_hash"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	failed       []string  // the stores that failed, from the view's store list
 }
 
 // staffView reads the request as staff see it. A request that needs attention because a
@@ -241,11 +242,13 @@ func (d *driver) staffView(ctx context.Context, f *flow) (staffRequest, error) {
 	err := d.retryCall(ctx, f, func(api string) error {
 		return f.call(ctx, http.MethodGet, api+"/api/v1/admin/requests/"+f.id, d.c.token, nil, nil, &view, nil)
 	})
-	if view.Request.StatusReason == "" {
-		for _, s := range view.Stores {
-			if s.State == "failed" && s.Error != "" {
-				view.Request.StatusReason = s.Store + ": " + s.Error
-			}
+	for _, s := range view.Stores {
+		if s.State != "failed" {
+			continue
+		}
+		view.Request.failed = append(view.Request.failed, s.Store)
+		if view.Request.StatusReason == "" && s.Error != "" {
+			view.Request.StatusReason = s.Store + ": " + s.Error
 		}
 	}
 	return view.Request, err
@@ -303,8 +306,10 @@ func (d *driver) follow(ctx context.Context, f *flow) error {
 			}
 			if time.Since(lastRetry) > 10*time.Second {
 				lastRetry = time.Now()
-				if err := d.staffAction(ctx, f, "retry", nil); err != nil {
-					return err
+				for _, store := range view.failed {
+					if err := d.staffAction(ctx, f, "retry", map[string]string{"store": store}); err != nil {
+						return err
+					}
 				}
 			}
 		case "denied", "cancelled", "expired":
