@@ -8,6 +8,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/datamap"
+	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/mail"
@@ -42,6 +43,9 @@ type Activities struct {
 	// language, as the requester's report does (requests.OutcomeLabels.Outcome); nil lists
 	// them by their internal names.
 	OutcomeLabels func(lang string, found, changed []string) (foundLabels, changedLabels []string)
+	// Jurisdictions gives each law's appeal window for the closing notices; nil means
+	// domain.BuiltinJurisdictions.
+	Jurisdictions *domain.Jurisdictions
 	// TeamEmail receives internal alerts; empty means alerts are only logged.
 	TeamEmail string
 	// Worker names the process that ran an activity, for the record; never PII.

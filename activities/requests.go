@@ -15,6 +15,7 @@ import (
 	"github.com/dsr-project/dsr/internal/i18n"
 	"github.com/dsr-project/dsr/internal/mail"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // RecordStepInput is one audit step and the change it makes to the request row.
@@ -107,22 +108,45 @@ type SendNoticeInput struct {
 }
 
 // SendNotice mails a notice to the request's address unless the key was sent before. The
-// address is read from the database here so it never passes through the engine.
+// address is read from the database here so it never passes through the engine. The
+// completion or denial of a request an agent made by form is also told to the agent, in a
+// notice of its own key: how it ended, nothing of the person's data. An AgentOutcome
+// notice, sent for the other endings, goes to the agent alone.
 func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
-	sent, err := a.Requests.MailSent(ctx, in.Key)
-	if err != nil || sent {
-		return err
-	}
 	req, err := a.Requests.GetRequest(ctx, in.Notice.RequestID)
 	if err != nil {
 		return err
 	}
-	n := in.Notice
+	if err := a.sendOnce(ctx, in.Key, req, in.Notice); err != nil {
+		return err
+	}
+	if req.AgentKind != requestdb.AgentByForm || req.AgentContact == "" {
+		return nil
+	}
+	outcome := map[mail.Kind]domain.Status{mail.KindCompletion: domain.StatusCompleted, mail.KindDenial: domain.StatusDenied}[in.Notice.Kind]
+	if outcome == "" {
+		return nil
+	}
+	return a.sendOnce(ctx, in.Key+":agent", req, mail.Notice{Kind: mail.KindAgentOutcome, RequestID: req.ID, Data: mail.AgentOutcome{Outcome: string(outcome)}})
+}
+
+// sendOnce renders and mails one notice about req unless its key was sent before.
+func (a *Activities) sendOnce(ctx context.Context, key string, req *requestdb.Request, n mail.Notice) error {
+	sent, err := a.Requests.MailSent(ctx, key)
+	if err != nil || sent {
+		return err
+	}
 	// Mail goes to the address as typed; stores match on the normalised req.Email.
 	// The language chosen at intake is the row's, so mail speaks it however long ago the
 	// workflow started.
 	n.To, n.Organization, n.Language = req.MailTo(), a.Organization, req.Language
+	if n.Kind == mail.KindAgentOutcome {
+		n.To = req.AgentContact
+	}
 	n.Data = a.withLinks(n.RequestID, n.Data)
+	n.Data = a.withAppealOffer(req, n.Data)
+	n.Data = withAgent(req, n.Data)
+	n.ReceiptURL = a.receiptLink(n)
 	n.Data = a.withOutcomeLabels(n.Language, n.Data)
 	if n.Data, err = a.withRecipientAnswers(ctx, n.RequestID, n.Language, n.Data); err != nil {
 		return err
@@ -137,7 +161,7 @@ func (a *Activities) SendNotice(ctx context.Context, in SendNoticeInput) error {
 		}
 		return err
 	}
-	return a.recordSent(ctx, requestdb.MailRecord{Key: in.Key, RequestID: n.RequestID, Kind: string(n.Kind), SentAt: time.Now().UTC()})
+	return a.recordSent(ctx, requestdb.MailRecord{Key: key, RequestID: n.RequestID, Kind: string(n.Kind), SentAt: time.Now().UTC()})
 }
 
 // recordSent logs a message the mail server has accepted. Failing the activity here would
@@ -157,6 +181,23 @@ func (a *Activities) recordSent(ctx context.Context, rec requestdb.MailRecord) e
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// withAgent names the agent in the mail that asks the person to confirm a request an
+// agent made, so that entering the code is the person's confirmation of the agent.
+func withAgent(req *requestdb.Request, data any) any {
+	if !req.ByAgent() {
+		return data
+	}
+	switch d := data.(type) {
+	case mail.VerificationCode:
+		d.AgentName = req.AgentName
+		return d
+	case mail.Reminder:
+		d.AgentName = req.AgentName
+		return d
+	}
+	return data
 }
 
 // withLinks adds the links a notice carries; they depend on where dsr is served, which the
@@ -182,6 +223,29 @@ func (a *Activities) withLinks(requestID string, data any) any {
 		return d
 	}
 	return data
+}
+
+// noticeMilestones are the milestones whose mail carries the milestone's receipt. Each
+// mail but the first code's is sent once the workflow has written the step it reports, and
+// with it the log's entry. A batched request writes "received" just after its first code
+// mail, in the same workflow task, so that link answers 404 only for the moment before.
+var noticeMilestones = map[mail.Kind]tlog.Milestone{
+	mail.KindVerificationCode: tlog.Received,
+	mail.KindAcknowledgement:  tlog.EmailVerified,
+	mail.KindExtension:        tlog.Extended,
+	mail.KindCompletion:       tlog.Completed,
+	mail.KindDenial:           tlog.Denied,
+}
+
+// receiptLink is the signed link to the receipt of the milestone the notice reports, or
+// empty when it reports none or no log is kept. The link is built here, in the mail's own
+// activity, so that receipts cost the engine nothing.
+func (a *Activities) receiptLink(n mail.Notice) string {
+	m, ok := noticeMilestones[n.Kind]
+	if !ok || !a.Requests.LogsMilestones() {
+		return ""
+	}
+	return a.Links.Receipt(n.RequestID, string(m))
 }
 
 // withOutcomeLabels names what a completion found and changed as the requester's report

@@ -31,6 +31,9 @@ type StoreRun struct {
 	Pending   bool
 	Error     string
 	Retryable bool
+	// PlanSHA256 is the digest of the plan the system was held to, for the audit chain;
+	// empty when it made none.
+	PlanSHA256 string `json:",omitempty"`
 }
 
 // StoreTimeout bounds one system's run inside a fan-out.
@@ -58,6 +61,14 @@ func (a *Activities) RunStores(ctx context.Context, in RunStoresInput) ([]StoreR
 		res.Export, res.Before = nil, nil
 		done[res.Store] = res
 	}
+	plans, err := a.Requests.StorePlans(ctx, in.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	planned := map[string]string{}
+	for _, p := range plans {
+		planned[p.Store] = p.SHA256
+	}
 
 	stop := a.heartbeatUntilDone(ctx)
 	defer stop()
@@ -65,7 +76,7 @@ func (a *Activities) RunStores(ctx context.Context, in RunStoresInput) ([]StoreR
 	var wg sync.WaitGroup
 	for i, name := range in.Stores {
 		if res, ok := done[name]; ok {
-			out[i] = StoreRun{Store: name, Result: res}
+			out[i] = StoreRun{Store: name, Result: res, PlanSHA256: planned[name]}
 			continue
 		}
 		wg.Go(func() { out[i] = a.runOneStore(ctx, req, details, name) })
@@ -114,7 +125,10 @@ func (a *Activities) requestToRun(ctx context.Context, requestID string) (*reque
 	return req, details, nil
 }
 
-// runOneStore applies the request in one system and keeps its full result for the report.
+// runOneStore plans the request in one system, when the system plans and the request
+// changes data, then applies it held to that plan, and keeps its full result for the
+// report. A plan kept from an earlier attempt is applied as it is; one the rows no longer
+// match is dropped, so that staff's retry plans afresh.
 func (a *Activities) runOneStore(ctx context.Context, req *requestdb.Request, details domain.Details, name string) StoreRun {
 	store := a.store(name)
 	if store == nil {
@@ -122,30 +136,82 @@ func (a *Activities) runOneStore(ctx context.Context, req *requestdb.Request, de
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
-	res, err := store.Apply(ctx, connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details})
+	op := a.operation(req, details)
+	plan, err := a.planStore(ctx, store, op)
+	if err != nil {
+		return storeFailure(name, err)
+	}
+	run := StoreRun{Store: name}
+	if plan != nil {
+		run.PlanSHA256 = plan.SHA256
+		if plan.Plan.CannotPlan == "" {
+			op.Plan = &plan.Plan
+		}
+	}
+	res, err := store.Apply(ctx, op)
 	switch {
+	case errors.Is(err, connector.ErrPlanStale):
+		if err := a.Requests.DropStorePlan(ctx, req.ID, name); err != nil {
+			return StoreRun{Store: name, Error: "could not drop a plan the rows no longer match", Retryable: true, PlanSHA256: run.PlanSHA256}
+		}
+		run.Error = fmt.Sprintf("%s: %v", name, err)
+		return run
 	case errors.Is(err, connector.ErrPending):
 		if err := a.Requests.MarkStorePending(ctx, req.ID, name); err != nil {
 			return StoreRun{Store: name, Error: "could not record that the system answers later", Retryable: true}
 		}
-		return StoreRun{Store: name, Pending: true}
-	case errors.Is(err, connector.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
-		return StoreRun{Store: name, Error: fmt.Sprintf("%s: %v", name, err)}
-	case errors.Is(err, context.DeadlineExceeded):
-		return StoreRun{Store: name, Error: "timed out", Retryable: true}
+		run.Pending = true
+		return run
 	case err != nil:
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
-			return StoreRun{Store: name, Error: appErr.Error(), Retryable: !appErr.NonRetryable()}
-		}
-		return StoreRun{Store: name, Error: fmt.Sprintf("%s: %v", name, err), Retryable: true}
+		failed := storeFailure(name, err)
+		failed.PlanSHA256 = run.PlanSHA256
+		return failed
 	}
 	kept, err := a.keepStoreResult(ctx, req.ID, name, res)
 	if err != nil {
 		// The change is applied; connectors apply a request once, so running it again is safe.
-		return StoreRun{Store: name, Error: "could not save the result", Retryable: true}
+		return StoreRun{Store: name, Error: "could not save the result", Retryable: true, PlanSHA256: run.PlanSHA256}
 	}
-	return StoreRun{Store: name, Result: kept.Result}
+	run.Result = kept.Result
+	return run
+}
+
+// operation is the request as a connector receives it.
+func (a *Activities) operation(req *requestdb.Request, details domain.Details) connector.Operation {
+	return connector.Operation{RequestID: req.ID, Type: req.Type, Email: req.Email, Details: details}
+}
+
+// planStore returns the system's kept plan for the operation, making and keeping one
+// first if there is none; nil when the system does not plan or the request changes
+// nothing.
+func (a *Activities) planStore(ctx context.Context, store connector.Connector, op connector.Operation) (*requestdb.SealedPlan, error) {
+	planner := store.Capabilities().Planner
+	if planner == nil || !op.Type.Planned() {
+		return nil, nil
+	}
+	if kept, found, err := a.Requests.StorePlan(ctx, op.RequestID, store.Name()); err != nil || found {
+		return &kept, err
+	}
+	p, err := planner.Plan(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := a.Requests.SaveStorePlan(ctx, op.RequestID, store.Name(), p)
+	return &kept, err
+}
+
+// storeFailure is what staff see of a system's error, and whether running it again may help.
+func storeFailure(name string, err error) StoreRun {
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.Is(err, connector.ErrPermanent) || errors.Is(err, domain.ErrInvalid):
+		return StoreRun{Store: name, Error: fmt.Sprintf("%s: %v", name, err)}
+	case errors.Is(err, context.DeadlineExceeded):
+		return StoreRun{Store: name, Error: "timed out", Retryable: true}
+	case errors.As(err, &appErr):
+		return StoreRun{Store: name, Error: appErr.Error(), Retryable: !appErr.NonRetryable()}
+	}
+	return StoreRun{Store: name, Error: fmt.Sprintf("%s: %v", name, err), Retryable: true}
 }
 
 // store returns the configured system with that name, or nil.

@@ -21,6 +21,8 @@ type StepChange struct {
 	StatusReason    *string
 	JoinedTo        *string
 	CompletedAt     *time.Time
+	// AgentPermission records staff's decision on an agent's permission.
+	AgentPermission *requestdb.PermissionDecision `json:",omitempty"`
 	// Progress, when set, replaces the request's progress on the mailbox and identity.
 	Progress *StepProgress
 	// FailedStores marks systems failed, with the error staff see, unless already done.
@@ -47,6 +49,7 @@ func (c StepChange) patch() requestdb.Patch {
 		Status: c.Status, DueAt: c.DueAt, ExtendedAt: c.ExtendedAt, ExtensionReason: c.ExtensionReason,
 		Assignee: c.Assignee, StatusReason: c.StatusReason, JoinedTo: c.JoinedTo, CompletedAt: c.CompletedAt,
 		FailedStores: c.FailedStores, Suppress: c.Suppress, ReleaseClaim: c.ReleaseClaim,
+		AgentPermission: c.AgentPermission,
 	}
 	if c.Progress != nil {
 		// A conversion, not a copy by field: it stops compiling if the two drift apart.

@@ -15,9 +15,10 @@ import (
 // and apply the same change.
 func TestStepChangeDecodesAndAppliesAnOlderWorkersPatch(t *testing.T) {
 	status, at, text := domain.StatusNeedsAttention, time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC), "x"
+	accepted := requestdb.PermissionAccepted
 	old := requestdb.Patch{
 		Status: &status, DueAt: &at, ExtendedAt: &at, ExtensionReason: &text, Assignee: &text,
-		StatusReason: &text, JoinedTo: &text, CompletedAt: &at,
+		StatusReason: &text, JoinedTo: &text, CompletedAt: &at, AgentPermission: &accepted,
 		Progress: &requestdb.Progress{EmailVerified: true, CodeAttemptsLeft: 2, IdentityRequirement: "data_points",
 			IdentityVerified: true, IdentityMethod: "analyst", IdentityAttemptsLeft: 1},
 		FailedStores: map[string]string{"shop": "timed out"}, Suppress: true, ReleaseClaim: true,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -131,7 +132,8 @@ type AuditLogEntry struct {
 
 const auditCursor = "audit"
 
-// auditEvents lists audit events at or after from and before to, of one request or all.
+// auditEvents lists audit events at or after from and before to, of one request or all,
+// by one actor or of one action when asked, as the audit page searches them.
 func (s *Server) auditEvents(c echo.Context) error {
 	fields := map[string]string{}
 	var f requestdb.AuditFilter
@@ -154,6 +156,10 @@ func (s *Server) auditEvents(c echo.Context) error {
 				fields[name] = "must be a request ID"
 			}
 			f.RequestID = v
+		case "actor":
+			f.Actor = strings.TrimSpace(v)
+		case "action":
+			f.Action = strings.TrimSpace(v)
 		case "limit":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > maxPageSize {

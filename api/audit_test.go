@@ -67,6 +67,12 @@ func TestAuditEventsByTimeAndRequestInPages(t *testing.T) {
 	if got, want := steps(get("?from=2026-03-01T00:30:00Z&to=2026-03-03")), []string{b[:4] + " received"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("window = %v, want %v", got, want)
 	}
+	if got, want := steps(get("?action=code_sent")), []string{a[:4] + " code_sent"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("action code_sent = %v, want %v", got, want)
+	}
+	if got := steps(get("?actor=nobody")); len(got) != 0 {
+		t.Errorf("actor nobody = %v, want none", got)
+	}
 	first := get("?request=" + a + "&limit=1")
 	second := get("?request=" + a + "&limit=1&cursor=" + url.QueryEscape(first.NextCursor))
 	if got := steps(first)[0] + ", " + steps(second)[0]; got != a[:4]+" received, "+a[:4]+" code_sent" || second.NextCursor != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/drp"
 )
 
 // ErrorBody is the one shape of every error answer, 4xx and 5xx alike. Messages and field
@@ -175,7 +176,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	var drpErr *drp.Error
+	if errors.As(err, &drpErr) {
+		s.writeDRPError(c, drpErr)
+		return
+	}
 	ae := asAPIError(err)
+	if s.drp != nil && strings.HasPrefix(c.Request().URL.Path, drpPathPrefix) {
+		// Agents read every failure under the protocol's paths in its own shape (3.06), a
+		// body too large or a wrong method included.
+		s.writeDRPError(c, &drp.Error{Status: ae.status, Message: ae.message, Err: ae.cause})
+		return
+	}
 	if ae.cause != nil || ae.status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "route", c.Path(), "status", ae.status, "error", err)
 	}
@@ -251,6 +263,10 @@ func strictUnmarshal(raw []byte, dst any) error {
 func readError(err error) error {
 	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 		return errTooLarge
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d KB", tooLarge.Limit>>10))
 	}
 	return fail(http.StatusBadRequest, "the body could not be read")
 }

@@ -263,6 +263,34 @@ func TestEvidenceBundleHoldsNoPersonalDataOfTheDemoPeople(t *testing.T) {
 		}
 	}
 
+	// Every entry of the public log, read as anyone reads it, is free of every demo person's
+	// address, name, phone, postal address, user name and data points, and of the values a
+	// correction gave.
+	var logSize uint64
+	checkpoint := s.do(http.MethodGet, "/api/v1/log/checkpoint", "", "")
+	if _, err := fmt.Sscanf(strings.SplitN(checkpoint.body, "\n", 3)[1], "%d", &logSize); err != nil || logSize < uint64(3*len(done)) {
+		t.Fatalf("checkpoint %q: %d entries (%v), want at least 3 per request", checkpoint.body, logSize, err)
+	}
+	var page api.LogEntries
+	s.must(http.StatusOK, http.MethodGet, fmt.Sprintf("/api/v1/log/entries?start=0&end=%d", logSize), "", "", &page)
+	if uint64(len(page.Entries)) != logSize {
+		t.Fatalf("%d entries served, want %d", len(page.Entries), logSize)
+	}
+	var everyone []string
+	for _, p := range demo.DemoPeople() {
+		everyone = append(everyone, personalData(p, p.Address, p.Phone, p.UserName)...)
+	}
+	everyone = append(everyone, newPhone, newAddress, "9988 7766")
+	for _, e := range page.Entries {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if found := leaks(string(raw), everyone); len(found) > 0 {
+			t.Errorf("log entry %d holds %q", e.Index, found)
+		}
+	}
+
 	// Asked for personal data, the bundle has them, and says so.
 	_, signer, err := ed25519.GenerateKey(nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"strings"
 
@@ -15,10 +16,20 @@ type IntakeForm = requests.IntakeForm
 // IntakeAnswer is the 202 answer to an intake.
 type IntakeAnswer = requests.Opened
 
+// intakePath takes requests. Its bodies may carry an agent's permission file, so it bounds
+// them itself, at MaxIntakeBytes.
+const intakePath = "/api/v1/requests"
+
+// MaxIntakeBytes bounds an intake's body: a permission file of the largest size, base64
+// in JSON or a part of a form, with room for the rest.
+const MaxIntakeBytes = requests.MaxPermissionBytes*4/3 + MaxBodyBytes
+
 func (s *Server) intake(c echo.Context) error {
 	if err := s.limitIntakeByIP(c); err != nil {
 		return err
 	}
+	body := &countedBody{ReadCloser: http.MaxBytesReader(c.Response(), c.Request().Body, MaxIntakeBytes)}
+	c.Request().Body = body
 	in, err := s.readIntake(c, false)
 	if err != nil {
 		return err
@@ -43,6 +54,24 @@ func (s *Server) intake(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, answer)
 }
 
+// countedBody counts the bytes read from a request's body.
+type countedBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// limitBody bounds the request's body at n bytes; reading past that fails as too large.
+func limitBody(c echo.Context, n int64) {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, n)
+}
+
 // headerGPC carries a browser's Global Privacy Control signal; "1" means do not sell or
 // share, a valid opt-out under CCPA §7025.
 const headerGPC = "Sec-GPC"
@@ -61,6 +90,10 @@ func (s *Server) readIntake(c echo.Context, byStaff bool) (requests.Intake, erro
 	}
 	if err != nil {
 		return requests.Intake{}, err
+	}
+	// Only an agent's file earns a body larger than any other.
+	if body, ok := c.Request().Body.(*countedBody); ok && form.Agent == nil && body.n > MaxBodyBytes {
+		return requests.Intake{}, errTooLarge
 	}
 	return s.svc.ValidateIntake(form, fields, byStaff)
 }

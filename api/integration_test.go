@@ -90,6 +90,7 @@ func startStack(t *testing.T, configure ...func(*api.Options, *activities.Activi
 	w := worker.New(c, taskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Request)
 	w.RegisterWorkflow(workflows.RetentionPurge) // a suppression that keeps a record starts one
+	w.RegisterWorkflow(workflows.Appeal)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -183,7 +184,8 @@ func (s *stack) code(to string) string {
 		var msgs []api.DevMail
 		s.must(http.StatusOK, http.MethodGet, "/api/v1/dev/mail?to="+url.QueryEscape(to), "", "", &msgs)
 		for _, m := range msgs {
-			if strings.Contains(m.Subject, "verification code") {
+			// A request an agent made asks the person whether they asked the agent.
+			if strings.Contains(m.Subject, "verification code") || strings.Contains(m.Subject, "privacy request for you") {
 				code = codeInMail.FindString(m.Text)
 				return code != "", m.Text
 			}

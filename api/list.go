@@ -48,6 +48,8 @@ type RequestListItem struct {
 	DueAt        time.Time           `json:"due_at"`
 	CompletedAt  *time.Time          `json:"completed_at,omitempty"`
 	Assignee     string              `json:"assignee,omitempty"`
+	// AgentName names the authorized agent who made the request for the person, if one did.
+	AgentName string `json:"agent_name,omitempty"`
 	// DaysLeft counts calendar days (UTC) from today to the due date: 0 when due today,
 	// negative when the due date has passed; absent when the request is closed.
 	DaysLeft *int `json:"days_left,omitempty"`
@@ -58,7 +60,7 @@ type RequestListItem struct {
 var listParams = map[string]bool{
 	"status": true, "type": true, "jurisdiction": true, "overdue": true, "due_before": true,
 	"assignee": true, "id": true, "sort": true, "limit": true, "cursor": true, "format": true,
-	"due": true, "email_hash": true,
+	"due": true, "email_hash": true, "by_agent": true,
 }
 
 // dueWindows are the values of the due filter: how far ahead of now an open request's due
@@ -102,6 +104,7 @@ func listItem(r requestdb.RequestSummary, now time.Time) RequestListItem {
 	item := RequestListItem{
 		ID: r.ID, Type: r.Type, Jurisdiction: r.Jurisdiction, Status: r.Status,
 		ReceivedAt: r.ReceivedAt, DueAt: r.DueAt, CompletedAt: r.CompletedAt, Assignee: r.Assignee,
+		AgentName: r.AgentName,
 	}
 	if !r.Status.Terminal() {
 		days := int(midnight(r.DueAt).Sub(midnight(now)).Hours() / 24)
@@ -168,6 +171,13 @@ func (s *Server) readListParams(params url.Values, accept string) (listQuery, er
 	}
 	if f.Assignee = strings.TrimSpace(params.Get("assignee")); len(f.Assignee) > auth.MaxNameLength {
 		fields["assignee"] = "is too long"
+	}
+	switch params.Get("by_agent") {
+	case "", "false":
+	case "true":
+		f.ByAgent = true
+	default:
+		fields["by_agent"] = "must be true or false"
 	}
 	if f.ID = params.Get("id"); f.ID != "" {
 		if _, err := uuid.Parse(f.ID); err != nil {

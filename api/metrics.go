@@ -1,8 +1,10 @@
 package api
 
 import (
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,6 +30,26 @@ type MetricsReport struct {
 	// ByMonth is every calendar month of the period, those without requests included,
 	// with all types summed and the days that month's answers took.
 	ByMonth []MonthSummary `json:"by_month"`
+	// Appeals are the appeals of refusals received in the period and those decided in it.
+	Appeals AppealMetrics `json:"appeals"`
+	// ByAgent counts the requests authorized agents made, by agent, in name order;
+	// Agents sums them. The rest people made themselves (or staff opened).
+	ByAgent []AgentMetrics `json:"by_agent"`
+	Agents  Counts         `json:"agents"`
+}
+
+// AppealMetrics count appeals received, granted and denied, and the days decisions took.
+type AppealMetrics struct {
+	Received     int          `json:"received"`
+	Granted      int          `json:"granted"`
+	Denied       int          `json:"denied"`
+	DaysToDecide ResponseDays `json:"days_to_decide"`
+}
+
+// AgentMetrics counts the requests one authorized agent made.
+type AgentMetrics struct {
+	Agent string `json:"agent"`
+	Counts
 }
 
 // MonthSummary is one calendar month (UTC, YYYY-MM) of every type.
@@ -111,6 +133,15 @@ func metricsReport(from, to time.Time, m requestdb.Metrics) MetricsReport {
 	r := MetricsReport{
 		From: from, To: to, Months: make([]MonthMetrics, len(m.Months)),
 		DaysToRespond: responseDays(m.Responses), ByType: map[domain.RequestType]RequestTypeMetrics{},
+		Appeals: AppealMetrics{Received: m.Appeals.Received, Granted: m.Appeals.Granted, Denied: m.Appeals.Denied,
+			DaysToDecide: responseDays(m.Appeals.DaysToDecide)},
+	}
+	r.ByAgent = []AgentMetrics{}
+	for _, name := range slices.Sorted(maps.Keys(m.ByAgent)) {
+		mc := m.ByAgent[name]
+		counts := Counts{Received: mc.Received, Completed: mc.Completed, Denied: mc.Denied}
+		r.ByAgent = append(r.ByAgent, AgentMetrics{Agent: name, Counts: counts})
+		r.Agents = r.Agents.add(counts)
 	}
 	for i, mc := range m.Months {
 		counts := Counts{Received: mc.Received, Completed: mc.Completed, Denied: mc.Denied}

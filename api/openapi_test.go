@@ -57,7 +57,7 @@ func TestOpenAPIDocumentDescribesExactlyTheRoutes(t *testing.T) {
 		t.Fatalf("openapi = %q, want 3.x", doc.OpenAPI)
 	}
 	ops := doc.operations()
-	h := newHarness(t, true)
+	h := newHarness(t, true, withDRP)
 	registered := map[string]bool{}
 	for _, r := range h.server.Routes() {
 		if api.IsPagePath(r.Path) {

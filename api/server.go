@@ -22,6 +22,7 @@ import (
 	"github.com/dsr-project/dsr/internal/datamap"
 	"github.com/dsr-project/dsr/internal/discover"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/drp"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/requests"
@@ -109,6 +110,9 @@ type Options struct {
 	// DataMapScanner finds personal data the data maps leave out, for the admins' page;
 	// nil when no map has a sql store.
 	DataMapScanner DataMapScanner
+	// DRP turns on the Data Rights Protocol endpoints; nil leaves them out. The server
+	// fills in its Store and Requests.
+	DRP *drp.Options
 }
 
 // DataMapScanner lists columns and tables that look like personal data the data maps do
@@ -128,6 +132,8 @@ type Server struct {
 	limiters  limiters
 	// svc does what the handlers are asked; they only bind, call it and render.
 	svc *requests.Service
+	// drp answers authorized agents; nil when the protocol is off.
+	drp *drp.Service
 }
 
 // MaxBodyBytes bounds every request body; the largest legitimate one, an intake with 50
@@ -137,6 +143,8 @@ const MaxBodyBytes = 64 << 10
 // ownBodyLimit lists the routes whose handlers bound their bodies themselves, because
 // payloads and callbacks may be larger than MaxBodyBytes.
 var ownBodyLimit = map[string]bool{
+	intakePath:      true,
+	agentFormPath:   true,
 	codecEncodePath: true,
 	codecDecodePath: true,
 	callbackPath:    true,
@@ -162,6 +170,14 @@ func New(opts Options) *Server {
 			DataMaps: opts.DataMaps, Jurisdictions: opts.Jurisdictions,
 		})
 	}
+	if opts.DRP != nil {
+		o := *opts.DRP
+		o.Store, o.Requests = opts.Requests, s.svc
+		if o.Log == nil {
+			o.Log = log
+		}
+		s.drp = drp.New(o)
+	}
 	s.signer, s.signerErr = audit.SigningKey(opts.EvidenceSigner, opts.Secret)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
@@ -181,6 +197,7 @@ func New(opts Options) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	s.routes()
+	s.drpRoutes()
 	return s
 }
 
@@ -188,7 +205,7 @@ func (s *Server) routes() {
 	s.echo.GET("/api/v1/openapi.yaml", s.openAPIYAML)
 	s.echo.GET("/api/v1/openapi.json", s.openAPIJSON)
 
-	public := s.echo.Group("/api/v1/requests")
+	public := s.echo.Group(intakePath)
 	public.POST("", s.intake)
 	// The report also opens by the signed link a review's completion mail carries.
 	public.GET("/:id/report", s.requesterReport, s.limitVerifyByIP, s.requireReportAccess)
@@ -198,7 +215,9 @@ func (s *Server) routes() {
 	mine.POST("/verify", s.verifyEmail, s.limitVerifyByRequest)
 	mine.POST("/resend-code", s.resendCode, s.limitVerifyByRequest)
 	mine.POST("/identity", s.submitIdentity, s.limitVerifyByRequest)
-	s.logRoutes(mine)
+	mine.POST("/appeal", s.submitAppeal, s.limitVerifyByRequest)
+	mine.GET("/appeal", s.requesterAppealStatus)
+	s.logRoutes(public)
 
 	if s.opts.Sessions != nil {
 		s.echo.POST(sessionPath, s.signIn)
@@ -209,7 +228,11 @@ func (s *Server) routes() {
 	staff.GET("/requests", s.listRequests)
 	staff.POST("/requests", s.staffIntake)
 	staff.GET("/requests/:id", s.staffRequest)
+	staff.GET("/requests/:id/permission", s.permissionFile)
 	staff.POST("/requests/:id/:action", s.staffAction)
+	staff.GET("/appeals", s.listAppeals)
+	staff.POST("/requests/:id/appeal/decision", s.decideAppeal)
+	staff.POST("/requests/:id/appeal/extension", s.extendAppeal)
 	staff.GET("/metrics", s.metrics)
 	staff.GET("/tasks", s.listTasks)
 	staff.POST("/tasks/:id/complete", s.completeTask)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -54,6 +55,8 @@ type StaffView struct {
 	State      *workflows.RequestState `json:"state,omitempty"`
 	StateError string                  `json:"state_error,omitempty"`
 	Audit      []AuditEntry            `json:"audit"`
+	// Plans are each system's plan as the request page shows it: without row keys.
+	Plans []requestdb.SealedPlan `json:"plans"`
 }
 
 // StaffRequest is the request row without the hash of the requester's status token.
@@ -89,9 +92,17 @@ func (s *Server) staffRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	view := StaffView{Request: v.Request, State: v.State, StateError: v.StateError, Stores: v.Stores, Audit: make([]AuditEntry, len(v.Audit))}
+	view := StaffView{Request: v.Request, State: v.State, StateError: v.StateError, Stores: v.Stores, Audit: make([]AuditEntry, len(v.Audit)),
+		Plans: make([]requestdb.SealedPlan, len(v.Plans))}
 	for i, e := range v.Audit {
 		view.Audit[i] = auditEntry(e)
+	}
+	for i, p := range v.Plans {
+		p.Plan.Tables = slices.Clone(p.Plan.Tables)
+		for j := range p.Plan.Tables {
+			p.Plan.Tables[j].Rows = nil
+		}
+		view.Plans[i] = p
 	}
 	return c.JSON(http.StatusOK, view)
 }

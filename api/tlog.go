@@ -6,13 +6,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dsr-project/dsr/internal/links"
 	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // logRoutes serves the public transparency log: anyone may read its checkpoints, entries
-// and proofs, and a requester their receipt. Without a log (Options.TransparencyLog nil)
-// the routes are left out.
-func (s *Server) logRoutes(mine *echo.Group) {
+// and proofs, and a requester their receipt, by status token or by the signed link a
+// milestone's mail carries. Without a log (Options.TransparencyLog nil) the routes are left
+// out.
+func (s *Server) logRoutes(requests *echo.Group) {
 	if s.opts.TransparencyLog == nil {
 		return
 	}
@@ -22,7 +24,37 @@ func (s *Server) logRoutes(mine *echo.Group) {
 	g.GET("/entries", s.logEntries)
 	g.GET("/proof/inclusion", s.logInclusionProof)
 	g.GET("/proof/consistency", s.logConsistencyProof)
-	mine.GET("/receipt", s.requestReceipt)
+	requests.GET("/:id/receipt", s.requestReceipt, s.limitVerifyByIP, s.requireReceiptAccess)
+}
+
+// receiptMilestoneParam names the milestone whose receipt is asked for; without it the
+// receipt is of the latest. A mailed link signs it (links.Builder.Receipt).
+const receiptMilestoneParam = "milestone"
+
+const codeReceiptLinkInvalid = "receipt_link_invalid"
+
+var errReceiptLinkInvalid = failCode(http.StatusUnauthorized, codeReceiptLinkInvalid,
+	"this receipt link is not valid; use the link from your e-mail as it is, or open the status page")
+
+// requireReceiptAccess admits the holder of a mailed receipt link, signed for the request
+// and milestone it names, and otherwise whoever requireStatusToken admits.
+func (s *Server) requireReceiptAccess(next echo.HandlerFunc) echo.HandlerFunc {
+	withToken := s.requireStatusToken(next)
+	return func(c echo.Context) error {
+		q := c.Request().URL.Query()
+		if !q.Has(links.SignatureParam) {
+			return withToken(c)
+		}
+		if !s.opts.Secret.ValidReceiptLink(c.Param("id"), q.Get(receiptMilestoneParam), q.Get(links.SignatureParam)) {
+			return errReceiptLinkInvalid
+		}
+		row, err := s.findRequest(c.Request().Context(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		c.Set(ctxRequest, row)
+		return next(c)
+	}
 }
 
 // LogEntries is a run of consecutive log entries.
@@ -83,12 +115,24 @@ func (s *Server) logConsistencyProof(c echo.Context) error {
 	return c.JSON(http.StatusOK, LogProof{Hashes: hashes})
 }
 
-// requestReceipt gives the requester the receipt of their request's latest milestone, which
-// `dsr receipt verify` checks offline.
+// requestReceipt gives the requester the receipt of their request's latest milestone, or of
+// the one named, which `dsr receipt verify` checks offline. A mailed link opens it in a
+// browser, which keeps it as a file.
 func (s *Server) requestReceipt(c echo.Context) error {
-	receipt, err := s.opts.TransparencyLog.Receipt(c.Request().Context(), currentRequest(c).ID)
+	id, ctx := currentRequest(c).ID, c.Request().Context()
+	var receipt tlog.Receipt
+	var err error
+	if m := c.QueryParam(receiptMilestoneParam); m != "" {
+		receipt, err = s.opts.TransparencyLog.MilestoneReceipt(ctx, id, tlog.Milestone(m))
+	} else {
+		receipt, err = s.opts.TransparencyLog.Receipt(ctx, id)
+	}
 	if err != nil {
 		return err
+	}
+	if c.QueryParams().Has(links.SignatureParam) {
+		c.Response().Header().Set(echo.HeaderContentDisposition,
+			`attachment; filename="dsr-receipt-`+id+`-`+string(receipt.Entry.Milestone)+`.json"`)
 	}
 	return c.JSON(http.StatusOK, receipt)
 }

@@ -36,7 +36,7 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // IsPagePath reports whether a path belongs to the web pages rather than to the JSON API,
 // which openapi.yaml describes.
 func IsPagePath(p string) bool {
-	return p == "/" || p == "/admin" || p == brandCSSPath || p == brandLogoPath || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
+	return p == "/" || p == agentFormPath || p == "/admin" || p == brandCSSPath || p == brandLogoPath || strings.HasPrefix(p, "/admin/") || p == "/audit" || strings.HasPrefix(p, "/audit/") ||
 		strings.HasPrefix(p, "/requests/") || strings.HasPrefix(p, "/static/")
 }
 
@@ -62,12 +62,15 @@ var webFuncs = template.FuncMap{
 	},
 
 	// The privacy team's words, in web_staff_text.go.
-	"staffStatus":   staffStatus,
-	"staffStatusOf": staffStatusOf,
-	"staffType":     staffType,
-	"staffAction":   staffAction,
-	"storeState":    storeState,
-	"staffJuris":    staffJurisdiction,
+	"staffStatus":     staffStatus,
+	"staffPermission": staffPermission,
+	"staffStatusOf":   staffStatusOf,
+	"staffType":       staffType,
+	"staffAction":     staffAction,
+	"storeState":      storeState,
+	"staffJuris":      staffJurisdiction,
+	"appealStatus":    appealStatus,
+	"columnAction":    columnAction,
 	// On audit pages the order of events a second apart matters.
 	"datetimeSeconds": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04:05 MST") },
 }
@@ -162,6 +165,7 @@ func (s *Server) webRoutes() {
 	e.GET("/static/:name", s.staticFile, webHeaders)
 	s.brandRoutes()
 	s.requesterPageRoutes()
+	s.agentPageRoutes()
 	s.adminPageRoutes()
 	s.auditPageRoutes()
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -26,7 +27,10 @@ func (s *Server) adminPageRoutes() {
 	staff := e.Group("/admin", webHeaders, s.requireStaffPage)
 	staff.GET("/requests", s.queuePage)
 	staff.GET("/requests/:id", s.requestPage)
+	staff.GET("/requests/:id/permission", s.permissionFilePage)
 	staff.POST("/requests/:id/:action", s.requestActionForm)
+	staff.POST("/requests/:id/appeal/:verb", s.appealActionForm)
+	staff.GET("/appeals", s.appealsPage)
 	s.dashboardPageRoutes(staff)
 }
 
@@ -99,9 +103,34 @@ type requestPageData struct {
 	// Offered are the actions the workflow takes from this staff member now.
 	Offered []string
 	// Timeline is the request's steps; Reads the latest views of the requester's details.
-	Timeline []requestdb.AuditEvent
+	Timeline []timelineRow
 	Reads    []requestdb.AuditEvent
 	TaskRows []taskRow
+	// Appeal is the request's appeal, if any; AppealDecidable and AppealExtendable say
+	// whether this staff member may decide or extend it now.
+	Appeal           *requestdb.Appeal
+	AppealDecidable  bool
+	AppealExtendable bool
+}
+
+// timelineRow is one line of the request page's timeline: a step, or Count steps in a row
+// alike (one store change planned per store, say), shown once. The audit page lists each.
+type timelineRow struct {
+	requestdb.AuditEvent
+	Count int
+}
+
+// foldStep adds e to the timeline, as one more of the last row when both are the same step
+// by the same actor and neither changed the status.
+func foldStep(rows []timelineRow, e requestdb.AuditEvent) []timelineRow {
+	if n := len(rows); n > 0 {
+		last := &rows[n-1]
+		if last.Action == e.Action && last.Actor == e.Actor && last.Role == e.Role && last.FromStatus == last.ToStatus && last.ToStatus == e.ToStatus && e.FromStatus == e.ToStatus {
+			last.Count++
+			return rows
+		}
+	}
+	return append(rows, timelineRow{AuditEvent: e, Count: 1})
 }
 
 // readsShown is how many of the latest views of a requester's details a request page lists;
@@ -113,9 +142,11 @@ func (p requestPageData) Offers(action string) bool { return slices.Contains(p.O
 
 // actionDone is what the page says after each action succeeded.
 var actionDone = map[string]string{
+	"accept-permission": "Permission accepted.", "refuse-permission": "Permission refused: the request is denied.",
 	"approve": "Approved.", "deny": "Denied.", "verify-identity": "Identity verified.", "extend": "Deadline extended.",
 	"cancel": "Cancelled.", "retry": "Store retried.", "notes": "Note added.", "assign": "Assigned.",
-	"opened": "Request opened. A second member of the privacy team must approve it.",
+	"opened":        "Request opened. A second member of the privacy team must approve it.",
+	"appeal-decide": "Appeal decided; the person is told.", "appeal-extend": "Appeal deadline extended; the person is told.",
 }
 
 func (s *Server) requestData(c echo.Context) (requestPageData, error) {
@@ -137,13 +168,16 @@ func (s *Server) requestData(c echo.Context) (requestPageData, error) {
 		if e.Action == requestdb.ActionAccessed {
 			p.Reads = append(p.Reads, e)
 		} else {
-			p.Timeline = append(p.Timeline, e)
+			p.Timeline = foldStep(p.Timeline, e)
 		}
 	}
 	slices.Reverse(p.Reads)
 	p.Reads = p.Reads[:min(len(p.Reads), readsShown)]
 	for _, t := range v.Tasks {
 		p.TaskRows = append(p.TaskRows, s.taskRow(t))
+	}
+	if err := s.appealData(c, &p); err != nil {
+		return requestPageData{}, err
 	}
 	if row.Details != "" {
 		if err := json.Unmarshal([]byte(row.Details), &p.Details); err != nil {
@@ -186,16 +220,25 @@ func (s *Server) requestActionForm(c echo.Context) error {
 		Assignee: strings.TrimSpace(c.FormValue("assignee")), Store: c.FormValue("store"),
 	})
 	if err != nil {
-		ae := asAPIError(err)
-		if ae.status >= 500 {
-			return s.renderError(c, err)
-		}
-		p, perr := s.requestData(c)
-		if perr != nil {
-			return s.renderError(c, perr)
-		}
-		p.Error = sentence(ae.message)
-		return s.render(c, ae.status, "request.html", p)
+		return s.requestPageRefusal(c, err)
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/requests/"+row.ID+"?done="+url.QueryEscape(action))
+}
+
+// requestPageRefusal shows the request's page again with why an action was refused (a
+// field's message when the refusal names one); a failure of the service gets the error page.
+func (s *Server) requestPageRefusal(c echo.Context, err error) error {
+	ae := asAPIError(err)
+	if ae.status >= 500 {
+		return s.renderError(c, err)
+	}
+	p, perr := s.requestData(c)
+	if perr != nil {
+		return s.renderError(c, perr)
+	}
+	p.Error = sentence(ae.message)
+	if names := slices.Sorted(maps.Keys(ae.fields)); len(names) > 0 {
+		p.Error = sentence(ae.fields[names[0]])
+	}
+	return s.render(c, ae.status, "request.html", p)
 }

@@ -332,24 +332,35 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	// side by side: completed with an outcome, waiting for a manual task, waiting for the
 	// requester's identity, waiting for review, denied.
 	ada, alice, erin := demoPerson(t, "ada.lovelace@example.com"), demoPerson(t, "alice@example.com"), demoPerson(t, "erin@example.com")
-	completed := s.open(`{"type":"suppress","email":"` + ada.Email + `","jurisdiction":"gdpr","details":{"scope":{"all":true}}}`)
+	// Under Connecticut's law a completion that keeps a record may be appealed.
+	completed := s.open(`{"type":"suppress","email":"` + ada.Email + `","jurisdiction":"ctdpa","details":{"scope":{"all":true}}}`)
 	// A completed review's mail links to its report.
 	reviewed := s.open(`{"type":"review","email":"` + erin.Email + `","jurisdiction":"gdpr"}`)
 	manualTask := s.open(`{"type":"review","email":"` + alice.Email + `","jurisdiction":"gdpr"}`)
 	identity := s.open(`{"type":"review","email":"bob@example.com","jurisdiction":"gdpr"}`)
 	review := s.open(`{"type":"correct","email":"carol@example.com","jurisdiction":"gdpr","details":{"changes":[{"field":"name","value":"Carol Clark"}]}}`)
 	denied := s.open(`{"type":"correct","email":"dave@example.com","jurisdiction":"gdpr","details":{"changes":[{"field":"name","value":"Dave Day"}]}}`)
+	// A Virginia denial may be appealed: its status page offers the form, then the appeal.
+	appealed := s.open(`{"type":"correct","email":"vic@example.com","jurisdiction":"vcdpa","details":{"changes":[{"field":"name","value":"Vic Vale"}]}}`)
+	// Requests an authorized agent made: one the person has yet to confirm, one whose
+	// permission waits for staff.
+	agentUnconfirmed := s.open(agentIntake(t, "restrict", "hana@example.com", signedPermission))
+	agentConfirmed := s.open(agentIntake(t, "restrict", "grace@example.com", signedPermission))
 	s.verify(completed, ada.Email)
 	s.verify(reviewed, erin.Email)
 	s.verify(manualTask, alice.Email)
 	s.verify(identity, "bob@example.com")
 	s.verify(review, "carol@example.com")
 	s.verify(denied, "dave@example.com")
+	s.verify(appealed, "vic@example.com")
+	s.confirmAsThePerson(agentConfirmed.ID, "grace@example.com", analyst)
 	s.proveIdentity(completed, ada)
 	s.proveIdentity(reviewed, erin)
 	s.proveIdentity(manualTask, alice)
 	s.awaitRequesterStatus(denied, domain.StatusPendingReview)
 	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+denied.ID+"/deny", `{"reason":"we could not match the name to our records"}`, analyst, nil)
+	s.awaitRequesterStatus(appealed, domain.StatusPendingReview)
+	s.must(http.StatusOK, http.MethodPost, "/api/v1/admin/requests/"+appealed.ID+"/deny", `{"reason":"we could not match the name to our records"}`, analyst, nil)
 	s.awaitRequesterStatus(completed, domain.StatusAwaitingManualTasks)
 	s.must(http.StatusOK, http.MethodPost, completePath(requestdb.TaskID(completed.ID, "paper-archive")), `{"result":{"found":["name"],"changed":["name"],
 		"retained":[{"what":"signed contract","reason":"Contract law","until":"2031-01-01T00:00:00Z"}]},"note":"box 4"}`, analyst, nil)
@@ -361,6 +372,8 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 	s.awaitRequesterStatus(identity, domain.StatusAwaitingIdentityVerification)
 	s.awaitRequesterStatus(review, domain.StatusPendingReview)
 	s.awaitRequesterStatus(denied, domain.StatusDenied)
+	s.awaitRequesterStatus(appealed, domain.StatusDenied)
+	s.awaitStaffStatus(agentConfirmed.ID, analyst, domain.StatusPendingReview)
 
 	browser := newBrowser(t, false)
 	t.Run("requester pages", func(t *testing.T) {
@@ -383,7 +396,7 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		}
 		enterCode(t, person, wrong, "#code-error")
 		checkPage(t, person, "verify-wrong-code")
-		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")))
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+rosa), chromedp.WaitVisible(chromedp.CSS("#status")), chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
 		checkPage(t, person, "status-awaiting-code")
 
 		// The others are opened from the mailed links, which set this browser's cookie.
@@ -398,8 +411,15 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 			{"status-awaiting-manual-task", alice.Email, manualTask, true},
 			{"status-completed", ada.Email, completed, false},
 			{"status-denied", "dave@example.com", denied, false},
+			{"status-denied-appealable", "vic@example.com", appealed, false},
 		} {
-			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")))
+			// Each has a logged milestone, so its page checks the receipt; the check is scanned
+			// with its answer.
+			browse(t, person, chromedp.Navigate(s.statusLinkIn(page.email, page.req.ID)), chromedp.WaitVisible(chromedp.CSS("#status")),
+				chromedp.WaitVisible(chromedp.CSS(receiptChecked)))
+			if got := browserValue(t, person, chromedp.AttributeValue(chromedp.CSS("#receipt-check"), "data-result")); got.Value != "checked" {
+				t.Errorf("%s: the receipt check found %q, want checked", page.name, got.Value)
+			}
 			if page.updates {
 				// Stopped first, so that no reload comes in the middle of the check.
 				browse(t, person, chromedp.WaitVisible(chromedp.CSS("#refresh-stop")), chromedp.Click(chromedp.CSS("#refresh-stop")))
@@ -409,6 +429,13 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 			}
 			checkPage(t, person, page.name)
 		}
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+completed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-text-input")))
+		if intro := browserValue(t, person, chromedp.Text(chromedp.CSS("#appeal p"))); !strings.HasPrefix(intro, "We kept some of your data") {
+			t.Errorf("the partly fulfilled request's appeal offer reads %q", intro)
+		}
+		s.must(http.StatusAccepted, http.MethodPost, "/api/v1/requests/"+appealed.ID+"/appeal", `{"text":"My name is Vic Vale.\nMy passport says so."}`, appealed.StatusToken, nil)
+		browse(t, person, chromedp.Navigate(s.base+"/requests/"+appealed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-status")))
+		checkPage(t, person, "status-appeal-open")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+completed.ID+"/report?format=html"), chromedp.WaitVisible(chromedp.CSS("main")))
 		checkPage(t, person, "report")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+review.ID+"/report?format=html"), chromedp.WaitVisible(chromedp.CSS("main")))
@@ -420,6 +447,25 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, stranger, "report-mailed-link")
 		browse(t, person, chromedp.Navigate(s.base+"/requests/"+review.ID+"?k=not-the-key"), chromedp.WaitVisible(chromedp.CSS("main")))
 		checkPage(t, person, "link-refused")
+
+		// An authorized agent's form, refused and sent, and the page where the person
+		// confirms the agent's request.
+		agent := newTab(t, browser)
+		browse(t, agent, chromedp.Navigate(s.base+"/agent"), chromedp.WaitVisible(chromedp.CSS("#agent-name")))
+		checkPage(t, agent, "agent-form")
+		browse(t, agent, chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#permission-error")))
+		checkPage(t, agent, "agent-form-errors")
+		permission := filepath.Join(t.TempDir(), "permission.pdf")
+		if err := os.WriteFile(permission, signedPermission, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		browse(t, agent, chromedp.Navigate(s.base+"/agent"))
+		fillAgentForm(t, agent, "ines@example.com", permission)
+		browse(t, agent, chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#agent-sent")))
+		checkPage(t, agent, "agent-sent")
+		verifyLink := s.linkInMail("the code mail of the agent's request", "hana@example.com", `http://x/requests/`+agentUnconfirmed.ID+`/verify\?k=[A-Za-z0-9_-]+`)
+		browse(t, person, chromedp.Navigate(verifyLink), chromedp.WaitVisible(chromedp.CSS("#agent-intro")))
+		checkPage(t, person, "verify-agent-request")
 	})
 
 	t.Run("staff pages", func(t *testing.T) {
@@ -434,9 +480,18 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?id=not-an-id"), chromedp.WaitVisible(chromedp.CSS("#f-id-error")))
 		checkPage(t, staff, "staff-queue-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+review.ID), chromedp.WaitVisible(chromedp.CSS("#approve-form")))
+		// Before approving, the analyst reads what approving will change in each store.
+		if plan := browserValue(t, staff, chromedp.Text(chromedp.CSS("#plan-accounts + div table"))); !strings.Contains(plan, "profiles") ||
+			!strings.Contains(plan, "set to the new value in 1") {
+			t.Errorf("the page before approval shows the accounts plan as %q", plan)
+		}
 		checkPage(t, staff, "staff-request-pending-review")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+completed.ID), chromedp.WaitVisible(chromedp.CSS("#status")))
 		checkPage(t, staff, "staff-request-completed")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+agentConfirmed.ID), chromedp.WaitVisible(chromedp.CSS("#accept-permission-form")))
+		checkPage(t, staff, "staff-request-agent-permission")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests?by_agent=true"), chromedp.WaitVisible(chromedp.CSS("#queue .agent-mark")))
+		checkPage(t, staff, "staff-queue-agents")
 		taskPage := "/admin/tasks/" + url.PathEscape(requestdb.TaskID(manualTask.ID, "paper-archive"))
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/tasks"), chromedp.WaitVisible(chromedp.CSS(`#tasks a[href="`+taskPage+`"]`)))
 		checkPage(t, staff, "staff-tasks")
@@ -458,6 +513,11 @@ func TestBrowserEveryPageFitsAndPassesAxe(t *testing.T) {
 		checkPage(t, staff, "staff-metrics-errors")
 		browse(t, staff, chromedp.Navigate(s.base+"/admin/staff-request"), chromedp.WaitVisible(chromedp.CSS("#sr-email")))
 		checkPage(t, staff, "staff-request-form")
+		// The analyst who denied the appealed request sees the appeal without the decision.
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/appeals"), chromedp.WaitVisible(chromedp.CSS("#appeals")))
+		checkPage(t, staff, "staff-appeals")
+		browse(t, staff, chromedp.Navigate(s.base+"/admin/requests/"+appealed.ID), chromedp.WaitVisible(chromedp.CSS("#appeal-decide-by-another")))
+		checkPage(t, staff, "staff-request-appeal-refuser")
 
 		admin := newTab(t, browser)
 		signInBrowser(t, admin, s.base, s.token("dana", auth.RoleAdmin), "#queue")

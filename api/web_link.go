@@ -27,10 +27,20 @@ func (s *Server) acceptLinkKey(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		id, key := c.Param("id"), r.URL.Query().Get(linkKeyParam)
-		if !s.validLinkKey(id, key) {
+		// An authorized agent adds the request_id it means to the user_verification_url
+		// (DRP 1.0 section 3.02.1), which must name this very request.
+		other := r.URL.Query().Has("request_id") && r.URL.Query().Get("request_id") != id
+		if other || !s.validLinkKey(id, key) {
 			return s.render(c, http.StatusUnauthorized, "no_access.html", s.publicPage(c, "no_access_title"))
 		}
 		s.setStatusCookie(c, id, key)
-		return c.Redirect(http.StatusSeeOther, r.URL.Path)
+		// Only the key leaves the address: a ?lang= or ?format= beside it still applies.
+		rest := r.URL.Query()
+		rest.Del(linkKeyParam)
+		target := r.URL.Path
+		if len(rest) > 0 {
+			target += "?" + rest.Encode()
+		}
+		return c.Redirect(http.StatusSeeOther, target)
 	}
 }

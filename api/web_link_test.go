@@ -56,3 +56,13 @@ func TestLinkKeyIsNoBearerTokenForTheAPI(t *testing.T) {
 		t.Errorf("API status with the link key = %d, want 401", a.code)
 	}
 }
+
+func TestMailedLinkKeepsItsLanguageThroughTheRedirect(t *testing.T) {
+	h := newHarness(t, false)
+	req := h.open()
+	key := testSecret.StatusLinkKey(req.ID)
+	a := h.do(http.MethodGet, "/requests/"+req.ID+"?lang=nb&k="+key, "", "", "")
+	if a.code != http.StatusSeeOther || a.header.Get("Location") != "/requests/"+req.ID+"?lang=nb" {
+		t.Errorf("mailed link with ?lang=nb = %d to %q, want 303 to the address with only the language", a.code, a.header.Get("Location"))
+	}
+}

@@ -167,7 +167,7 @@ func queueTabs(view url.Values, counts map[domain.Status]int64) []queueTab {
 }
 
 // queueFilters are the form fields copied into the queue's link as they are.
-var queueFilters = []string{"status", "type", "jurisdiction", "due", "assignee", "sort"}
+var queueFilters = []string{"status", "type", "jurisdiction", "due", "assignee", "by_agent", "sort"}
 
 // filterForm turns the filter form into the queue's link. The search box takes a request
 // ID or an address; an address goes into the link as its keyed hash only.

@@ -46,6 +46,7 @@ func (s *Server) requesterPageRoutes() {
 	mine.POST("/verify", s.submitCodeForm)
 	mine.POST("/resend-code", s.resendCodeForm)
 	mine.POST("/identity", s.submitIdentityForm)
+	mine.POST("/appeal", s.submitAppealForm)
 	mine.GET("/report", s.reportDownload)
 	mine.GET("/report.zip", s.portableCopyPage)
 	if s.opts.TransparencyLog != nil {
@@ -100,6 +101,8 @@ type requestFormPage struct {
 	Rows           []changeRow
 	Errors         map[string]string
 	IdempotencyKey string
+	// Agent marks the form of an authorized agent, who asks for someone else.
+	Agent bool
 }
 
 func (p requestFormPage) Checked(name, value string) bool {
@@ -222,6 +225,8 @@ func (p *requestFormPage) placeErrors(fields map[string]string) {
 			slot = "limits"
 		case path == "type" || path == "email" || path == "jurisdiction":
 			slot = path
+		case path == "agent.name" || path == "agent.contact" || path == "agent.permission":
+			slot = strings.Replace(path, ".", "_", 1)
 		default:
 			p.Errors["form"] = sentence(msg)
 			continue
@@ -255,14 +260,27 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 	}
 	// The request keeps the language its form was read in, for its pages and mail.
 	form, rows := webIntake(values, page.Lang())
-	in, err := s.svc.ValidateIntake(form, nil, false)
+	answer, _, opened, err := s.openFromForm(c, &page, form, rows, requests.Opening{GPC: page.GPC})
+	if !opened {
+		return err
+	}
+	s.setStatusCookie(c, answer.ID, answer.StatusToken)
+	return c.Redirect(http.StatusSeeOther, "/requests/"+answer.ID+"/verify")
+}
+
+// openFromForm validates and opens a request from a web form as POST /api/v1/requests does,
+// with the same rate limits and idempotency. When it cannot, it has answered with the form
+// again (what was typed, and why not) or an error page: opened is false and err is the
+// handler's to return.
+func (s *Server) openFromForm(c echo.Context, page *requestFormPage, form IntakeForm, rows []int, opening requests.Opening) (answer IntakeAnswer, in requests.Intake, opened bool, err error) {
+	in, err = s.svc.ValidateIntake(form, nil, false)
 	if err == nil {
 		err = s.limitIntakeByAddress(in)
 	}
 	if err != nil {
 		ae := asAPIError(err)
 		if ae.status != http.StatusUnprocessableEntity && ae.status != http.StatusForbidden && ae.status != http.StatusTooManyRequests {
-			return s.renderError(c, err)
+			return answer, in, false, s.renderError(c, err)
 		}
 		var invalid *domain.Error
 		if errors.As(err, &invalid) && invalid.Validation != nil {
@@ -272,24 +290,23 @@ func (s *Server) submitRequestForm(c echo.Context) error {
 		if len(ae.fields) == 0 {
 			page.Errors["form"] = page.formRefusal(ae.status, ae.message)
 		}
-		return s.render(c, ae.status, "request_form.html", page)
+		return answer, in, false, s.render(c, ae.status, "request_form.html", page)
 	}
-	key := []string{values.Get("idempotency_key")}
+	key := []string{page.Values.Get("idempotency_key")}
 	err = checkIdempotencyKey(key)
-	var answer IntakeAnswer
 	if err == nil {
-		answer, _, err = s.svc.Open(r.Context(), in, requests.Opening{GPC: page.GPC, IdempotencyKey: key[0], Keyed: true})
+		opening.IdempotencyKey, opening.Keyed = key[0], true
+		answer, _, err = s.svc.Open(c.Request().Context(), in, opening)
 	}
 	if err != nil {
 		ae := asAPIError(err)
 		if ae.status >= 500 {
-			return s.renderError(c, err)
+			return answer, in, false, s.renderError(c, err)
 		}
 		page.Errors["form"] = sentence(ae.message)
-		return s.render(c, ae.status, "request_form.html", page)
+		return answer, in, false, s.render(c, ae.status, "request_form.html", page)
 	}
-	s.setStatusCookie(c, answer.ID, answer.StatusToken)
-	return c.Redirect(http.StatusSeeOther, "/requests/"+answer.ID+"/verify")
+	return answer, in, true, nil
 }
 
 func (s *Server) setStatusCookie(c echo.Context, id, token string) {
@@ -356,6 +373,8 @@ type verifyPageData struct {
 	Identity  bool
 	// CodeMinutes is how long a mailed code works.
 	CodeMinutes int
+	// Agent names the authorized agent who asked for the person, whose code confirms them.
+	Agent string
 }
 
 func (s *Server) verifyData(c echo.Context) verifyPageData {
@@ -363,6 +382,7 @@ func (s *Server) verifyData(c echo.Context) verifyPageData {
 		webPage: s.publicPage(c, "verify_title"), ID: currentRequest(c).ID,
 		FormToken:   s.requesterFormToken(c.Get(ctxStatusToken).(string)),
 		CodeMinutes: int(cmp.Or(s.opts.Verification.CodeLife, domain.DefaultCodeLife) / time.Minute),
+		Agent:       currentRequest(c).AgentName,
 	}
 }
 
@@ -433,7 +453,15 @@ type statusPageData struct {
 	Notice    string
 	// Receipt says the log holds a milestone of the request, so the page offers its receipt.
 	Receipt bool
+	// Offer says whether the request may be appealed, and holds its appeal once made;
+	// AppealText and AppealError are a refused appeal's text and what was wrong with it.
+	Offer       requests.AppealOffer
+	AppealText  string
+	AppealError string
 }
+
+// MaxAppeal is how many characters an appeal may hold.
+func (statusPageData) MaxAppeal() int { return domain.MaxAppealText }
 
 // AnswersIdentity says the requester is to prove who they are by answering questions
 // about data we hold, rather than waiting for our privacy team.
@@ -500,6 +528,11 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 		_, ok := tlog.MilestoneOf(st.Action)
 		return ok
 	})
+	if view.Status.Terminal() {
+		if p.Offer, err = s.svc.AppealOf(c.Request().Context(), row); err != nil {
+			s.log.Warn("appeal offer unavailable", "request_id", row.ID, "error", err)
+		}
+	}
 	if st := view; !st.Status.Terminal() && st.Status != domain.StatusAwaitingEmailVerification && st.Status != domain.StatusAwaitingIdentityVerification {
 		p.Refresh = statusRefresh
 	}
@@ -508,6 +541,35 @@ func (s *Server) statusData(c echo.Context) statusPageData {
 
 func (s *Server) statusPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "status.html", s.statusData(c))
+}
+
+// submitAppealForm records the requester's appeal and shows it on the status page; a
+// refused appeal shows why beside the form, in the reader's language, keeping the text.
+func (s *Server) submitAppealForm(c echo.Context) error {
+	row := currentRequest(c)
+	text := c.FormValue("text")
+	_, err := s.svc.SubmitAppeal(c.Request().Context(), row, text)
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/requests/"+row.ID+"#appeal")
+	}
+	page := s.statusData(c)
+	ae := asAPIError(err)
+	if ae.status >= 500 || ae.status == http.StatusTooManyRequests {
+		return s.renderError(c, err)
+	}
+	page.AppealText, page.AppealError = text, sentence(ae.message)
+	key := "refusal_" + ae.kind
+	if ae.status == http.StatusUnprocessableEntity {
+		key = "appeal_error_" + ae.kind
+	}
+	if msg, terr := page.localizer().Translate(key, "Count", domain.MaxAppealText); ae.kind != "" && terr == nil {
+		page.AppealError = msg
+	}
+	if !page.Offer.Open {
+		// The form is gone (the window closed, or an appeal was made): say it at the top.
+		page.Error = page.AppealError
+	}
+	return s.render(c, ae.status, "status.html", page)
 }
 
 // identityPoints are the data points the identity form asks for.

@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
@@ -71,6 +72,9 @@ var staffActionTexts = map[string]string{
 	"identity_checked":              "Data points checked",
 	"identity_verified":             "Identity verified by staff",
 	"review_started":                "Sent for staff review",
+	"permission_review_started":     "Agent's permission sent for staff review",
+	"permission_accepted":           "Agent's permission accepted",
+	"permission_refused":            "Agent's permission refused",
 	"approved":                      "Approved",
 	"denied":                        "Denied",
 	"extended":                      "Deadline extended",
@@ -79,6 +83,7 @@ var staffActionTexts = map[string]string{
 	"processing_started":            "Stores started",
 	"stores_failed":                 "A store failed",
 	"store_retry_requested":         "Store retry asked for",
+	"store_planned":                 "Store change planned",
 	"stores_retried":                "Stores retried",
 	"awaiting_store_answers":        "Waiting for stores that answer later",
 	"store_answered":                "A store answered",
@@ -90,6 +95,53 @@ var staffActionTexts = map[string]string{
 	"deadline_alert":                "Deadline alert: 75% of the time used",
 	"retention_purged":              "Kept record purged",
 	requestdb.ActionAccessed:        "Requester's details viewed",
+	"appealed":                      "Appealed by the requester",
+	"appeal_extended":               "Appeal deadline extended",
+	"appeal_overdue":                "Appeal answer overdue",
+	"appeal_granted":                "Appeal granted",
+	"appeal_denied":                 "Appeal denied",
+}
+
+var appealStatusTexts = map[domain.AppealStatus]string{
+	domain.AppealOpen:    "Open: waiting for a decision",
+	domain.AppealGranted: "Granted: the refusal is withdrawn",
+	domain.AppealDenied:  "Denied: the refusal stands",
+}
+
+func appealStatus(s domain.AppealStatus) string {
+	return textOf(appealStatusTexts, s, string(s))
+}
+
+// columnActionTexts say what a plan does to a column's value.
+var columnActionTexts = map[connector.ColumnAction]string{
+	connector.ActionDelete: "deleted with the row",
+	connector.ActionNull:   "emptied",
+	connector.ActionMask:   "masked",
+	connector.ActionHash:   "replaced by a keyed hash",
+	connector.ActionSet:    "set to the new value",
+}
+
+func columnAction(a connector.ColumnAction) string {
+	return textOf(columnActionTexts, a, string(a))
+}
+
+// staffPermissionTexts say where staff stand on an agent's signed permission.
+var staffPermissionTexts = map[requestdb.PermissionDecision]string{
+	requestdb.PermissionPending:  "the person has not confirmed the request yet",
+	requestdb.PermissionAccepted: "accepted",
+	requestdb.PermissionRefused:  "refused",
+}
+
+// staffPermission says where a permission stands in a request whose status is s: a pending
+// one waits for staff once the person has confirmed.
+func staffPermission(d requestdb.PermissionDecision, s domain.Status) string {
+	if d == requestdb.PermissionPending && s == domain.StatusPendingReview {
+		return "waiting for your decision"
+	}
+	if d == requestdb.PermissionPending && s.Terminal() {
+		return "never decided"
+	}
+	return textOf(staffPermissionTexts, d, string(d))
 }
 
 func staffAction(action string) string {

@@ -53,13 +53,16 @@ func (c *cluster) script(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// setting is the value the cluster's processes get: like exec, the last one set wins, so a
+// test's own setting overrides startCluster's default.
 func (c *cluster) setting(name string) string {
+	value := ""
 	for _, kv := range c.env {
 		if v, ok := strings.CutPrefix(kv, name+"="); ok {
-			return v
+			value = v
 		}
 	}
-	return ""
+	return value
 }
 
 // workerPIDs reads the PIDs the script recorded for its workers.

@@ -22,6 +22,9 @@ import (
 // Histories recorded from `dsr dev` runs of every request shape must replay against the
 // current code: a change that would break running requests fails here. A deliberate change
 // needs workflow.GetVersion, and new recordings added beside the old ones.
+// request-correct-planned-stale.json is a correction planned before its review, whose
+// store's rows changed before approval and which staff retried; api's
+// TestARowChangedAfterThePlanStopsItsStoreUntilStaffRetry records it (RECORD_TO=FILE).
 func TestRecordedHistoriesReplay(t *testing.T) {
 	files, err := filepath.Glob("testdata/request-*.json")
 	if err != nil || len(files) == 0 {
@@ -95,6 +98,28 @@ func TestBatchedHistoriesReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// The recording of a planned correction took the plan path: the "plan-before-review"
+// version marker and a PlanStores activity before the fan-outs.
+func TestThePlannedRecordingPlansBeforeReview(t *testing.T) {
+	var version bool
+	var scheduled []string
+	for _, e := range readHistory(t, "testdata/request-correct-planned-stale.json").GetEvents() {
+		if m := e.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "Version" {
+			var id string
+			if err := converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["change-id"], &id); err != nil {
+				t.Fatal(err)
+			}
+			version = version || id == "plan-before-review"
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			scheduled = append(scheduled, a.GetActivityType().GetName())
+		}
+	}
+	if !version || !slices.Equal(scheduled, []string{"PlanStores", "RunStores", "RunStores"}) {
+		t.Errorf("version marker %v, activities %v; want the plan path, planned once and run twice", version, scheduled)
 	}
 }
 

@@ -45,6 +45,10 @@ type request struct {
 	// running counts bookkeeping local activities under way; steps are written when none
 	// is, so the steps a workflow task takes go out together.
 	running int
+	// planDigests are the plan digests recorded, by store; unrecordedPlans the (store,
+	// digest) pairs still to record (see recordPlans).
+	planDigests     map[string]string
+	unrecordedPlans [][2]string
 }
 
 // ending is a cancellation or denial the main loop has yet to carry out.
@@ -111,6 +115,9 @@ func (r *request) run(ctx workflow.Context) error {
 			return err
 		}
 	}
+	if done, err := r.reviewPermission(ctx); done || err != nil {
+		return err
+	}
 	if done, err := r.verifyIdentity(ctx); done || err != nil {
 		return err
 	}
@@ -129,7 +136,7 @@ func (r *request) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (RequestState, error) { return r.state, nil }); err != nil {
 		return err
 	}
-	for _, stage := range [][]update{r.verificationUpdates(), r.identityUpdates(), r.storeUpdates(), r.staffUpdates()} {
+	for _, stage := range [][]update{r.verificationUpdates(), r.identityUpdates(), r.permissionUpdates(), r.storeUpdates(), r.staffUpdates()} {
 		for _, u := range stage {
 			if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
 				return err

@@ -14,7 +14,7 @@ import (
 
 // StaffUpdates are the updates staff send, in the order the pages offer them.
 var StaffUpdates = []string{
-	UpdateApprove, UpdateVerifyIdentity, UpdateDeny, UpdateExtend, UpdateCancel, UpdateRetryStore, UpdateAddNote, UpdateAssign,
+	UpdateAcceptPermission, UpdateRefusePermission, UpdateApprove, UpdateVerifyIdentity, UpdateDeny, UpdateExtend, UpdateCancel, UpdateRetryStore, UpdateAddNote, UpdateAssign,
 }
 
 // StaffFacts is what decides whether a request takes a staff action now. The workflow fills
@@ -32,14 +32,27 @@ type StaffFacts struct {
 	// the name leaves the ID empty.
 	OpenedBy   string
 	OpenedByID string
+	// PermissionPending is set while an agent's permission waits for staff's decision.
+	PermissionPending bool
 }
 
 // Refusal says why the request refuses update from actor now, or nil when it takes it.
 func (f StaffFacts) Refusal(update string, actor Actor) error {
 	switch update {
+	case UpdateAcceptPermission, UpdateRefusePermission:
+		if err := f.requireStatus(domain.StatusPendingReview); err != nil {
+			return err
+		}
+		if !f.PermissionPending {
+			return errors.New("no agent's permission waits for a decision")
+		}
+		return nil
 	case UpdateApprove:
 		if err := f.requireStatus(domain.StatusPendingReview); err != nil {
 			return err
+		}
+		if f.PermissionPending {
+			return errPermissionFirst
 		}
 		if f.OpenedBy != "" && f.openedBy(actor) {
 			return errors.New("a second staff member must approve a request that staff opened")
@@ -126,5 +139,6 @@ func (r *request) staffFacts(now time.Time) StaffFacts {
 		Status: r.state.Status, Ending: r.cancelled != nil || r.denied != nil,
 		Extended: r.state.Extended, OriginalDueAt: r.state.OriginalDueAt, Now: now,
 		FailedStores: r.failedStores(), OpenedBy: r.in.OpenedBy, OpenedByID: r.in.OpenedByID,
+		PermissionPending: r.state.PermissionPending,
 	}
 }

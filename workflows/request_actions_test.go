@@ -13,6 +13,8 @@ import (
 // decides whether the workflow takes it.
 func staffInput(update string, actor workflows.Actor, failed []string) any {
 	switch update {
+	case workflows.UpdateAcceptPermission, workflows.UpdateRefusePermission:
+		return workflows.PermissionInput{Actor: actor, Reason: "signed by the person"}
 	case workflows.UpdateApprove:
 		return workflows.ApproveInput{Actor: actor, Reason: "checked"}
 	case workflows.UpdateVerifyIdentity:
@@ -39,7 +41,8 @@ func staffInput(update string, actor workflows.Actor, failed []string) any {
 
 // factsOf is what a staff page knows of a request whose state is st, at now.
 func factsOf(st workflows.RequestState, now time.Time) workflows.StaffFacts {
-	f := workflows.StaffFacts{Status: st.Status, Extended: st.Extended, OriginalDueAt: st.OriginalDueAt, Now: now, OpenedBy: st.OpenedBy}
+	f := workflows.StaffFacts{Status: st.Status, Extended: st.Extended, OriginalDueAt: st.OriginalDueAt, Now: now, OpenedBy: st.OpenedBy,
+		PermissionPending: st.PermissionPending}
 	for _, s := range st.Stores {
 		if !s.Done {
 			f.FailedStores = append(f.FailedStores, s.Store)
@@ -74,6 +77,10 @@ func TestPagesOfferExactlyTheStaffActionsTheWorkflowTakes(t *testing.T) {
 		}},
 		{"pending review of a request another person opened", domain.TypeChildErasure, domain.StatusPendingReview, second, 2 * time.Hour, func(h *harness) {
 			h.in.OpenedBy, h.in.OpenedByID = "Ana", "tok-ana"
+		}},
+		{"pending review of an agent's permission", domain.TypeRestrict, domain.StatusPendingReview, analyst, 2 * time.Hour, func(h *harness) {
+			h.in.ReviewPermission = true
+			verified(h)
 		}},
 		{"awaiting manual tasks", domain.TypeRestrict, domain.StatusAwaitingManualTasks, analyst, 2 * time.Hour, func(h *harness) {
 			h.later["shop"] = true

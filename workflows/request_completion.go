@@ -117,5 +117,8 @@ func (r *request) finish(ctx workflow.Context, s domain.Status, action string, a
 			return err
 		}
 	}
+	if err := r.tellAgent(ctx, s); err != nil {
+		return err
+	}
 	return r.releaseClaim(ctx)
 }

@@ -86,6 +86,9 @@ func (r *request) verifyIdentity(ctx workflow.Context) (bool, error) {
 		}
 		return true, r.finish(ctx, domain.StatusExpired, "expired", system, "identity was not verified in time")
 	default:
+		if err := r.planBeforeReview(ctx); err != nil {
+			return true, err
+		}
 		if err := r.setStatus(ctx, domain.StatusPendingReview, "review_started", system); err != nil {
 			return true, err
 		}

@@ -125,8 +125,12 @@ func (r *request) extend(ctx workflow.Context, in ExtendInput) error {
 }
 
 func (r *request) validateCancel(ctx workflow.Context, in CancelInput) error {
-	if err := requireStaff(in.Actor); err != nil {
-		return err
+	// Besides staff, the requester may withdraw a request: an authorized agent revokes one
+	// for them by the Data Rights Protocol (DRP 1.0 section 2.04).
+	if in.Actor.Role != domain.RoleRequester || in.Actor.Name == "" {
+		if err := requireStaff(in.Actor); err != nil {
+			return err
+		}
 	}
 	if err := requireText("reason", in.Reason); err != nil {
 		return err

@@ -75,6 +75,9 @@ func (r *request) process(ctx workflow.Context) error {
 	pending := stores
 	for {
 		r.runStores(ctx, pending)
+		if err := r.recordPlans(ctx); err != nil {
+			return err
+		}
 		if err := r.awaitLateResults(ctx); err != nil {
 			return err
 		}
@@ -138,6 +141,7 @@ func (r *request) runStoresTogether(ctx workflow.Context, stores []string) {
 		}
 		var again []string
 		for _, o := range out {
+			r.plannedNow(o.Store, o.PlanSHA256)
 			r.setStoreOutcome(StoreOutcome{Store: o.Store, Done: o.Error == "" && !o.Pending, Pending: o.Pending, Error: o.Error, Result: o.Result})
 			if o.Error != "" && o.Retryable && attempt < storeRetry.MaximumAttempts {
 				again = append(again, o.Store)

@@ -167,6 +167,13 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		}
 		return out, nil
 	})
+	h.env.OnActivity(a.PlanStores, mock.Anything, mock.Anything).Return(func(context.Context, activities.PlanStoresInput) ([]activities.StorePlanned, error) {
+		out := make([]activities.StorePlanned, len(h.stores))
+		for i, s := range h.stores {
+			out[i] = activities.StorePlanned{Store: s, SHA256: "plan-of-" + s}
+		}
+		return out, nil
+	})
 	return h
 }
 
@@ -187,10 +194,14 @@ func (h *harness) runStore(store string) activities.StoreRun {
 		h.storeFlaky[store]--
 		return activities.StoreRun{Store: store, Error: "connection reset", Retryable: true}
 	}
-	if h.storeResult != nil {
-		return activities.StoreRun{Store: store, Result: *h.storeResult}
+	plan := ""
+	if h.in.Type.Planned() {
+		plan = "plan-of-" + store
 	}
-	return activities.StoreRun{Store: store, Result: connector.Result{Store: store, Found: []string{"name"}, Changed: []string{"name"}}}
+	if h.storeResult != nil {
+		return activities.StoreRun{Store: store, Result: *h.storeResult, PlanSHA256: plan}
+	}
+	return activities.StoreRun{Store: store, Result: connector.Result{Store: store, Found: []string{"name"}, Changed: []string{"name"}}, PlanSHA256: plan}
 }
 
 // at sends an update after d of workflow time.
@@ -636,6 +647,23 @@ func TestCancellationAtEveryWaitingStatus(t *testing.T) {
 			wantStatus(t, st, domain.StatusCancelled)
 		})
 	}
+}
+
+// An authorized agent withdraws a request for its requester (DRP 1.0 section 2.04) as a
+// named requester; neither an unnamed requester nor dsr's own role may cancel.
+func TestANamedRequesterMayWithdrawARequest(t *testing.T) {
+	h := newHarness(t, domain.TypeReview)
+	unnamed := h.at(time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: workflows.Actor{Role: domain.RoleRequester}, Reason: "no"})
+	system := h.at(2*time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: workflows.Actor{Name: "dsr", Role: domain.RoleSystem}, Reason: "no"})
+	agent := h.at(3*time.Hour, workflows.UpdateCancel, workflows.CancelInput{Actor: workflows.Actor{Name: "authorized agent Example", Role: domain.RoleRequester}, Reason: "changed my mind"})
+	st := h.run()
+	if unnamed.rejected == nil || system.rejected == nil {
+		t.Errorf("unnamed requester rejected: %v; system rejected: %v; want both refused", unnamed.rejected, system.rejected)
+	}
+	if agent.rejected != nil {
+		t.Fatalf("the named requester's withdrawal was rejected: %v", agent.rejected)
+	}
+	wantStatus(t, st, domain.StatusCancelled)
 }
 
 func TestSecondRequestFromTheSameAddressJoinsTheFirst(t *testing.T) {

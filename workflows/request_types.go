@@ -64,6 +64,10 @@ type RequestInput struct {
 	// OpenedByID is the opener's token ID, the principal the approver must differ from.
 	// Requests started before it was recorded lack it.
 	OpenedByID string
+	// ReviewPermission marks a request an authorized agent made with a signed permission:
+	// once the person confirms by the mailed code, staff accept or refuse the permission
+	// before anything else happens. Who the agent is stays in the database.
+	ReviewPermission bool `json:",omitempty"`
 }
 
 // Actor is who asked for a change: a staff member's token name and role, the requester, or
@@ -110,13 +114,17 @@ type RequestState struct {
 	IdentityAttempts    int                 `json:"identity_attempts"`
 	Approved            bool                `json:"approved"`
 	ApprovedBy          string              `json:"approved_by"`
-	OpenedBy            string              `json:"opened_by"`
-	Assignee            string              `json:"assignee"`
-	JoinedTo            string              `json:"joined_to"`
-	DeadlineAlerted     bool                `json:"deadline_alerted"`
-	Notes               []Note              `json:"notes"`
-	Steps               []Step              `json:"steps"`
-	Stores              []StoreOutcome      `json:"stores"`
+	// PermissionPending is set while staff review an agent's permission; PermissionAccepted
+	// once they accepted it.
+	PermissionPending  bool           `json:"permission_pending,omitempty"`
+	PermissionAccepted bool           `json:"permission_accepted,omitempty"`
+	OpenedBy           string         `json:"opened_by"`
+	Assignee           string         `json:"assignee"`
+	JoinedTo           string         `json:"joined_to"`
+	DeadlineAlerted    bool           `json:"deadline_alerted"`
+	Notes              []Note         `json:"notes"`
+	Steps              []Step         `json:"steps"`
+	Stores             []StoreOutcome `json:"stores"`
 	// Recipients are the affiliates and third parties told of the change.
 	Recipients []activities.RecipientNotice `json:"recipients,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -208,12 +209,15 @@ func devTemporalAddress(cmd *cobra.Command, cfg config.Config) string {
 func auditVerifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify FILE",
-		Short: "Check an evidence bundle offline: digests, signature and audit chain",
+		Short: "Check an evidence bundle offline: digests, signature, audit chain and log proofs",
 		Long: `verify checks an evidence bundle without any service: every file's SHA-256 against the
-manifest, the manifest's Ed25519 signature, and the hash chain of the audit events. It exits
-non-zero naming the first thing that does not match. Give --public-key, the key published at
-/api/v1/audit/public-key, to require that the bundle was signed by it; without it the key the
-bundle carries is used and its fingerprint printed for you to compare.`,
+manifest, the manifest's Ed25519 signature, the hash chain of the audit events, and, in
+transparency.json, the log checkpoint's signature and each milestone's inclusion proof
+against it. It exits non-zero naming the first thing that does not match. Give --public-key,
+the key published at /api/v1/audit/public-key, to require that the bundle was signed by it,
+and --log-key, the key published at /api/v1/log/public-key, to require that the log signed
+the checkpoint; without them the keys the bundle carries are used and printed for you to
+compare.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var trusted ed25519.PublicKey
@@ -228,7 +232,8 @@ bundle carries is used and its fingerprint printed for you to compare.`,
 			if err != nil {
 				return err
 			}
-			rep, err := audit.VerifyBundle(bundle, trusted)
+			logKey, _ := cmd.Flags().GetString("log-key")
+			rep, err := audit.VerifyBundleTrusting(bundle, audit.Trust{Signer: trusted, LogKey: logKey})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -236,6 +241,7 @@ bundle carries is used and its fingerprint printed for you to compare.`,
 		},
 	}
 	cmd.Flags().String("public-key", "", "base64 Ed25519 public key the bundle must be signed by")
+	cmd.Flags().String("log-key", "", "the transparency log's verifier key (GET /api/v1/log/public-key) that must have signed the checkpoint in transparency.json")
 	return cmd
 }
 
@@ -243,11 +249,25 @@ func printBundleReport(cmd *cobra.Command, file string, rep audit.BundleReport) 
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "%s: evidence bundle of request %s, exported %s, verified\n", file, rep.RequestID, rep.CreatedAt.Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintf(out, "  %d audit events linked into the chain up to position %d (hash %s)\n", rep.Events, rep.ChainSeq, rep.ChainHash)
+	if rep.Plans > 0 {
+		fmt.Fprintf(out, "  %d store plans whose SHA-256 the chain records\n", rep.Plans)
+	}
+	if len(rep.UnchainedPlans) > 0 {
+		fmt.Fprintf(out, "  plans the chain does not record yet (a fan-out still running): %s\n", strings.Join(rep.UnchainedPlans, ", "))
+	}
 	if rep.Unchained > 0 {
 		fmt.Fprintf(out, "  %d older events predate the chain; only the signature covers them\n", rep.Unchained)
 	}
 	if rep.PersonalData {
 		fmt.Fprintln(out, "  the bundle holds personal data")
+	}
+	if l := rep.Log; l != nil {
+		fmt.Fprintf(out, "  %d transparency-log milestones of the request, each proven included in the checkpoint of %d entries of %s\n", l.Entries, l.TreeSize, l.Origin)
+		if l.KeyTrusted {
+			fmt.Fprintln(out, "  the checkpoint is signed by the trusted log key")
+		} else {
+			fmt.Fprintf(out, "  the checkpoint is signed by the log key the bundle carries, %s: compare it with the published key, or pass --log-key\n", l.LogKey)
+		}
 	}
 	if !rep.KeyTrusted {
 		fmt.Fprintf(out, "  signed by the key it carries, %s: compare it with the published key, or pass --public-key\n", rep.KeyFingerprint)

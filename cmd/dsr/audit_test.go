@@ -17,8 +17,10 @@ import (
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
 	"github.com/dsr-project/dsr/internal/testenv"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -133,5 +135,47 @@ func TestAuditExportWritesAVerifiableBundleWithTheDecodedHistory(t *testing.T) {
 	}
 	if strings.Contains(string(bundle), "audited@example.com") {
 		t.Error("the bundle holds the e-mail address")
+	}
+}
+
+// `dsr audit verify` checks the bundle's transparency.json and says so: against --log-key,
+// or else against the key the evidence carries, which it prints to compare.
+func TestAuditVerifyChecksTheTransparencyEvidence(t *testing.T) {
+	db := testenv.OpenMigrated(t, testenv.SQLiteURL(t))
+	repo := auditedRequest(t, db)
+	log, err := tlog.New(db, keys.Secret([]byte("0123456789abcdef0123456789abcdef")), "dsr.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendMilestones(t, db, log, "r0", "r1", "r2")
+	_, key, _ := ed25519.GenerateKey(nil)
+	history := func(context.Context, string) (*historypb.History, error) { return &historypb.History{}, nil }
+	bundle, err := audit.Export(context.Background(), audit.ExportDeps{Requests: repo, History: history, Signer: key, TransparencyLog: log}, "r1", audit.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "evidence.zip")
+	if err := os.WriteFile(file, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(extra ...string) (string, error) {
+		var out syncBuffer
+		err := run(context.Background(), append([]string{"audit", "verify", file}, extra...), &out, &out)
+		return out.String(), err
+	}
+	out, err := verify("--log-key", log.VerifierKey())
+	if err != nil || !strings.Contains(out, "1 transparency-log milestones of the request, each proven included in the checkpoint of 3 entries of dsr.test/log") ||
+		!strings.Contains(out, "signed by the trusted log key") {
+		t.Errorf("with the log key: err = %v, output %q", err, out)
+	}
+	if out, err := verify(); err != nil || !strings.Contains(out, "the log key the bundle carries, "+log.VerifierKey()) {
+		t.Errorf("without the log key: err = %v, output %q", err, out)
+	}
+	other, err := tlog.VerifierKey(keys.Secret([]byte("another secret of thirty-two b..")), "dsr.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify("--log-key", other); err == nil || !strings.Contains(err.Error(), "transparency.json") {
+		t.Errorf("another log's key: err = %v, want transparency.json named", err)
 	}
 }

@@ -28,6 +28,7 @@ func TestOperatorCommandsRefuseADataDirWithoutData(t *testing.T) {
 			{"suppression", "check", "--secret-key", secret, "bob@example.com"},
 			{"audit", "verify-log"},
 			{"audit", "export", "--request", "r1"},
+			{"plan", "--request", "r1"},
 		} {
 			var out syncBuffer
 			err := run(context.Background(), append(args, "--data-dir", dir), &out, &out)

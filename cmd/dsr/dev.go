@@ -19,6 +19,7 @@ import (
 	"github.com/dsr-project/dsr/internal/engine"
 	"github.com/dsr-project/dsr/internal/keys"
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -114,6 +115,9 @@ func runDev(cmd *cobra.Command, pprofAddr string) error {
 		return err
 	}
 	defer w.Stop()
+	if err := startDRPWork(ctx, cfg, db, c, log); err != nil {
+		return err
+	}
 
 	adminToken, err := devAdminToken(ctx, db)
 	if err != nil {
@@ -126,6 +130,7 @@ func runDev(cmd *cobra.Command, pprofAddr string) error {
 	opts.Middleware = tel.HTTPMiddleware()
 	// The embedded Web UI has no login, so dev lets it decode payloads from loopback.
 	opts.CodecTrustedOrigin, opts.TemporalUIURL = temporal.UIURL, temporal.UIURL
+	go opts.TransparencyLog.RunWitnessing(ctx, tlog.WitnessInterval, log)
 	server := api.New(opts)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ctx, ln, cfg.ShutdownTimeout) }()
@@ -204,12 +209,20 @@ func devDefaults(cfg *config.Config, httpAddr string) error {
 		cfg.Secret = secret
 	}
 	if cfg.Codec == nil {
-		cfg.Codec = &codec.Keyring{}
-		if err := cfg.Codec.Add("dev", cfg.Secret.Derive("payload-codec")); err != nil {
+		ring, err := devCodec(cfg.Secret)
+		if err != nil {
 			return err
 		}
+		cfg.Codec = ring
 	}
 	return nil
+}
+
+// devCodec is the key ring `dsr dev` seals payloads, results and plans with, derived from
+// its secret so that the tools reading its data directory derive the same.
+func devCodec(secret keys.Secret) (*codec.Keyring, error) {
+	ring := &codec.Keyring{}
+	return ring, ring.Add("dev", secret.Derive("payload-codec"))
 }
 
 // selfCheckAtStart runs one self-check so a broken wiring shows in the first seconds, and so

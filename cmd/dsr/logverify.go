@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,9 +14,9 @@ import (
 func logCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log",
-		Short: "Monitor the public transparency log",
+		Short: "Monitor and witness the public transparency log",
 	}
-	cmd.AddCommand(logVerifyCommand(), logPublicKeyCommand())
+	cmd.AddCommand(logVerifyCommand(), logPublicKeyCommand(), logWitnessCommand())
 	return cmd
 }
 
@@ -76,11 +77,12 @@ func toolPublicURL(cmd *cobra.Command) (string, error) {
 
 func logVerifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "verify --url URL --public-key KEY [--state FILE]",
+		Use:   "verify --url URL --public-key KEY [--state FILE] [--witness-key KEY]...",
 		Short: "Check that the log's latest checkpoint is signed, matches its entries and extends the one seen before",
 		Long: `verify fetches the latest checkpoint of the log served at --url, checks its signature
 with --public-key, recomputes its root from every served entry and, when --state holds a
-checkpoint seen before, checks the consistency proof that the log only grew since. It then
+checkpoint seen before, checks the consistency proof that the log only grew since. Each
+--witness-key names a witness whose valid cosignature the checkpoint must carry. It then
 keeps the new checkpoint in --state, so that running it now and then catches a log rewritten
 behind the monitor's back. It exits non-zero when any check fails.`,
 		Args: cobra.NoArgs,
@@ -95,26 +97,32 @@ behind the monitor's back. It exits non-zero when any check fails.`,
 					return fmt.Errorf("read --state: %w", err)
 				}
 			}
-			signed, cp, err := tlog.Monitor{BaseURL: url, VerifierKey: key}.Check(cmd.Context(), prev)
+			witnesses, _ := cmd.Flags().GetStringArray("witness-key")
+			obs, err := tlog.Monitor{BaseURL: url, VerifierKey: key, WitnessKeys: witnesses}.Check(cmd.Context(), prev)
 			if err != nil {
 				return err
 			}
 			if state != "" {
-				if err := os.WriteFile(state, signed, 0o644); err != nil {
+				if err := os.WriteFile(state, obs.Signed, 0o644); err != nil {
 					return fmt.Errorf("write --state: %w", err)
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "verified: %s has %d entries", cp.Origin, cp.Size)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "verified: %s has %d entries", obs.Checkpoint.Origin, obs.Checkpoint.Size)
 			if len(prev) > 0 {
-				fmt.Fprint(cmd.OutOrStdout(), ", consistent with the checkpoint seen before")
+				fmt.Fprint(out, ", consistent with the checkpoint seen before")
 			}
-			fmt.Fprintln(cmd.OutOrStdout())
+			fmt.Fprintln(out)
+			for _, c := range obs.Cosignatures {
+				fmt.Fprintf(out, "cosigned by witness %s at %s\n", c.Witness, c.At.Format(time.RFC3339))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().String("url", "", "the dsr server's base URL (required)")
 	cmd.Flags().String("public-key", "", "the log's verifier key, from a source you trust (required)")
 	cmd.Flags().String("state", "", "file keeping the last checkpoint seen, to prove the log only grew since")
+	cmd.Flags().StringArray("witness-key", nil, "a witness's verifier key whose cosignature the checkpoint must carry (repeatable)")
 	for _, f := range []string{"url", "public-key"} {
 		if err := cmd.MarkFlagRequired(f); err != nil {
 			panic(err) // the flag is defined just above

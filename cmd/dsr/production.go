@@ -9,6 +9,7 @@ import (
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/engine"
+	"github.com/dsr-project/dsr/internal/tlog"
 	"github.com/dsr-project/dsr/workflows"
 )
 
@@ -36,6 +37,7 @@ func apiCommand() *cobra.Command {
 				return err
 			}
 			opts.Middleware = tel.HTTPMiddleware()
+			go opts.TransparencyLog.RunWitnessing(cmd.Context(), tlog.WitnessInterval, log)
 			return api.New(opts).Serve(cmd.Context(), ln, cfg.ShutdownTimeout)
 		},
 	}
@@ -71,6 +73,10 @@ func workerCommand() *cobra.Command {
 			instrumentActivities(acts, tel)
 			w, err := startWorker(c, acts, cfg)
 			if err != nil {
+				return err
+			}
+			if err := startDRPWork(ctx, cfg, db, c, log); err != nil {
+				w.Stop()
 				return err
 			}
 			log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)

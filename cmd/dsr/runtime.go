@@ -94,7 +94,7 @@ func newActivities(ctx context.Context, cfg config.Config, db *database.DB) (act
 	}
 	acts = &activities.Activities{
 		Requests: requestdb.New(db).WithResultKeys(cfg.Codec).WithLog(tl), Secret: cfg.Secret, Links: links.Builder{Base: cfg.PublicURL, Secret: cfg.Secret, ReportTTL: cfg.ReportLinkTTL},
-		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(),
+		Organization: cfg.Organization, TeamEmail: cfg.TeamEmail, Worker: workerIdentity(), Jurisdictions: cfg.Jurisdictions,
 	}
 	brand := mail.Brand{Organization: cfg.Organization, PrivacyPolicyURL: cfg.PrivacyPolicyURL, AccentColor: cfg.AccentColor}
 	if cfg.LogoFile != "" {
@@ -264,6 +264,7 @@ func startWorker(c client.Client, acts *activities.Activities, cfg config.Config
 	w.RegisterWorkflow(workflows.SelfCheck)
 	w.RegisterWorkflow(workflows.Request)
 	w.RegisterWorkflow(workflows.RetentionPurge)
+	w.RegisterWorkflow(workflows.Appeal)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -292,12 +293,26 @@ func readinessChecks(c client.Client, db *database.DB, cfg config.Config) []api.
 	}})
 }
 
+// servedLog is the transparency log a serving process answers for, asking the configured
+// witnesses to cosign its checkpoints (see tlog.Log.RunWitnessing).
+func servedLog(db *database.DB, cfg config.Config) (*tlog.Log, error) {
+	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	if err != nil || len(cfg.LogWitnesses) == 0 {
+		return tl, err
+	}
+	ws := make([]tlog.WitnessEndpoint, len(cfg.LogWitnesses))
+	for i, w := range cfg.LogWitnesses {
+		ws[i] = tlog.WitnessEndpoint{VerifierKey: w.VerifierKey, URL: w.URL}
+	}
+	return tl.WithWitnesses(ws, nil)
+}
+
 // apiOptions are the HTTP server's dependencies; devMailbox is set only in dev. The data
 // map's webhook stores give the keys their callbacks are signed with.
 func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.Config, devMailbox *requestdb.DevMailbox) (api.Options, error) {
 	verification := workflows.DefaultVerificationSettings()
 	verification.CodeLife = cfg.CodeLife
-	tl, err := tlog.New(db, cfg.Secret, tlog.Origin(cfg.PublicURL))
+	tl, err := servedLog(db, cfg)
 	if err != nil {
 		return api.Options{}, err
 	}
@@ -321,6 +336,9 @@ func apiOptions(log *slog.Logger, c client.Client, db *database.DB, cfg config.C
 	}
 	if hasSQLStore(scanned) {
 		opts.DataMapScanner = discover.Scanner{Maps: scanned, Options: discover.Options{LookupEnv: demoLookupEnv(cfg)}}
+	}
+	if opts.DRP, err = drpOptions(cfg); err != nil {
+		return opts, err
 	}
 	hooks, err := demoCallbackHooks(cfg)
 	if err != nil {

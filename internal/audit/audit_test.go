@@ -60,16 +60,27 @@ func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 			t.Fatal(err)
 		}
 	}
+	// r1's third step records the digest of its store's plan, as the fan-out does.
+	kept := []connector.Retention{{What: "invoice " + keptOrder, Reason: "tax law", Until: day.AddDate(7, 0, 0), Ref: "invoices:" + keptOrder}}
+	plan, err := repo.SaveStorePlan(ctx, "r1", "crm", connector.ChangePlan{Store: "crm", Retained: kept, Tables: []connector.TableChange{
+		{Table: "invoices", Matched: 1, Rows: []connector.PlannedRow{{Key: keptOrder, Digest: "digest-of-the-invoice"}}, Kept: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, s := range []struct {
 		request string
 		seq     int64
 	}{{"r1", 1}, {"r2", 1}, {"r1", 2}, {"r2", 2}, {"r1", 3}} {
 		status := domain.StatusInProgress
+		action, details := fmt.Sprintf("step-%d", s.seq), `["checked"]`
+		if s.request == "r1" && s.seq == 3 {
+			action, details = "store_planned", `["crm","sha256:`+plan.SHA256+`"]`
+		}
 		_, err := repo.ApplyStep(ctx, requestdb.Step{
 			RequestID: s.request, Seq: s.seq, Patch: requestdb.Patch{Status: &status},
 			Event: requestdb.AuditEvent{
 				At: day.Add(time.Duration(i) * time.Minute), Actor: "alice", Role: "analyst",
-				Action: fmt.Sprintf("step-%d", s.seq), ToStatus: string(status), Details: `["checked"]`,
+				Action: action, ToStatus: string(status), Details: details,
 			},
 		})
 		if err != nil {
@@ -78,7 +89,7 @@ func seed(t *testing.T, db *database.DB) *requestdb.Repo {
 	}
 	result := connector.Result{
 		Store: "crm", Found: []string{"name"}, Export: map[string]any{"name": reviewValue},
-		Retained: []connector.Retention{{What: "invoice " + keptOrder, Reason: "tax law", Until: day.AddDate(7, 0, 0), Ref: "invoices:" + keptOrder}},
+		Retained: kept,
 		Before:   []connector.PriorValue{{Table: "customers", Field: "postal_address", Value: oldAddress}},
 	}
 	if err := repo.SaveStoreResult(ctx, "r1", "crm", result); err != nil {

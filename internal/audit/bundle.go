@@ -24,6 +24,8 @@ const (
 	fileRetention    = "retention.json"
 	fileNotices      = "notices.json"
 	fileTransparency = "transparency.json"
+	fileAppeal       = "appeal.json"
+	fileStorePlans   = "store_plans.json"
 	fileManifest     = "manifest.json"
 	fileSignature    = "manifest.sig"
 	filePublicKey    = "public_key"

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	historypb "go.temporal.io/api/history/v1"
 
@@ -53,7 +54,9 @@ const withheldValue = "(withheld)"
 
 // Export gathers the evidence of one request into a signed zip bundle: request.json,
 // history.json, audit_events.json, store_results.json, retention.json, notices.json,
-// transparency.json when deps has a log, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in public_key.
+// store_plans.json, transparency.json when deps has a log, appeal.json when the request was
+// appealed, and manifest.json with the SHA-256 of each, signed in manifest.sig by the key in
+// public_key.
 // Events appended while it runs are left out, so the bundle shows the chain as of one head.
 // It returns an error wrapping requestdb.ErrNotFound when the request does not exist.
 func Export(ctx context.Context, deps ExportDeps, requestID string, opts ExportOptions) ([]byte, error) {
@@ -108,6 +111,10 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 	if err != nil {
 		return nil, err
 	}
+	plans, err := repo.StorePlans(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
 	var files []bundleFile
 	for _, f := range []struct {
 		name  string
@@ -119,12 +126,23 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		{fileStoreResults, storeResultsOf(results, opts)},
 		{fileRetention, retentionOf(results, opts)},
 		{fileNotices, noticesOf(mails)},
+		{fileStorePlans, storePlansOf(plans, opts)},
 	} {
 		data, err := marshalFile(f.value)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 		files = append(files, bundleFile{f.name, data})
+	}
+	switch ap, err := repo.GetAppeal(ctx, requestID); {
+	case err == nil:
+		data, err := marshalFile(appealOf(ap, opts))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fileAppeal, err)
+		}
+		files = append(files, bundleFile{fileAppeal, data})
+	case !errors.Is(err, requestdb.ErrNotFound):
+		return nil, err
 	}
 	if deps.TransparencyLog != nil {
 		ev, err := deps.TransparencyLog.RequestEvidence(ctx, requestID)
@@ -138,6 +156,17 @@ func gatherEvidence(ctx context.Context, deps ExportDeps, requestID string, opts
 		files = append(files, bundleFile{fileTransparency, data})
 	}
 	return files, nil
+}
+
+// appealOf is appeal.json: the request's appeal, who refused and who decided it (by name
+// and token ID), when, and why. The person's own words are personal data, withheld unless
+// asked for; their length stays, to show that something was written.
+func appealOf(ap *requestdb.Appeal, opts ExportOptions) any {
+	out := *ap
+	if !opts.IncludePII {
+		out.Text = fmt.Sprintf("withheld: personal data (%d characters)", utf8.RuneCountInString(ap.Text))
+	}
+	return out
 }
 
 // historyOf returns the request's workflow history, its payloads redacted unless personal
@@ -265,6 +294,36 @@ func storeResultsOf(results []connector.Result, opts ExportOptions) []connector.
 			r.Retained = withholdRecords(r.Retained)
 		}
 		out[i] = r
+	}
+	return out
+}
+
+// storePlan is one entry of store_plans.json: what a system was planned to change, with
+// the SHA-256 the audit chain's store_planned event records. With personal data the plan
+// is the exact JSON that digest is of; without, row keys and kept records are withheld
+// (an order number verifies a requester), and counts, columns and actions stay.
+type storePlan struct {
+	Store     string               `json:"store"`
+	SHA256    string               `json:"sha256"`
+	PlannedAt time.Time            `json:"planned_at"`
+	Plan      connector.ChangePlan `json:"plan"`
+	Withheld  []string             `json:"withheld,omitempty"`
+}
+
+func storePlansOf(plans []requestdb.SealedPlan, opts ExportOptions) []storePlan {
+	out := []storePlan{}
+	for _, p := range plans {
+		sp := storePlan{Store: p.Store, SHA256: p.SHA256, PlannedAt: p.PlannedAt, Plan: p.Plan}
+		if !opts.IncludePII {
+			sp.Plan.Retained = withholdRecords(p.Plan.Retained)
+			sp.Plan.Tables = make([]connector.TableChange, len(p.Plan.Tables))
+			for i, t := range p.Plan.Tables {
+				t.Rows = nil
+				sp.Plan.Tables[i] = t
+			}
+			sp.Withheld = []string{"plan.tables.rows", "plan.retained.what"}
+		}
+		out = append(out, sp)
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/dsr-project/dsr/internal/audit"
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/requestdb"
 )
@@ -82,8 +84,8 @@ func TestBundleHoldsTheRequestsEvidence(t *testing.T) {
 		for name := range files {
 			names = append(names, name)
 		}
-		if len(files) != 9 {
-			t.Errorf("files = %v, want the six evidence files, manifest.json, manifest.sig and public_key", names)
+		if len(files) != 10 {
+			t.Errorf("files = %v, want the seven evidence files, manifest.json, manifest.sig and public_key", names)
 		}
 		for name, want := range map[string]string{
 			"history.json":       `"eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"`,
@@ -92,6 +94,7 @@ func TestBundleHoldsTheRequestsEvidence(t *testing.T) {
 			"retention.json":     `"reason": "tax law"`,
 			"notices.json":       `"kind": "acknowledgement"`,
 			"request.json":       `"email_hash": "keyed-hash-of-r1"`,
+			"store_plans.json":   `"table": "invoices"`,
 		} {
 			if !strings.Contains(string(files[name]), want) {
 				t.Errorf("%s lacks %s:\n%s", name, want, files[name])
@@ -236,4 +239,26 @@ func repack(t *testing.T, files map[string][]byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// A bundle carries each store's plan with the digest the chain records; with personal data
+// the verifier recomputes the digest from the plan itself. A plan the chain does not record
+// yet (a fan-out still running) is named, not taken for tampering.
+func TestABundlesPlansAreCheckedAgainstTheChain(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		repo, key := seed(t, db), newKey(t)
+		for _, opts := range []audit.ExportOptions{{}, {IncludePII: true}} {
+			rep, err := audit.VerifyBundle(export(t, repo, key, "r1", opts), key.Public().(ed25519.PublicKey))
+			if err != nil || rep.Plans != 1 || len(rep.UnchainedPlans) != 0 {
+				t.Errorf("with personal data %v: report %+v, %v; want the one plan chained", opts.IncludePII, rep, err)
+			}
+		}
+		if _, err := repo.SaveStorePlan(context.Background(), "r2", "crm", connector.ChangePlan{Store: "crm"}); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := audit.VerifyBundle(export(t, repo, key, "r2", audit.ExportOptions{IncludePII: true}), key.Public().(ed25519.PublicKey))
+		if err != nil || rep.Plans != 0 || !slices.Equal(rep.UnchainedPlans, []string{"crm"}) {
+			t.Errorf("r2: report %+v, %v; want its plan named as not chained yet", rep, err)
+		}
+	})
 }

@@ -176,7 +176,7 @@ var (
 // results, store and recipient names, request IDs, fixed sentences); every other step's
 // details are a reason or note typed by staff, withheld like them.
 var stepsWithPlainDetails = []string{
-	"identity_checked", "code_checked", "stores_failed", "store_answered", "store_retry_requested",
+	"identity_checked", "code_checked", "stores_failed", "store_answered", "store_retry_requested", "store_planned",
 	"recipients_notified", "joined_duplicate", "deadline_alert", "expired", "assigned",
 }
 
@@ -223,8 +223,10 @@ var allowed = map[place][]shape{
 	{activityResult, "RunStore"}:            {runStoreResultShape},
 	{activityInput, "RunStores"}:            {storeRunShape},
 	{activityResult, "RunStores"}: {each{fields{
-		"Store": keep{}, "Result": resultShape, "Pending": keep{}, "Error": keep{}, "Retryable": keep{},
+		"Store": keep{}, "Result": resultShape, "Pending": keep{}, "Error": keep{}, "Retryable": keep{}, "PlanSHA256": keep{},
 	}}},
+	{activityInput, "PlanStores"}:         {fields{"RequestID": keep{}}},
+	{activityResult, "PlanStores"}:        {each{fields{"Store": keep{}, "SHA256": keep{}, "Error": keep{}}}},
 	{activityInput, "RecordStoreResult"}:  {fields{"RequestID": keep{}, "Store": keep{}, "Result": resultShape}},
 	{activityResult, "RecordStoreResult"}: {runStoreResultShape},
 	{activityInput, "NotifyRecipients"}:   {storeRunShape},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/dsr-project/dsr/internal/audit"
+	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/database"
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/keys"
@@ -90,4 +92,61 @@ func TestBundleEntriesVerifyAgainstTheLogsCheckpoint(t *testing.T) {
 			t.Error("the checkpoint verified against another log's key")
 		}
 	})
+}
+
+// Verifying a bundle checks its transparency.json: the checkpoint is signed by the log's
+// key (the trusted one, or else the one the evidence carries, which the report says), and
+// each milestone is included in its tree. Evidence of another log, or of entries altered in
+// the database before the export, fails and names the file, though the bundle is signed.
+func TestBundleVerificationChecksTheLogEvidence(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB) {
+		repo, key, log := seed(t, db), newKey(t), logMilestones(t, db)
+		signer := key.Public().(ed25519.PublicKey)
+		exportWith := func(l *tlog.Log) []byte {
+			t.Helper()
+			bundle, err := audit.Export(context.Background(), audit.ExportDeps{Requests: repo, History: historyOf, Signer: key, TransparencyLog: l}, "r1", audit.ExportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bundle
+		}
+		bundle := exportWith(log)
+		rep, err := audit.VerifyBundleTrusting(bundle, audit.Trust{Signer: signer, LogKey: log.VerifierKey()})
+		want := audit.LogReport{Entries: 3, TreeSize: 5, Origin: "dsr.test/log", LogKey: log.VerifierKey(), KeyTrusted: true}
+		if err != nil || rep.Log == nil || *rep.Log != want {
+			t.Fatalf("report %+v, %v; want the log part %+v", rep.Log, err, want)
+		}
+		rep, err = audit.VerifyBundle(bundle, signer)
+		if err != nil || rep.Log == nil || rep.Log.KeyTrusted || rep.Log.LogKey != log.VerifierKey() {
+			t.Fatalf("without a log key: report %+v, %v; want the carried key, untrusted", rep.Log, err)
+		}
+
+		other, err := tlog.New(db, keys.Secret([]byte("another secret of thirty-two b..")), "dsr.test/log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = audit.VerifyBundleTrusting(exportWith(other), audit.Trust{Signer: signer, LogKey: log.VerifierKey()})
+		if !errors.Is(err, audit.ErrBundleInvalid) || !strings.Contains(err.Error(), "transparency.json") {
+			t.Errorf("another log's evidence: err = %v, want transparency.json named", err)
+		}
+
+		// r1's second milestone is rewritten in the database, its leaf hash left alone.
+		if db.Kind == config.Postgres {
+			mustExec(t, db, "ALTER TABLE tlog_entries DISABLE TRIGGER tlog_entries_append_only")
+		} else {
+			mustExec(t, db, "DROP TRIGGER tlog_entries_no_update")
+		}
+		mustExec(t, db, "UPDATE tlog_entries SET milestone = 'denied' WHERE idx = 2")
+		_, err = audit.VerifyBundleTrusting(exportWith(log), audit.Trust{Signer: signer, LogKey: log.VerifierKey()})
+		if !errors.Is(err, audit.ErrBundleInvalid) || !strings.Contains(err.Error(), "transparency.json") || !strings.Contains(err.Error(), "entry 2") {
+			t.Errorf("altered entry: err = %v, want transparency.json and entry 2 named", err)
+		}
+	})
+}
+
+func mustExec(t *testing.T, db *database.DB, sql string) {
+	t.Helper()
+	if err := db.Exec(sql).Error; err != nil {
+		t.Fatal(err)
+	}
 }

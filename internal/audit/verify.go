@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dsr-project/dsr/internal/requestdb"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 // ErrBundleInvalid is wrapped by every VerifyBundle error that is about the bundle itself.
@@ -37,6 +38,34 @@ type BundleReport struct {
 	// but only the fingerprint says whose it is.
 	KeyFingerprint string
 	KeyTrusted     bool
+	// Plans counts the store plans whose digests the chain records; with personal data,
+	// each plan's digest was also recomputed from the plan itself. UnchainedPlans names the
+	// stores whose plan the chain does not record yet: a fan-out still running records its
+	// plans when it reports.
+	Plans          int
+	UnchainedPlans []string
+	// Log is what transparency.json proved, when the bundle has one.
+	Log *LogReport
+}
+
+// LogReport says what a bundle's transparency.json proved: Entries milestones of the
+// request, each included in the tree of TreeSize entries whose checkpoint the log Origin
+// signed with LogKey. KeyTrusted is false when no log key was given and the one the
+// evidence carries was used.
+type LogReport struct {
+	Entries    int
+	TreeSize   uint64
+	Origin     string
+	LogKey     string
+	KeyTrusted bool
+}
+
+// Trust is what a bundle is checked against: the key that must have signed it and the
+// transparency log's verifier key. Either may be empty, and the key the bundle carries is
+// then used and reported as not trusted.
+type Trust struct {
+	Signer ed25519.PublicKey
+	LogKey string
 }
 
 // VerifyBundle checks an evidence bundle offline: that the container is exactly what Export
@@ -47,14 +76,22 @@ type BundleReport struct {
 // change to any byte fails. The error wraps ErrBundleInvalid and names the first thing that
 // does not match.
 func VerifyBundle(bundle []byte, trusted ed25519.PublicKey) (BundleReport, error) {
-	rep, err := verifyBundle(bundle, trusted)
+	return VerifyBundleTrusting(bundle, Trust{Signer: trusted})
+}
+
+// VerifyBundleTrusting is VerifyBundle that also checks transparency.json, when the bundle
+// has one, against trust.LogKey: the checkpoint's signature, and every entry's inclusion
+// proof against it and its tie to the request.
+func VerifyBundleTrusting(bundle []byte, trust Trust) (BundleReport, error) {
+	rep, err := verifyBundle(bundle, trust)
 	if err != nil {
 		return BundleReport{}, fmt.Errorf("%w: %w", ErrBundleInvalid, err)
 	}
 	return rep, nil
 }
 
-func verifyBundle(bundle []byte, trusted ed25519.PublicKey) (BundleReport, error) {
+func verifyBundle(bundle []byte, trust Trust) (BundleReport, error) {
+	trusted := trust.Signer
 	var rep BundleReport
 	files, err := readZip(bundle)
 	if err != nil {
@@ -94,6 +131,16 @@ func verifyBundle(bundle []byte, trusted ed25519.PublicKey) (BundleReport, error
 		return rep, fmt.Errorf("%s: %w", fileEvents, err)
 	}
 	rep.ChainSeq, rep.ChainHash = events.ChainHead.ChainSeq, events.ChainHead.Hash
+	if plans, ok := byName[fileStorePlans]; ok {
+		if rep.Plans, rep.UnchainedPlans, err = checkPlans(plans, events, m.PersonalData); err != nil {
+			return rep, fmt.Errorf("%s: %w", fileStorePlans, err)
+		}
+	}
+	if data, ok := byName[fileTransparency]; ok {
+		if rep.Log, err = checkTransparency(data, m.RequestID, trust.LogKey); err != nil {
+			return rep, fmt.Errorf("%s: %w", fileTransparency, err)
+		}
+	}
 	rebuilt, err := writeZip(files)
 	if err != nil {
 		return rep, err
@@ -304,4 +351,69 @@ func firstDifference(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// checkPlans checks each plan of the bundle: when the bundle holds the plans whole
+// (personal data), that its digest is the SHA-256 of the plan's JSON; and whether a
+// store_planned event of its store in the chain records that digest. It returns how many
+// plans the chain records, and the stores of those it does not.
+func checkPlans(data []byte, events eventsFile, personal bool) (int, []string, error) {
+	var plans []storePlan
+	if err := decodeStrict(data, &plans); err != nil {
+		return 0, nil, err
+	}
+	chained := map[[2]string]bool{}
+	for _, e := range events.Events {
+		var details []string
+		if e.Action != "store_planned" || e.ChainSeq == 0 || json.Unmarshal([]byte(e.Details), &details) != nil || len(details) != 2 {
+			continue
+		}
+		chained[[2]string{details[0], details[1]}] = true
+	}
+	n, unchained := 0, []string(nil)
+	for _, p := range plans {
+		if personal {
+			raw, err := json.Marshal(p.Plan)
+			if err != nil {
+				return 0, nil, err
+			}
+			if got := requestdb.PlanDigest(raw); got != p.SHA256 {
+				return 0, nil, fmt.Errorf("the plan of store %s has SHA-256 %s, not the %s it was kept with: the plan was altered", p.Store, got, p.SHA256)
+			}
+		}
+		if chained[[2]string{p.Store, "sha256:" + p.SHA256}] {
+			n++
+		} else {
+			unchained = append(unchained, p.Store)
+		}
+	}
+	return n, unchained, nil
+}
+
+// checkTransparency checks the request's log evidence against logKey, or else the key it
+// carries.
+func checkTransparency(data []byte, requestID, logKey string) (*LogReport, error) {
+	var ev tlog.RequestEvidence
+	if err := decodeStrict(data, &ev); err != nil {
+		return nil, err
+	}
+	if ev.RequestID != requestID {
+		return nil, fmt.Errorf("the log evidence is of request %s, not %s", ev.RequestID, requestID)
+	}
+	rep := &LogReport{Entries: len(ev.Entries), TreeSize: ev.TreeSize, LogKey: logKey, KeyTrusted: logKey != ""}
+	if logKey == "" {
+		if ev.LogPublicKey == "" {
+			return nil, errors.New("the log evidence names no log key: give the log's public key")
+		}
+		rep.LogKey = ev.LogPublicKey
+	}
+	if err := ev.Verify(rep.LogKey); err != nil {
+		return nil, err
+	}
+	cp, err := tlog.OpenCheckpoint([]byte(ev.Checkpoint), rep.LogKey)
+	if err != nil {
+		return nil, err
+	}
+	rep.Origin = cp.Origin
+	return rep, nil
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	fnote "github.com/transparency-dev/formats/note"
 
 	"github.com/dsr-project/dsr/internal/codec"
 	"github.com/dsr-project/dsr/internal/domain"
@@ -66,6 +67,8 @@ type Config struct {
 	// Secret keys address hashes and one-time codes; every process of a deployment shares it.
 	Secret    keys.Secret
 	PublicURL string
+	// LogWitnesses cosign the transparency log's checkpoints; none when empty.
+	LogWitnesses []LogWitness
 	// Organization, PrivacyPolicyURL, LogoFile and AccentColor brand the public pages and
 	// the mail to requesters.
 	Organization     string
@@ -100,6 +103,23 @@ type Config struct {
 	// SigningKey signs evidence bundles; nil when unset, and then derived from Secret (see
 	// audit.SigningKey).
 	SigningKey ed25519.PrivateKey
+	// DRP configures the Data Rights Protocol; off while DRP.Agents is empty.
+	DRP DRP
+}
+
+// DRP says who may send requests by the Data Rights Protocol and who dsr is to them.
+type DRP struct {
+	// Agents is the path of the agent directory (agents.json).
+	Agents     string
+	BusinessID string
+	Contact    string
+}
+
+// LogWitness is a witness of the transparency log: its verifier key and the URL prefix
+// of its add-checkpoint endpoint (C2SP tlog-witness).
+type LogWitness struct {
+	VerifierKey string
+	URL         string
 }
 
 // Temporal says how to reach the Temporal frontend in production.
@@ -386,6 +406,28 @@ var requestSettings = []Setting{
 			c.PublicURL = strings.TrimRight(v, "/")
 			return nil
 		}},
+	{Env: "DSR_LOG_WITNESSES", Flag: "log-witnesses", Modes: httpModes,
+		Help: "witnesses asked to cosign the transparency log's checkpoints: comma-separated \"KEY URL\" pairs, each a witness's verifier key and the URL its add-checkpoint is under",
+		apply: func(c *Config, v string) error {
+			c.LogWitnesses = nil
+			for entry := range strings.SplitSeq(v, ",") {
+				if strings.TrimSpace(entry) == "" {
+					continue
+				}
+				fields := strings.Fields(entry)
+				if len(fields) != 2 {
+					return fmt.Errorf("want a witness's verifier key and URL separated by a space, got %q", entry)
+				}
+				if _, err := fnote.NewVerifierForCosignatureV1(fields[0]); err != nil {
+					return fmt.Errorf("witness key %q: %w", fields[0], err)
+				}
+				if err := checkHTTPURL(fields[1]); err != nil {
+					return err
+				}
+				c.LogWitnesses = append(c.LogWitnesses, LogWitness{VerifierKey: fields[0], URL: fields[1]})
+			}
+			return nil
+		}},
 	{Env: "DSR_TEAM_EMAIL", Flag: "team-email", Modes: workerModes,
 		Help:  "privacy team address for internal alerts (deadline near); empty logs them only",
 		apply: func(c *Config, v string) error { c.TeamEmail = v; return nil }},
@@ -502,6 +544,40 @@ var requestSettings = []Setting{
 			k, err := parseSigningKey(v)
 			c.SigningKey = k
 			return err
+		}},
+	{Env: "DSR_DRP_AGENTS", Flag: "drp-agents", Modes: serverModes,
+		Help: "the Data Rights Protocol's agent directory, a JSON file in the format of the service directory's agents.json; checked at start; empty turns the protocol off (a worker then sends no status callbacks)",
+		apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if err := readable(v); err != nil {
+				return err
+			}
+			c.DRP.Agents = v
+			return nil
+		}},
+	{Env: "DSR_DRP_BUSINESS_ID", Flag: "drp-business-id", Modes: httpModes,
+		Help: "this business's id in the Data Rights Protocol's business directory: the business-id every agent's message must name; required with DSR_DRP_AGENTS",
+		apply: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v == "" && c.DRP.Agents != "" {
+				return fmt.Errorf("required when DSR_DRP_AGENTS is set")
+			}
+			c.DRP.BusinessID = v
+			return nil
+		}},
+	{Env: "DSR_DRP_CONTACT", Flag: "drp-contact", Modes: httpModes,
+		Help: "e-mail address the business discovery document gives as technical and business contact; empty for none",
+		apply: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" {
+				if _, err := domain.NormalizeEmail(v); err != nil {
+					return fmt.Errorf("want an e-mail address")
+				}
+			}
+			c.DRP.Contact = v
+			return nil
 		}},
 }
 

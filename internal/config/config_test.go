@@ -3,6 +3,8 @@ package config_test
 import (
 	"encoding/base64"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/dsr-project/dsr/internal/config"
 	"github.com/dsr-project/dsr/internal/domain"
+	"github.com/dsr-project/dsr/internal/tlog"
 )
 
 func load(t *testing.T, mode config.Mode, env map[string]string, args ...string) (config.Config, error) {
@@ -238,4 +241,40 @@ func TestWithoutAJurisdictionsFileTheBuiltInTableApplies(t *testing.T) {
 	if c.Jurisdictions != domain.BuiltinJurisdictions() || c.Deadline.DefaultDays != 0 {
 		t.Errorf("got %p and %d default days, want the built-in table and its own days", c.Jurisdictions, c.Deadline.DefaultDays)
 	}
+}
+
+// DSR_LOG_WITNESSES holds "KEY URL" pairs; a key that is no cosignature verifier key, or a
+// pair without a URL, stops start naming the variable.
+func TestLogWitnessesAreKeyAndURLPairs(t *testing.T) {
+	w1, w2 := witnessKey(t, "witness.example/w1"), witnessKey(t, "witness.example/w2")
+	c, err := load(t, config.ModeDev, map[string]string{"DSR_LOG_WITNESSES": w1 + " https://w1.example/, " + w2 + " http://10.0.0.2:7380"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []config.LogWitness{{VerifierKey: w1, URL: "https://w1.example/"}, {VerifierKey: w2, URL: "http://10.0.0.2:7380"}}
+	if !slices.Equal(c.LogWitnesses, want) {
+		t.Errorf("witnesses %+v, want %+v", c.LogWitnesses, want)
+	}
+	for _, bad := range []string{w1, "not-a-key https://w1.example/", w1 + " ftp://w1.example/"} {
+		if _, err := load(t, config.ModeDev, map[string]string{"DSR_LOG_WITNESSES": bad}); err == nil || !strings.Contains(err.Error(), "DSR_LOG_WITNESSES") {
+			t.Errorf("%q: err = %v, want DSR_LOG_WITNESSES named", bad, err)
+		}
+	}
+}
+
+func witnessKey(t *testing.T, name string) string {
+	t.Helper()
+	skey, err := tlog.NewWitnessKey(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logKey, err := tlog.VerifierKey([]byte("0123456789abcdef0123456789abcdef"), "dsr.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := tlog.NewWitness(skey, logKey, filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.VerifierKey()
 }

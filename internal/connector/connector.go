@@ -17,6 +17,9 @@ type Operation struct {
 	Type      domain.RequestType
 	Email     string
 	Details   domain.Details
+	// Plan, when set, is what the operation was planned to change: a store that plans
+	// applies it only if the person's rows still match it (see ErrPlanStale).
+	Plan *ChangePlan
 }
 
 // Retention is data a system must keep despite the request, with its legal ground and the
@@ -97,6 +100,9 @@ type Capabilities struct {
 	// Purger erases the records the system kept once their retention ends; nil when dsr
 	// cannot erase them there.
 	Purger Purger
+	// Planner works out what an operation would change before it changes anything; nil
+	// when the system cannot say.
+	Planner Planner
 }
 
 // ErrPending is what Apply returns, wrapped, when the store will answer later: a service

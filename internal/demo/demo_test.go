@@ -260,3 +260,25 @@ func TestSupportDeskAnswersAtOnceWithoutACallbackURL(t *testing.T) {
 		t.Errorf("tickets after the correction: %s", got)
 	}
 }
+
+// The desk plans (PROTOCOL.md section 6): it says what a suppression would delete and
+// changes nothing until the suppression itself comes.
+func TestSupportDeskPlansWithoutChanging(t *testing.T) {
+	_, url := desk(t, deskSecret)
+	c := webhook.New(demo.SupportDeskStore, webhook.Config{URL: url, KeyID: "desk", Secret: deskSecret})
+	op := connector.Operation{RequestID: "r1", Type: domain.TypeSuppress, Email: demo.Ada().Email,
+		Details: domain.Details{Scope: &domain.SuppressScope{Categories: []string{"name"}}}}
+	p, err := c.Plan(ctx, op)
+	want := []connector.TableChange{{Table: "tickets", Matched: 1, Updated: 1,
+		Columns: []connector.ColumnChange{{Column: "requester_name", Action: connector.ActionNull, Rows: 1}}}}
+	if err != nil || p.CannotPlan != "" || !reflect.DeepEqual(p.Tables, want) {
+		t.Fatalf("plan = %+v, %v; want %+v", p, err, want)
+	}
+	review, err := c.Apply(ctx, connector.Operation{RequestID: "r2", Type: domain.TypeReview, Email: demo.Ada().Email})
+	if err != nil || !reflect.DeepEqual(review.Found, []string{"name", "support_tickets"}) {
+		t.Errorf("review after the plan: %+v, %v; want the name still held", review, err)
+	}
+	if r, err := c.Apply(ctx, op); err != nil || !reflect.DeepEqual(r.Changed, []string{"name"}) {
+		t.Errorf("suppression after the plan: %+v, %v", r, err)
+	}
+}

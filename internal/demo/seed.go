@@ -12,6 +12,9 @@ type DemoPerson struct {
 	Email      string
 	Name       string
 	DataPoints map[string]string
+	// Address, Phone and UserName are more of what the stores hold that names the person,
+	// for tests that look for personal data where none belongs.
+	Address, Phone, UserName string
 }
 
 type orderLine struct {
@@ -179,7 +182,7 @@ func DemoPeople() []DemoPerson {
 		if len(p.orders) > 0 {
 			points["order_number"] = p.orders[len(p.orders)-1].number
 		}
-		out = append(out, DemoPerson{Email: p.email, Name: p.name, DataPoints: points})
+		out = append(out, DemoPerson{Email: p.email, Name: p.name, DataPoints: points, Address: p.address, Phone: p.phone, UserName: p.user})
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/connector/sqlstore"
 	"github.com/dsr-project/dsr/internal/connector/webhook"
 	"github.com/dsr-project/dsr/internal/datamap"
@@ -90,9 +91,14 @@ func (d *SupportDesk) Close() {
 
 // ServeHTTP answers one signed request of dsr's.
 func (d *SupportDesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, err := webhook.ParseRequest(r, d.key, time.Now())
+	req, err := webhook.ParseRequestOrPlan(r, d.key, time.Now())
 	if err != nil {
 		http.Error(w, err.Error(), webhook.RefusalStatus(err))
+		return
+	}
+	if req.Operation == webhook.PlanOperation {
+		answer, err := d.plan(r.Context(), req)
+		d.answer(w, answer, err)
 		return
 	}
 	if req.Operation == domain.TypeReview {
@@ -259,44 +265,87 @@ func (d *SupportDesk) applyOnce(ctx context.Context, req webhook.Request) (a web
 	return a, repeat, err
 }
 
-// change is what each operation does to the person's tickets. The desk keeps nothing
-// for the law, so a suppression of everything deletes the tickets.
+// change is what each operation does to the person's tickets, carried out.
 func (d *SupportDesk) change(ctx context.Context, tx *sql.Tx, req webhook.Request) (webhook.Answer, error) {
 	ts, err := d.tickets(ctx, tx, req.Email)
 	if err != nil {
 		return webhook.Answer{}, err
 	}
-	a := webhook.Answer{Status: webhook.StatusDone, Found: found(ts), NotFound: len(ts) == 0}
-	if a.NotFound {
-		return a, nil
+	dec := decide(ts, req.Operation, req)
+	if dec.query != "" {
+		_, err = tx.ExecContext(ctx, d.q(dec.query), append(dec.args, req.Email)...)
 	}
-	exec := func(query string, args ...any) error {
-		_, err := tx.ExecContext(ctx, d.q(query), args...)
-		return err
+	return dec.answer, err
+}
+
+// plan answers a plan request (PROTOCOL.md section 6) with what the same decision would
+// change, changing nothing.
+func (d *SupportDesk) plan(ctx context.Context, req webhook.Request) (webhook.Answer, error) {
+	ts, err := d.tickets(ctx, d.db, req.Email)
+	if err != nil {
+		return webhook.Answer{}, err
 	}
-	switch req.Operation {
+	dec := decide(ts, req.PlanOf, req)
+	a := webhook.Answer{Status: webhook.StatusPlanned, NotFound: len(ts) == 0}
+	if len(ts) > 0 {
+		a.Tables = []connector.TableChange{dec.table}
+	}
+	return a, nil
+}
+
+// decision is what an operation does to the person's tickets: the answer it gives, the
+// statement that carries it out (its last argument the address), and the plan's table.
+type decision struct {
+	answer webhook.Answer
+	query  string
+	args   []any
+	table  connector.TableChange
+}
+
+// decide works out what op does to the tickets ts, for a change and its plan alike. The
+// desk keeps nothing for the law, so a suppression of everything deletes the tickets.
+func decide(ts []ticket, op domain.RequestType, req webhook.Request) decision {
+	dec := decision{answer: webhook.Answer{Status: webhook.StatusDone, Found: found(ts), NotFound: len(ts) == 0},
+		table: connector.TableChange{Table: "tickets", Matched: len(ts)}}
+	if dec.answer.NotFound {
+		return dec
+	}
+	named := 0
+	for _, t := range ts {
+		if t.name.Valid {
+			named++
+		}
+	}
+	switch op {
 	case domain.TypeSuppress, domain.TypeChildErasure:
 		scope := domain.SuppressScope{All: true}
-		if req.Operation == domain.TypeSuppress && req.Details.Scope != nil {
+		if op == domain.TypeSuppress && req.Details.Scope != nil {
 			scope = *req.Details.Scope
 		}
 		switch {
 		case scope.All || slices.Contains(scope.Categories, "support_tickets"):
-			a.Changed = a.Found
-			err = exec(`DELETE FROM tickets WHERE email = ?`, req.Email)
-		case slices.Contains(scope.Categories, "name") && slices.Contains(a.Found, "name"):
-			a.Changed = []string{"name"}
-			err = exec(`UPDATE tickets SET requester_name = NULL WHERE email = ?`, req.Email)
+			dec.answer.Changed = dec.answer.Found
+			dec.query = `DELETE FROM tickets WHERE email = ?`
+			dec.table.Deleted = len(ts)
+			dec.table.Columns = []connector.ColumnChange{{Column: "requester_name", Action: connector.ActionDelete, Rows: len(ts)},
+				{Column: "subject", Action: connector.ActionDelete, Rows: len(ts)}}
+		case slices.Contains(scope.Categories, "name") && slices.Contains(dec.answer.Found, "name"):
+			dec.answer.Changed = []string{"name"}
+			dec.query = `UPDATE tickets SET requester_name = NULL WHERE email = ?`
+			dec.table.Updated = named
+			dec.table.Columns = []connector.ColumnChange{{Column: "requester_name", Action: connector.ActionNull, Rows: named}}
 		}
 	case domain.TypeCorrect, domain.TypeUpdate:
 		for _, ch := range req.Details.Changes {
 			if ch.Field == "name" {
-				a.Changed = []string{"name"}
-				err = exec(`UPDATE tickets SET requester_name = ? WHERE email = ?`, ch.Value, req.Email)
+				dec.answer.Changed = []string{"name"}
+				dec.query, dec.args = `UPDATE tickets SET requester_name = ? WHERE email = ?`, []any{ch.Value}
+				dec.table.Updated = len(ts)
+				dec.table.Columns = []connector.ColumnChange{{Column: "requester_name", Action: connector.ActionSet, Rows: len(ts)}}
 			}
 		}
 	case domain.TypeRestrict:
-		a.Notes = []string{"The support desk uses your address only to answer your own tickets; it sends no marketing and shares nothing."}
+		dec.answer.Notes = []string{"The support desk uses your address only to answer your own tickets; it sends no marketing and shares nothing."}
 	}
-	return a, err
+	return dec
 }

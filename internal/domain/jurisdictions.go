@@ -73,8 +73,8 @@ type Appeal struct {
 
 // Regulator is whom a person may complain to.
 type Regulator struct {
-	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
+	Name string `yaml:"name" json:"name"`
+	URL  string `yaml:"url" json:"url"`
 }
 
 // Rules are one jurisdiction's time limits and regulator.

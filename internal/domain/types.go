@@ -6,6 +6,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrInvalid marks input that breaks a domain rule, so that callers can map every such
@@ -42,6 +43,10 @@ func (t RequestType) StaffOnly() bool { return t == TypeChildErasure }
 func (t RequestType) ChangesOnly() bool {
 	return t == TypeCorrect || t == TypeUpdate || t == TypeRestrict
 }
+
+// Planned reports whether the type changes data, so that each store's change is planned,
+// and shown, before it is made. A review only reads.
+func (t RequestType) Planned() bool { return t != TypeReview && slices.Contains(requestTypes, t) }
 
 func (t RequestType) String() string                { return string(t) }
 func (t RequestType) MarshalText() ([]byte, error)  { return []byte(t), nil }

@@ -1,5 +1,6 @@
 // Package links builds the addresses dsr mails to people: the requester's status page, the
-// signed link to a review's report, and a request's page on the staff dashboard. The API
+// signed links to a review's report and to a milestone's receipt, and a request's page on
+// the staff dashboard. The API
 // serves these paths; this package is the one place that spells them.
 package links
 
@@ -17,12 +18,14 @@ import (
 const DefaultReportTTL = 7 * 24 * time.Hour
 
 // Query parameters of the links. The status page takes the request's link key; the report
-// takes its format and, when opened by a mailed link, an expiry and a signature.
+// takes its format and, when opened by a mailed link, an expiry and a signature; a receipt
+// takes its milestone and a signature.
 const (
 	LinkKeyParam   = "k"
 	FormatParam    = "format"
 	ExpiresParam   = "expires"
 	SignatureParam = "signature"
+	MilestoneParam = "milestone"
 )
 
 // Builder builds links under one public address.
@@ -58,6 +61,14 @@ func (b Builder) Report(requestID string, now time.Time) string {
 	q := url.Values{FormatParam: {"html"}, ExpiresParam: {strconv.FormatInt(expires.Unix(), 10)},
 		SignatureParam: {b.Secret.ReportLinkSignature(requestID, expires)}}
 	return b.base() + "/api/v1/requests/" + requestID + "/report?" + q.Encode()
+}
+
+// Receipt is the signed link to the receipt of one milestone of a request: the
+// transparency log's entry for it, with its proof against the latest checkpoint. It opens
+// without the status token and does not expire (see keys.Secret.ReceiptLinkSignature).
+func (b Builder) Receipt(requestID, milestone string) string {
+	q := url.Values{MilestoneParam: {milestone}, SignatureParam: {b.Secret.ReceiptLinkSignature(requestID, milestone)}}
+	return b.base() + "/api/v1/requests/" + requestID + "/receipt?" + q.Encode()
 }
 
 // Logo is the organisation's logo, which mail shows above its text.

@@ -20,6 +20,8 @@ const (
 	KindDenial           Kind = "denial"            // Denial
 	KindCompletion       Kind = "completion"        // Completion
 	KindRecipientNotice  Kind = "recipient_notice"  // RecipientNotice
+	KindAppealDecision   Kind = "appeal_decision"   // AppealDecision
+	KindAgentOutcome     Kind = "agent_outcome"     // AgentOutcome
 )
 
 // Notice is one e-mail about a request, before rendering. It survives a JSON round trip
@@ -33,6 +35,9 @@ type Notice struct {
 	// recipients are always in English.
 	Language string
 	Data     any // a value of the kind's data type, e.g. Denial for KindDenial
+	// ReceiptURL links to the transparency log's receipt of the milestone the notice is
+	// about; every kind shows it, with a sentence on what it proves. Optional.
+	ReceiptURL string
 }
 
 // VerificationCode asks the requester to prove control of the mailbox.
@@ -40,6 +45,9 @@ type VerificationCode struct {
 	Code         string
 	ValidMinutes int
 	VerifyURL    string // the page that takes the code; optional
+	// AgentName names the authorized agent who asked on the person's behalf; the person's
+	// code is then their confirmation that they gave the agent permission.
+	AgentName string `json:",omitempty"`
 }
 
 // Acknowledgement confirms receipt and says when the answer is due.
@@ -53,12 +61,15 @@ type Acknowledgement struct {
 type Reminder struct {
 	VerifyURL string
 	ExpiresAt time.Time
+	AgentName string `json:",omitempty"` // as in VerificationCode
 }
 
 // Extension tells the requester that the deadline moved, and why (GDPR Art. 12(3)).
 type Extension struct {
 	NewDueDate time.Time
 	Reason     string
+	// Appeal says the due date moved is an appeal's, not the request's.
+	Appeal bool `json:",omitempty"`
 }
 
 // Denial says why no action is taken and names the right to complain (GDPR Art. 12(4)).
@@ -66,6 +77,9 @@ type Denial struct {
 	Reason        string
 	AuthorityName string // optional: the supervisory authority to name
 	AuthorityURL  string
+	// AppealURL, when set, is where the person may appeal the refusal until AppealUntil.
+	AppealURL   string    `json:",omitempty"`
+	AppealUntil time.Time `json:",omitzero"`
 }
 
 // Completion reports the outcome of a request.
@@ -76,6 +90,19 @@ type Completion struct {
 	Retained       []Retained
 	RecipientsTold []string // organisations told of the change (GDPR Art. 19)
 	ReportURL      string   // optional: where to download the full report
+	// AppealURL, when set, is where the person may appeal what was kept until AppealUntil.
+	AppealURL   string    `json:",omitempty"`
+	AppealUntil time.Time `json:",omitzero"`
+}
+
+// AppealDecision tells the person how their appeal of a refusal was decided, and why. A
+// denied appeal names the regulator they may complain to.
+type AppealDecision struct {
+	Granted       bool
+	Reason        string
+	RegulatorName string
+	RegulatorURL  string
+	StatusURL     string
 }
 
 // Retained is data kept despite the request, with its legal ground and end date.
@@ -83,6 +110,13 @@ type Retained struct {
 	What   string
 	Reason string
 	Until  time.Time
+}
+
+// AgentOutcome tells an authorized agent how the request they made ended. It goes to the
+// agent, not the person, and so carries none of the person's data: no reason, no links.
+type AgentOutcome struct {
+	// Outcome is the request's terminal status: completed, denied, expired or cancelled.
+	Outcome string
 }
 
 // RecipientNotice asks an affiliate or service provider to apply a change. It carries only
@@ -107,9 +141,9 @@ func tidy(s string) string {
 // UnmarshalJSON decodes Data into the type that Kind names.
 func (n *Notice) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Kind                                  Kind
-		To, RequestID, Organization, Language string
-		Data                                  json.RawMessage
+		Kind                                              Kind
+		To, RequestID, Organization, Language, ReceiptURL string
+		Data                                              json.RawMessage
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("decode notice: %w", err)
@@ -122,6 +156,7 @@ func (n *Notice) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("decode %s notice: %w", raw.Kind, err)
 	}
-	*n = Notice{Kind: raw.Kind, To: raw.To, RequestID: raw.RequestID, Organization: raw.Organization, Language: raw.Language, Data: data}
+	*n = Notice{Kind: raw.Kind, To: raw.To, RequestID: raw.RequestID, Organization: raw.Organization, Language: raw.Language,
+		Data: data, ReceiptURL: raw.ReceiptURL}
 	return nil
 }

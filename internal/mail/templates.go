@@ -73,6 +73,9 @@ var kindSpecs = map[Kind]kindSpec{
 	KindCompletion: specOf(Completion{RequestType: "suppress", Found: []string{"webstore: orders"}, Changed: []string{"newsletter: deleted"},
 		Retained: []Retained{{What: "orders", Reason: "tax law", Until: sampleDay}}, RecipientsTold: []string{"Affiliate Ltd"},
 		ReportURL: "https://privacy.example.com/requests/ID/report"}),
+	KindAppealDecision: specOf(AppealDecision{Reason: "The records are kept under tax law.", RegulatorName: "Office of the Attorney General of Virginia",
+		RegulatorURL: "https://www.oag.state.va.us/consumer-protection/", StatusURL: "https://privacy.example.com/requests/ID"}),
+	KindAgentOutcome: specOf(AgentOutcome{Outcome: "denied"}),
 	KindRecipientNotice: func() kindSpec {
 		s := specOf(RecipientNotice{Change: "Delete all personal data about this person.", SubjectRef: "C-1", RespondBy: sampleDay})
 		s.english = true
@@ -258,7 +261,8 @@ func (t *Templates) render(n Notice, kt kindTemplates) (Message, error) {
 	case n.To == "" || n.RequestID == "":
 		return Message{}, fmt.Errorf("render %s notice: recipient and request ID are required", n.Kind)
 	}
-	v := view{RequestID: n.RequestID, Organization: n.Organization, Brand: t.brand, Data: n.Data, loc: t.catalogue.ForCode(n.Language)}
+	v := view{RequestID: n.RequestID, Organization: n.Organization, Brand: t.brand, Data: n.Data, ReceiptURL: n.ReceiptURL,
+		loc: t.catalogue.ForCode(n.Language)}
 	if v.Organization == "" {
 		v.Organization = t.brand.Organization
 	}
@@ -287,6 +291,7 @@ type view struct {
 	Organization string
 	Brand        Brand
 	Data         any
+	ReceiptURL   string
 	loc          *i18n.Localizer
 }
 

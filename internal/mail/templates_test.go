@@ -164,3 +164,49 @@ func TestANoticeKeepsItsLanguageThroughJSON(t *testing.T) {
 		t.Errorf("after JSON: %+v, want %+v", out, in)
 	}
 }
+
+// Each milestone's mail gives the requester their receipt: the link, and a sentence on what
+// it proves and how to check it, in the request's language and in both parts.
+func TestAMilestoneMailCarriesItsReceiptLinkInEitherLanguage(t *testing.T) {
+	const link = "https://dsr.example.com/api/v1/requests/req-42/receipt?milestone=completed&signature=s"
+	kinds := map[mail.Kind]any{
+		mail.KindVerificationCode: mail.VerificationCode{Code: "123456", ValidMinutes: 30},
+		mail.KindAcknowledgement:  mail.Acknowledgement{RequestType: "review", DueDate: due},
+		mail.KindExtension:        mail.Extension{NewDueDate: due, Reason: "Many systems."},
+		mail.KindDenial:           mail.Denial{Reason: "We could not confirm who you are."},
+		mail.KindCompletion:       mail.Completion{RequestType: "suppress"},
+	}
+	words := map[string][]string{
+		"en": {"Your receipt for this step", "dsr receipt verify", "which we cannot change without it showing"},
+		"nb": {"Kvitteringen din for dette trinnet", "dsr receipt verify", "som vi ikke kan endre uten at det synes"},
+	}
+	for kind, data := range kinds {
+		for lang, want := range words {
+			n := mail.Notice{Kind: kind, To: to, RequestID: "req-42", Language: lang, Data: data, ReceiptURL: link}
+			raw, err := json.Marshal(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var decoded mail.Notice
+			if err := json.Unmarshal(raw, &decoded); err != nil {
+				t.Fatal(err)
+			}
+			m, err := mail.Render(decoded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range want {
+				if !strings.Contains(m.Text, w) || !strings.Contains(m.HTML, w) {
+					t.Errorf("%s mail in %s lacks %q", kind, lang, w)
+				}
+			}
+			if !strings.Contains(m.Text, "\n"+link+"\n") || !strings.Contains(m.HTML, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`) {
+				t.Errorf("%s mail in %s lacks the receipt link:\n%s", kind, lang, m.Text)
+			}
+			n.ReceiptURL = ""
+			if m, err = mail.Render(n); err != nil || strings.Contains(m.Text, want[0]) || strings.Contains(m.HTML, want[0]) {
+				t.Errorf("%s mail without a receipt speaks of one (%v)", kind, err)
+			}
+		}
+	}
+}

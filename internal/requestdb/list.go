@@ -38,6 +38,8 @@ type RequestFilter struct {
 	DueBefore time.Time
 	// OverdueAt keeps open requests whose due date had passed at this instant.
 	OverdueAt time.Time
+	// ByAgent keeps the requests authorized agents made.
+	ByAgent bool
 }
 
 // RequestOrder is the order of a request list. Every order breaks ties by ID, so that keyset
@@ -87,10 +89,12 @@ type RequestSummary struct {
 	DueAt        time.Time
 	CompletedAt  *time.Time
 	Assignee     string
+	// AgentName names the authorized agent who made the request, if one did.
+	AgentName string
 }
 
 // listColumns are the only columns a list reads.
-const listColumns = "id, type, jurisdiction, status, received_at, due_at, completed_at, assignee"
+const listColumns = "id, type, jurisdiction, status, received_at, due_at, completed_at, assignee, agent_name"
 
 // terminalStatuses are the statuses for which domain.Status.Terminal holds: a request in
 // one of them has been answered and can no longer be overdue.
@@ -171,6 +175,9 @@ func (f RequestFilter) apply(q *gorm.DB) *gorm.DB {
 	if !f.OverdueAt.IsZero() {
 		q = q.Where(openCondition+" AND due_at < ?", utc(f.OverdueAt))
 	}
+	if f.ByAgent {
+		q = q.Where("agent_kind <> ''")
+	}
 	return q
 }
 
@@ -199,6 +206,43 @@ type Metrics struct {
 	ByType    map[domain.RequestType]ResponseTimes
 	// ByMonth are the response times of the answers given in each month (YYYY-MM).
 	ByMonth map[string]ResponseTimes
+	// ByAgent counts the requests authorized agents made, by agent name, as Months counts
+	// them; the type is left empty.
+	ByAgent map[string]MonthCount
+	// Appeals counts the appeals of refusals received and decided in the period.
+	Appeals AppealCounts
+}
+
+// AppealCounts are the appeals received in a period, those decided in it by outcome, and
+// the days from receipt to decision.
+type AppealCounts struct {
+	Received, Granted, Denied int
+	DaysToDecide              ResponseTimes
+}
+
+// appealMetrics counts the appeals received and decided in [from, to).
+func appealMetrics(db *gorm.DB, from, to time.Time) (AppealCounts, error) {
+	var out AppealCounts
+	var received int64
+	if err := db.Model(&Appeal{}).Where("received_at >= ? AND received_at < ?", from, to).Count(&received).Error; err != nil {
+		return out, fmt.Errorf("appeal metrics: received: %w", err)
+	}
+	out.Received = int(received)
+	var decided []Appeal
+	if err := db.Select("status, received_at, decided_at").Where("decided_at >= ? AND decided_at < ?", from, to).Find(&decided).Error; err != nil {
+		return out, fmt.Errorf("appeal metrics: decided: %w", err)
+	}
+	var days []float64
+	for _, ap := range decided {
+		if ap.Status == domain.AppealGranted {
+			out.Granted++
+		} else {
+			out.Denied++
+		}
+		days = append(days, ap.DecidedAt.Sub(ap.ReceivedAt).Hours()/24)
+	}
+	out.DaysToDecide = summarise(days)
+	return out, nil
 }
 
 // RequestMetrics counts the requests received, completed and denied in [from, to), by type
@@ -209,8 +253,9 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 	var received []struct {
 		Type       domain.RequestType
 		ReceivedAt time.Time
+		AgentName  string
 	}
-	err := db.Model(&Request{}).Select("type, received_at").
+	err := db.Model(&Request{}).Select("type, received_at, agent_name").
 		Where("received_at >= ? AND received_at < ?", from, to).Find(&received).Error
 	if err != nil {
 		return Metrics{}, fmt.Errorf("request metrics: received: %w", err)
@@ -220,8 +265,9 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		Status      domain.Status
 		ReceivedAt  time.Time
 		CompletedAt time.Time
+		AgentName   string
 	}
-	err = db.Model(&Request{}).Select("type, status, received_at, completed_at").
+	err = db.Model(&Request{}).Select("type, status, received_at, completed_at, agent_name").
 		Where("completed_at >= ? AND completed_at < ? AND status IN ?", from, to, []domain.Status{domain.StatusCompleted, domain.StatusDenied}).
 		Find(&answered).Error
 	if err != nil {
@@ -240,25 +286,37 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		}
 		return counts[k]
 	}
+	byAgent := map[string]MonthCount{}
 	for _, row := range received {
 		count(row.ReceivedAt, row.Type).Received++
+		if row.AgentName != "" {
+			c := byAgent[row.AgentName]
+			c.Received++
+			byAgent[row.AgentName] = c
+		}
 	}
 	var all []float64
 	byType := map[domain.RequestType][]float64{}
 	byMonth := map[string][]float64{}
 	for _, row := range answered {
 		mc := count(row.CompletedAt, row.Type)
+		agent := byAgent[row.AgentName]
 		if row.Status == domain.StatusDenied {
 			mc.Denied++
+			agent.Denied++
 		} else {
 			mc.Completed++
+			agent.Completed++
+		}
+		if row.AgentName != "" {
+			byAgent[row.AgentName] = agent
 		}
 		days := row.CompletedAt.Sub(row.ReceivedAt).Hours() / 24
 		all = append(all, days)
 		byType[row.Type] = append(byType[row.Type], days)
 		byMonth[mc.Month] = append(byMonth[mc.Month], days)
 	}
-	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}, ByMonth: map[string]ResponseTimes{}}
+	m := Metrics{Responses: summarise(all), ByType: map[domain.RequestType]ResponseTimes{}, ByMonth: map[string]ResponseTimes{}, ByAgent: byAgent}
 	for t, days := range byType {
 		m.ByType[t] = summarise(days)
 	}
@@ -274,7 +332,8 @@ func (r *Repo) RequestMetrics(ctx context.Context, from, to time.Time) (Metrics,
 		}
 		return m.Months[i].Type < m.Months[j].Type
 	})
-	return m, nil
+	m.Appeals, err = appealMetrics(db, from, to)
+	return m, err
 }
 
 func summarise(days []float64) ResponseTimes {

@@ -17,6 +17,10 @@ func (r *Repo) WithLog(log *tlog.Log) *Repo {
 	return &out
 }
 
+// LogsMilestones reports whether the Repo appends milestones to a transparency log, and so
+// whether a mail may link to a milestone's receipt.
+func (r *Repo) LogsMilestones() bool { return r.log != nil }
+
 // logMilestone appends the milestone a newly stored event records, if it records one. due
 // is the request's due date after the step.
 func (r *Repo) logMilestone(tx *gorm.DB, ev AuditEvent, target stepTarget, due time.Time) error {

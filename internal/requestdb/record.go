@@ -30,7 +30,18 @@ type Record struct {
 	StepSeq         int64               `json:"step_seq"`
 	UpdatedAt       time.Time           `json:"updated_at"`
 	CompletedAt     *time.Time          `json:"completed_at,omitempty"`
+	// Agent is the authorized agent who made the request, if one did.
+	Agent *RecordAgent `json:"agent,omitempty"`
 	Progress
+}
+
+// RecordAgent is the agent of a request as staff see it.
+type RecordAgent struct {
+	Name    string `json:"name"`
+	Contact string `json:"contact"`
+	Kind    string `json:"kind"`
+	// Permission is staff's decision on a form agent's signed permission.
+	Permission PermissionDecision `json:"permission,omitempty"`
 }
 
 // Record returns the request as staff and auditors see it.
@@ -43,7 +54,15 @@ func (r *Request) Record() Record {
 		Assignee: r.Assignee, OpenedBy: r.OpenedBy, StatusReason: r.StatusReason,
 		JoinedTo: r.JoinedTo, StepSeq: r.StepSeq,
 		UpdatedAt: r.UpdatedAt, CompletedAt: r.CompletedAt, Progress: r.Progress,
+		Agent: r.recordAgent(),
 	}
+}
+
+func (r *Request) recordAgent() *RecordAgent {
+	if !r.ByAgent() {
+		return nil
+	}
+	return &RecordAgent{Name: r.AgentName, Contact: r.AgentContact, Kind: r.AgentKind, Permission: r.AgentPermission}
 }
 
 // RawJSON passes stored JSON text through, or null when there is none or it is not JSON.

@@ -61,6 +61,7 @@ type Request struct {
 	OpenedBy        string // staff member who opened a staff-only request
 	StatusReason    string // why a request was denied or cancelled
 	JoinedTo        string // the request a duplicate joined
+	Agent
 	Progress
 	StepSeq     int64 // last workflow step applied; see ApplyStep
 	UpdatedAt   time.Time
@@ -77,6 +78,35 @@ func (req *Request) MailTo() string {
 	}
 	return req.Email
 }
+
+// Agent is the authorized agent who made a request for the person, when one did; the
+// person's own address stays in Email. PII: kept out of workflows and logs.
+type Agent struct {
+	AgentName    string
+	AgentContact string // the agent's e-mail address, where the outcome goes
+	AgentKind    string // "form" or "drp"; empty when the person asked themselves
+	// AgentPermission is where staff stand on a form agent's signed permission.
+	AgentPermission PermissionDecision
+}
+
+// PermissionDecision is staff's decision on an agent's signed permission.
+type PermissionDecision string
+
+// A form agent's permission waits for staff, who accept or refuse it.
+const (
+	PermissionPending  PermissionDecision = "pending"
+	PermissionAccepted PermissionDecision = "accepted"
+	PermissionRefused  PermissionDecision = "refused"
+)
+
+// Kinds of agent, as AgentKind holds them.
+const (
+	AgentByForm = "form"
+	AgentByDRP  = "drp"
+)
+
+// ByAgent reports whether an authorized agent made the request.
+func (req *Request) ByAgent() bool { return req.AgentKind != "" }
 
 // Progress is how far a request has got with proving the mailbox and the requester's
 // identity. The workflow writes it with every step, so status pages read it from the row.

@@ -76,6 +76,8 @@ type Patch struct {
 	StatusReason    *string
 	JoinedTo        *string
 	CompletedAt     *time.Time
+	// AgentPermission records staff's decision on an agent's signed permission.
+	AgentPermission *PermissionDecision
 	// Progress, when set, replaces the request's progress on the mailbox and identity.
 	Progress *Progress
 	// FailedStores marks systems failed, with the error staff see, unless already done.
@@ -168,6 +170,14 @@ func (r *Repo) ApplyStep(ctx context.Context, s Step) (Applied, error) {
 		}
 		if stored && out.From != out.To {
 			out.TimeInFrom = max(ev.At.Sub(entered), 0)
+		}
+		// An agent that opened the request by the Data Rights Protocol is owed a status
+		// callback on every status change and extension (DRP 2.03, 3.08); owing it here, in
+		// the step's transaction, costs the workflow nothing and is never lost.
+		if stored && (out.From != out.To || s.Patch.DueAt != nil) {
+			if err := enqueueDRPCallback(tx, s.RequestID, s.Seq, ev.At); err != nil {
+				return err
+			}
 		}
 		res := tx.Model(&Request{}).Where("id = ? AND step_seq < ?", s.RequestID, s.Seq).
 			Updates(s.Patch.columns(s.Seq))
@@ -268,6 +278,9 @@ func (p Patch) columns(seq int64) map[string]any {
 		if v != nil {
 			cols[name] = *v
 		}
+	}
+	if p.AgentPermission != nil {
+		cols["agent_permission"] = *p.AgentPermission
 	}
 	if pr := p.Progress; pr != nil {
 		cols["email_verified"], cols["code_attempts_left"] = pr.EmailVerified, pr.CodeAttemptsLeft

@@ -46,14 +46,16 @@ type StaffAction struct {
 // StaffActions maps each action staff may take to the workflow update that carries it out;
 // the workflow's validator decides whether it is allowed now.
 var StaffActions = map[string]string{
-	"approve":         workflows.UpdateApprove,
-	"deny":            workflows.UpdateDeny,
-	"verify-identity": workflows.UpdateVerifyIdentity,
-	"extend":          workflows.UpdateExtend,
-	"cancel":          workflows.UpdateCancel,
-	"retry":           workflows.UpdateRetryStore,
-	"notes":           workflows.UpdateAddNote,
-	"assign":          workflows.UpdateAssign,
+	"accept-permission": workflows.UpdateAcceptPermission,
+	"refuse-permission": workflows.UpdateRefusePermission,
+	"approve":           workflows.UpdateApprove,
+	"deny":              workflows.UpdateDeny,
+	"verify-identity":   workflows.UpdateVerifyIdentity,
+	"extend":            workflows.UpdateExtend,
+	"cancel":            workflows.UpdateCancel,
+	"retry":             workflows.UpdateRetryStore,
+	"notes":             workflows.UpdateAddNote,
+	"assign":            workflows.UpdateAssign,
 }
 
 var errNoAction = domain.Errorf(domain.CodeNotFound, "no such action")
@@ -74,6 +76,8 @@ func (s *Service) Act(ctx context.Context, requestID string, a StaffAction) erro
 // updateInput is the input of a staff action's update: each update takes its own type.
 func updateInput(update string, a StaffAction) any {
 	switch update {
+	case workflows.UpdateAcceptPermission, workflows.UpdateRefusePermission:
+		return workflows.PermissionInput{Actor: a.Actor, Reason: a.Reason}
 	case workflows.UpdateApprove:
 		return workflows.ApproveInput{Actor: a.Actor, Reason: a.Reason}
 	case workflows.UpdateDeny:

@@ -62,10 +62,36 @@ func (e *TemporalEngine) Start(ctx context.Context, in workflows.RequestInput) e
 
 // Update sends a workflow update and waits for its result.
 func (e *TemporalEngine) Update(ctx context.Context, requestID, name string, result any, args ...any) error {
+	return e.update(ctx, workflows.RequestID(requestID), requestID, name, result, args...)
+}
+
+// StartAppeal starts the workflow of a request's appeal. One that already runs or ran
+// under the request's appeal ID is not an error: a submission that stopped half way
+// resumes with it.
+func (e *TemporalEngine) StartAppeal(ctx context.Context, in workflows.AppealInput) error {
+	opts := client.StartWorkflowOptions{
+		ID:                    workflows.AppealWorkflowID(in.RequestID),
+		TaskQueue:             e.taskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}
+	_, err := e.client.ExecuteWorkflow(ctx, opts, workflows.Appeal, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return domain.Unavailable(fmt.Errorf("start appeal of request %s: %w", in.RequestID, err))
+	}
+	return nil
+}
+
+// UpdateAppeal sends an update to a request's appeal and waits for its result.
+func (e *TemporalEngine) UpdateAppeal(ctx context.Context, requestID, name string, result any, args ...any) error {
+	return e.update(ctx, workflows.AppealWorkflowID(requestID), requestID, name, result, args...)
+}
+
+func (e *TemporalEngine) update(ctx context.Context, workflowID, requestID, name string, result any, args ...any) error {
 	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
 	defer cancel()
 	handle, err := e.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.RequestID(requestID),
+		WorkflowID:   workflowID,
 		UpdateName:   name,
 		Args:         args,
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -64,7 +64,7 @@ func (s *Service) openOnce(ctx context.Context, in Intake, o Opening) (Opened, b
 		case !hmac.Equal([]byte(held.BodyHash), []byte(bodyHash)):
 			return Opened{}, false, errKeyReused
 		case !held.InFlight():
-			answer, err := s.replay(keyHash, held)
+			answer, err := s.replay(keyHash, held, o)
 			return answer, err == nil, err
 		case !won && now.Sub(held.CreatedAt) < idempotencyStall:
 			return Opened{}, false, errKeyInProgress
@@ -78,7 +78,7 @@ func (s *Service) openOnce(ctx context.Context, in Intake, o Opening) (Opened, b
 			}
 		}
 		token := ""
-		if o.OpenedBy == "" {
+		if o.hasStatusToken() {
 			token = s.idempotentToken(keyHash, held.RequestID)
 		}
 		answer, err := s.open(ctx, in, o, held.RequestID, token)
@@ -92,13 +92,15 @@ func (s *Service) openOnce(ctx context.Context, in Intake, o Opening) (Opened, b
 	return Opened{}, false, domain.Unavailable(errors.New("idempotency key kept being released"))
 }
 
-// replay rebuilds the stored answer with its status token.
-func (s *Service) replay(keyHash string, held requestdb.IdempotencyKey) (Opened, error) {
+// replay rebuilds the stored answer with its status token, if it had one.
+func (s *Service) replay(keyHash string, held requestdb.IdempotencyKey, o Opening) (Opened, error) {
 	var answer Opened
 	if err := json.Unmarshal([]byte(held.Answer), &answer); err != nil {
 		return Opened{}, domain.Internal(fmt.Errorf("stored idempotent answer: %w", err))
 	}
-	answer.StatusToken = s.idempotentToken(keyHash, answer.ID)
+	if o.hasStatusToken() {
+		answer.StatusToken = s.idempotentToken(keyHash, answer.ID)
+	}
 	return answer, nil
 }
 

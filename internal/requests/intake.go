@@ -29,6 +29,9 @@ type IntakeForm struct {
 	// Language is the requester's language for their pages and mail, such as nb; empty
 	// means English.
 	Language string `json:"language,omitempty"`
+	// Agent is set when an authorized agent makes the request for the person whose
+	// address Email is.
+	Agent *AgentForm `json:"agent,omitempty"`
 }
 
 // Opened is what intake answers. StatusToken is the requester's only key to the request
@@ -56,6 +59,11 @@ type Intake struct {
 	// of the idempotency hash: a retry from a browser set to another language is the same
 	// request.
 	Language string `json:"-"`
+	// Agent and Permission are the authorized agent who asked for the person and the
+	// permission the person signed; Open moves the agent to Opening.Agent. The file is
+	// left out of the idempotency hash: a retry sends the same one.
+	Agent      *Agent                `json:"agent,omitempty"`
+	Permission *requestdb.Permission `json:"-"`
 }
 
 // Opening is what, beside the intake itself, decides how a request is opened.
@@ -69,7 +77,15 @@ type Opening struct {
 	// IdempotencyKey, when Keyed, makes a retried intake find the request it opened.
 	IdempotencyKey string
 	Keyed          bool
+	// Agent is the authorized agent who made the request, if one did. No status token is
+	// handed out for it: the person opens their pages by the links mailed to them.
+	Agent *Agent
 }
+
+// hasStatusToken reports whether the opener is handed a status token: only a person who
+// asks for themselves is. Staff have their own pages, and an agent is told the outcome by
+// mail but never holds the key to the person's report.
+func (o Opening) hasStatusToken() bool { return o.OpenedBy == "" && o.Agent == nil }
 
 // Categories are the categories of personal data a request may name: the defaults and
 // every data map's own, in display order.
@@ -123,6 +139,12 @@ func (s *Service) ValidateIntake(form IntakeForm, problems map[string]string, by
 		in.Language = tag.String()
 	}
 	in.Details = form.Details
+	switch {
+	case form.Agent != nil && byStaff:
+		fields["agent"] = "an agent makes a request through the public intake, where the person confirms it"
+	case form.Agent != nil:
+		in.Agent, in.Permission = validateAgent(*form.Agent, fields)
+	}
 	var validation *domain.ValidationError
 	if _, typeBad := fields["type"]; !typeBad && fields["details"] == "" {
 		if err := domain.ValidateIntake(in.Type, in.Details, s.vocab.categories); errors.As(err, &validation) {
@@ -155,12 +177,15 @@ func (s *Service) Open(ctx context.Context, in Intake, o Opening) (answer Opened
 	if o.GPC {
 		in.honourGPC()
 	}
+	if in.Agent != nil {
+		o.Agent = in.Agent
+	}
 	if o.Keyed {
 		return s.openOnce(ctx, in, o)
 	}
 	id := uuid.NewString()
 	token := ""
-	if o.OpenedBy == "" {
+	if o.hasStatusToken() {
 		if token, _, err = keys.NewToken(); err != nil {
 			return Opened{}, false, domain.Internal(fmt.Errorf("status token: %w", err))
 		}
@@ -186,6 +211,7 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 		Email: in.Email, MailboxEmail: in.MailboxEmail, EmailHash: s.opts.Secret.EmailHash(in.Email), Details: string(details),
 		Language: in.Language, ReceivedAt: now, DueAt: due, OriginalDueAt: due, OpenedBy: o.OpenedBy, UpdatedAt: now,
 		Progress: requestdb.Progress{IdentityRequirement: identity.String(), IdentityAttemptsLeft: s.opts.Verification.IdentityAttempts},
+		Agent:    agentColumns(o.Agent),
 	}
 	if ack, ok := rules.AcknowledgeBy(now); ok {
 		row.AcknowledgeBy = &ack
@@ -205,6 +231,13 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 		}
 		optOuts = []domain.RestrictLimit{domain.LimitAffiliateSharing}
 	}
+	if in.Permission != nil {
+		// Stored before the row, so that no request reads as made by an agent without
+		// the permission staff must review; a retry replaces it.
+		if err := s.opts.Store.SavePermission(ctx, id, *in.Permission); err != nil {
+			return Opened{}, domain.Unavailable(err)
+		}
+	}
 	switch err := s.opts.Store.CreateRequest(ctx, row); {
 	case errors.Is(err, requestdb.ErrConflict):
 		if row, err = s.resume(ctx, id); err != nil {
@@ -218,13 +251,13 @@ func (s *Service) open(ctx context.Context, in Intake, o Opening, id, token stri
 		ReceivedAt: row.ReceivedAt, DueAt: row.DueAt,
 		Deadline: s.opts.Jurisdictions.Policy(row.Jurisdiction, row.ReceivedAt, s.opts.Deadline),
 		Identity: s.opts.Identity.Rule(row.Type), Verification: s.opts.Verification, OpenedBy: row.OpenedBy,
-		OpenedByID: o.OpenedByID,
+		OpenedByID: o.OpenedByID, ReviewPermission: row.AgentPermission == requestdb.PermissionPending,
 	}
 	if err := s.opts.Engine.Start(ctx, input); err != nil {
 		s.abandon(row.ID)
 		return Opened{}, err
 	}
-	s.log.Info("request opened", "request_id", row.ID, "type", row.Type, "jurisdiction", row.Jurisdiction, "by_staff", o.OpenedBy != "", "gpc", o.GPC)
+	s.log.Info("request opened", "request_id", row.ID, "type", row.Type, "jurisdiction", row.Jurisdiction, "by_staff", o.OpenedBy != "", "gpc", o.GPC, "by_agent", row.AgentKind)
 	return Opened{ID: row.ID, Status: row.Status, StatusToken: token, DueDate: row.DueAt, OptOutsRecorded: optOuts}, nil
 }
 

@@ -42,6 +42,8 @@ const (
 	ReadOnRequestPage = "request page"
 	ReadOnTaskPage    = "task page"
 	ReadInStaffAPI    = "staff API"
+	// ReadPermissionFile is the agent's signed permission, opened from the request page.
+	ReadPermissionFile = "agent's permission file"
 )
 
 // RecordRead records in the audit log that actor reads the personal details of a request
@@ -117,6 +119,7 @@ func (v StaffView) StaffFacts(now time.Time) workflows.StaffFacts {
 	return workflows.StaffFacts{
 		Status: row.Status, Extended: row.ExtendedAt != nil, OriginalDueAt: row.OriginalDueAt, Now: now,
 		FailedStores: v.FailedStores(), OpenedBy: row.OpenedBy,
+		PermissionPending: row.AgentPermission == requestdb.PermissionPending && row.Status == domain.StatusPendingReview,
 	}
 }
 

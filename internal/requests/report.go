@@ -34,6 +34,9 @@ type Report struct {
 	HeldElsewhere []string `json:"held_elsewhere,omitempty"`
 	// Notes are the stores' other notes, each once.
 	Notes []string `json:"notes,omitempty"`
+	// Planned says, a sentence per system, what was planned before anything changed and
+	// that the change matched it.
+	Planned []string `json:"planned,omitempty"`
 	// SharedWith are the organisations that received the person's data and were not told
 	// of this request (a review changes nothing to tell).
 	SharedWith []SharedWith `json:"shared_with,omitempty"`
@@ -116,6 +119,11 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 		}
 	}
 	report.SharedWith = sharedWith(results, report.Recipients)
+	plans, err := s.opts.Store.StorePlans(ctx, row.ID)
+	if err != nil {
+		return Report{}, domain.Unavailable(err)
+	}
+	report.Planned = w.planned(plans)
 	if row.CompletedAt != nil {
 		report.CompletedOn = w.date(*row.CompletedAt, false)
 	}
@@ -126,6 +134,30 @@ func (s *Service) report(ctx context.Context, row *requestdb.Request, lang strin
 		report.SharedWith[i].SinceText = w.dateOrNothing(r.Since)
 	}
 	return report, nil
+}
+
+// planned is a sentence per system on what its plan was, by the system's label: the number
+// of records it worked out beforehand and changed, or that nothing needed changing, that
+// people did it by hand, or that the system cannot say beforehand.
+func (w valueWriter) planned(plans []requestdb.SealedPlan) []string {
+	var out []string
+	for _, p := range plans {
+		label := datamap.Readable(p.Store)
+		if st, ok := w.vocab.store(p.Store); ok {
+			label = st.LabelIn(w.lang(), st.Name)
+		}
+		switch n := p.Plan.Changes(); {
+		case p.Plan.CannotPlan != "":
+			out = append(out, w.loc.T("report_plan_unplanned", "Store", label))
+		case p.Plan.Instructions != "":
+			out = append(out, w.loc.T("report_plan_by_hand", "Store", label))
+		case n == 0:
+			out = append(out, w.loc.T("report_plan_nothing", "Store", label))
+		default:
+			out = append(out, w.loc.T("report_plan_changed", "Store", label, "Count", n))
+		}
+	}
+	return out
 }
 
 // OutcomeInWords is what the systems found, changed and kept, in the requester's words:

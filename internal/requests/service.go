@@ -31,6 +31,7 @@ type Store interface {
 	AuditEvents(ctx context.Context, requestID string) ([]requestdb.AuditEvent, error)
 	StoreResults(ctx context.Context, requestID string) ([]connector.Result, error)
 	StoreProgressOf(ctx context.Context, requestID string) ([]requestdb.StoreProgress, error)
+	StorePlans(ctx context.Context, requestID string) ([]requestdb.SealedPlan, error)
 	RecipientNotices(ctx context.Context, requestID string) ([]requestdb.RecipientNoticeRecord, error)
 	TasksOf(ctx context.Context, requestID string) ([]requestdb.Task, error)
 	GetTask(ctx context.Context, id string) (*requestdb.Task, error)
@@ -40,6 +41,11 @@ type Store interface {
 	TakeOverIdempotencyKey(ctx context.Context, held requestdb.IdempotencyKey, now time.Time) (bool, error)
 	CompleteIdempotencyKey(ctx context.Context, keyHash, answer string, at time.Time) error
 	ReleaseIdempotencyKey(ctx context.Context, keyHash string) error
+	CreateAppeal(ctx context.Context, ap *requestdb.Appeal) error
+	GetAppeal(ctx context.Context, requestID string) (*requestdb.Appeal, error)
+	ListAppeals(ctx context.Context, status domain.AppealStatus) ([]requestdb.Appeal, error)
+	SavePermission(ctx context.Context, requestID string, p requestdb.Permission) error
+	GetPermission(ctx context.Context, requestID string) (requestdb.Permission, error)
 }
 
 // Engine runs request workflows; TemporalEngine is the real one. Its errors are
@@ -52,6 +58,10 @@ type Engine interface {
 	// State is the workflow's own account of the request, for debugging and for auditors;
 	// every view people use reads the database instead.
 	State(ctx context.Context, requestID string) (workflows.RequestState, error)
+	// StartAppeal and UpdateAppeal run a request's appeal workflow, as Start and Update
+	// run its own.
+	StartAppeal(ctx context.Context, in workflows.AppealInput) error
+	UpdateAppeal(ctx context.Context, requestID, name string, result any, args ...any) error
 }
 
 // Options are the service's dependencies and the policies intake fixes on each request.

@@ -104,7 +104,7 @@ func recipientsTold(notices []requestdb.RecipientNoticeRecord, results []connect
 }
 
 // internalSteps are staff housekeeping that the requester's timeline leaves out.
-var internalSteps = []string{"note_added", "assigned", "deadline_alert", "store_retry_requested", requestdb.ActionAccessed}
+var internalSteps = []string{"note_added", "assigned", "deadline_alert", "store_retry_requested", "store_planned", requestdb.ActionAccessed}
 
 // Find returns a request's row; an unknown or malformed ID is not found.
 func (s *Service) Find(ctx context.Context, id string) (*requestdb.Request, error) {
@@ -190,8 +190,10 @@ type StaffView struct {
 	Tasks      []requestdb.Task                  `json:"-"`
 	Recipients []requestdb.RecipientNoticeRecord `json:"-"`
 	Audit      []requestdb.AuditEvent            `json:"-"`
-	State      *workflows.RequestState           `json:"state,omitempty"`
-	StateError string                            `json:"state_error,omitempty"`
+	// Plans are what each store was planned to change, before it changed anything.
+	Plans      []requestdb.SealedPlan  `json:"-"`
+	State      *workflows.RequestState `json:"state,omitempty"`
+	StateError string                  `json:"state_error,omitempty"`
 }
 
 // StoreView is one system's progress with a request, as staff see it, with what it found,
@@ -251,6 +253,9 @@ func (s *Service) Staff(ctx context.Context, id string, withState bool) (StaffVi
 		v.Stores = append(v.Stores, sv)
 	}
 	if v.Recipients, err = s.opts.Store.RecipientNotices(ctx, row.ID); err != nil {
+		return StaffView{}, domain.Unavailable(err)
+	}
+	if v.Plans, err = s.opts.Store.StorePlans(ctx, row.ID); err != nil {
 		return StaffView{}, domain.Unavailable(err)
 	}
 	if withState {

@@ -76,20 +76,29 @@ func VerifierKey(secret keys.Secret, origin string) (string, error) {
 // is stored. name is the log's origin.
 func newKeys(secret keys.Secret, name string) (note.Signer, string, error) {
 	seed := secret.Derive("tlog-signing-key")[:ed25519.SeedSize]
-	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
-	const algEd25519 = 1
-	// The key hash names the key in signatures: the first four bytes of
-	// SHA-256(name, "\n", alg, public key), as the note format defines it.
-	h := sha256.Sum256(append([]byte(name+"\n"+string(rune(algEd25519))), pub...))
-	skey := fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", name, binary.BigEndian.Uint32(h[:4]),
-		base64.StdEncoding.EncodeToString(append([]byte{algEd25519}, seed...)))
+	skey, vkey := noteKeys(name, algEd25519, seed)
 	signer, err := note.NewSigner(skey)
 	if err != nil {
 		return nil, "", fmt.Errorf("log signing key: %w", err)
 	}
-	vkey, err := note.NewEd25519VerifierKey(name, pub)
-	if err != nil {
-		return nil, "", fmt.Errorf("log verifier key: %w", err)
-	}
 	return signer, vkey, nil
+}
+
+// Key types of the signed-note format: plain Ed25519 note signatures, and the timestamped
+// Ed25519 cosignatures of C2SP tlog-cosignature that witnesses make.
+const (
+	algEd25519            = 0x01
+	algCosignatureEd25519 = 0x04
+)
+
+// noteKeys returns the signer and verifier key strings of an Ed25519 seed under name. The
+// key hash names the key in signatures: the first four bytes of SHA-256(name, "\n", alg,
+// public key), as the note format defines it.
+func noteKeys(name string, alg byte, seed []byte) (skey, vkey string) {
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	h := sha256.Sum256(append(append([]byte(name+"\n"), alg), pub...))
+	hash := binary.BigEndian.Uint32(h[:4])
+	skey = fmt.Sprintf("PRIVATE+KEY+%s+%08x+%s", name, hash, base64.StdEncoding.EncodeToString(append([]byte{alg}, seed...)))
+	vkey = fmt.Sprintf("%s+%08x+%s", name, hash, base64.StdEncoding.EncodeToString(append([]byte{alg}, pub...)))
+	return skey, vkey
 }

@@ -12,11 +12,14 @@ import (
 // against one signed checkpoint, for an evidence bundle. Like a receipt, it carries the
 // request secret that ties the entries to the request.
 type RequestEvidence struct {
-	RequestID     string        `json:"request_id"`
-	RequestSecret string        `json:"request_secret"`
-	TreeSize      uint64        `json:"tree_size"`
-	Checkpoint    string        `json:"checkpoint"`
-	Entries       []ProvenEntry `json:"entries"`
+	RequestID     string `json:"request_id"`
+	RequestSecret string `json:"request_secret"`
+	TreeSize      uint64 `json:"tree_size"`
+	Checkpoint    string `json:"checkpoint"`
+	// LogPublicKey is the key the log signed the checkpoint with, as the log published it;
+	// a verifier compares it with the key it got elsewhere, or checks against that one.
+	LogPublicKey string        `json:"log_public_key,omitempty"`
+	Entries      []ProvenEntry `json:"entries"`
 }
 
 // ProvenEntry is an entry and its inclusion proof in the tree of RequestEvidence.TreeSize.
@@ -37,7 +40,7 @@ func (l *Log) RequestEvidence(ctx context.Context, requestID string) (RequestEvi
 	if err != nil {
 		return RequestEvidence{}, fmt.Errorf("log evidence of request %s: %w", requestID, err)
 	}
-	ev := RequestEvidence{RequestID: requestID, RequestSecret: secret, TreeSize: n, Entries: []ProvenEntry{}}
+	ev := RequestEvidence{RequestID: requestID, RequestSecret: secret, TreeSize: n, LogPublicKey: l.verifierKey, Entries: []ProvenEntry{}}
 	for _, e := range es {
 		p, err := l.InclusionProof(ctx, e.Index, n)
 		if err != nil {

@@ -3,6 +3,7 @@ package tlog
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -27,6 +28,9 @@ type Log struct {
 	origin      string
 	signer      note.Signer
 	verifierKey string
+	// witnesses cosign the log's checkpoints when set (see WithWitnesses).
+	witnesses []*witnessClient
+	http      *http.Client
 }
 
 // New returns the log kept in db, signing checkpoints with a key derived from secret under
@@ -70,13 +74,40 @@ func (l *Log) AppendTx(tx *gorm.DB, m MilestoneStep) (bool, error) {
 	return stored, nil
 }
 
-// Checkpoint returns the latest checkpoint as a signed note.
+// Checkpoint returns the latest checkpoint as a signed note. A log with witnesses returns
+// the newest checkpoint that one of them cosigned, with every cosignature stored for it,
+// and its own latest only until a witness first answers.
 func (l *Log) Checkpoint(ctx context.Context) ([]byte, error) {
+	if len(l.witnesses) > 0 {
+		n, ok, err := latestCosignedSize(ctx, l.db.DB, l.witnessIDs())
+		if err != nil || ok {
+			return l.cosignedCheckpoint(ctx, n, err)
+		}
+	}
 	n, err := size(ctx, l.db.DB)
 	if err != nil {
 		return nil, err
 	}
 	return l.checkpointAt(ctx, n)
+}
+
+func (l *Log) cosignedCheckpoint(ctx context.Context, n uint64, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	signed, err := l.checkpointAt(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	lines, err := cosignatures(ctx, l.db.DB, n, l.witnessIDs())
+	if err != nil {
+		return nil, err
+	}
+	// In the order the witnesses are configured, so the same cosignatures read the same.
+	for _, w := range l.witnesses {
+		signed = append(signed, lines[w.id]...)
+	}
+	return signed, nil
 }
 
 func (l *Log) checkpointAt(ctx context.Context, n uint64) ([]byte, error) {

@@ -14,50 +14,65 @@ import (
 )
 
 // Monitor checks a log from outside, over its public endpoints: that each checkpoint is
-// signed, that the served entries hash to its root, and that it extends the checkpoint seen
-// before. A log rewritten behind its back fails one of these.
+// signed, and cosigned by every witness it names, that the served entries hash to its
+// root, and that it extends the checkpoint seen before. A log rewritten behind its back
+// fails one of these.
 type Monitor struct {
 	// BaseURL is the server's URL, such as https://dsr.example.com.
 	BaseURL     string
 	VerifierKey string
+	// WitnessKeys are the witnesses whose cosignature every checkpoint must carry.
+	WitnessKeys []string
 	HTTP        *http.Client
 }
 
+// Observation is a checkpoint a monitor checked.
+type Observation struct {
+	// Signed is the checkpoint as served, to be kept as the next check's prev.
+	Signed       []byte
+	Checkpoint   Checkpoint
+	Cosignatures []Cosignature
+}
+
 // Check fetches the latest checkpoint and checks it against the entries and, when prev (a
-// signed checkpoint seen before) is not empty, that it extends prev. It returns the new
-// signed checkpoint, to be kept as the next prev.
-func (m Monitor) Check(ctx context.Context, prev []byte) ([]byte, Checkpoint, error) {
+// signed checkpoint seen before) is not empty, that it extends prev.
+func (m Monitor) Check(ctx context.Context, prev []byte) (Observation, error) {
 	signed, err := m.get(ctx, "/api/v1/log/checkpoint")
 	if err != nil {
-		return nil, Checkpoint{}, err
+		return Observation{}, err
 	}
 	cp, err := OpenCheckpoint(signed, m.VerifierKey)
 	if err != nil {
-		return nil, Checkpoint{}, err
+		return Observation{}, err
+	}
+	cosigs, err := CheckCosignatures(signed, m.VerifierKey, m.WitnessKeys)
+	if err != nil {
+		return Observation{}, err
 	}
 	if err := m.checkEntries(ctx, cp); err != nil {
-		return nil, Checkpoint{}, err
+		return Observation{}, err
 	}
+	obs := Observation{Signed: signed, Checkpoint: cp, Cosignatures: cosigs}
 	if len(prev) == 0 {
-		return signed, cp, nil
+		return obs, nil
 	}
 	old, err := OpenCheckpoint(prev, m.VerifierKey)
 	if err != nil {
-		return nil, Checkpoint{}, fmt.Errorf("the checkpoint seen before: %w", err)
+		return Observation{}, fmt.Errorf("the checkpoint seen before: %w", err)
 	}
 	if old.Size > cp.Size {
-		return nil, Checkpoint{}, fmt.Errorf("consistency: the log shrank from %d to %d entries", old.Size, cp.Size)
+		return Observation{}, fmt.Errorf("consistency: the log shrank from %d to %d entries", old.Size, cp.Size)
 	}
 	var p struct {
 		Hashes [][]byte `json:"hashes"`
 	}
 	if err := m.getJSON(ctx, fmt.Sprintf("/api/v1/log/proof/consistency?first=%d&second=%d", old.Size, cp.Size), &p); err != nil {
-		return nil, Checkpoint{}, err
+		return Observation{}, err
 	}
 	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, old.Size, cp.Size, p.Hashes, old.Root, cp.Root); err != nil {
-		return nil, Checkpoint{}, fmt.Errorf("consistency: the log of %d entries does not extend the one of %d seen before: %w", cp.Size, old.Size, err)
+		return Observation{}, fmt.Errorf("consistency: the log of %d entries does not extend the one of %d seen before: %w", cp.Size, old.Size, err)
 	}
-	return signed, cp, nil
+	return obs, nil
 }
 
 // checkEntries recomputes the root from the served entries.

@@ -26,13 +26,31 @@ type Receipt struct {
 // Receipt returns the receipt for the request's latest logged milestone, or an error
 // coded not found when none is logged yet.
 func (l *Log) Receipt(ctx context.Context, requestID string) (Receipt, error) {
+	return l.receipt(ctx, requestID, "")
+}
+
+// MilestoneReceipt returns the receipt for one milestone of the request, proved against the
+// latest checkpoint, which a milestone's mail links to; an error coded not found when that
+// milestone is not logged.
+func (l *Log) MilestoneReceipt(ctx context.Context, requestID string, m Milestone) (Receipt, error) {
+	if _, ok := MilestoneOf(string(m)); !ok {
+		return Receipt{}, domain.Errorf(domain.CodeInvalid, "the log records no such milestone")
+	}
+	return l.receipt(ctx, requestID, m)
+}
+
+// receipt is the receipt of milestone m, or of the latest when m is empty.
+func (l *Log) receipt(ctx context.Context, requestID string, m Milestone) (Receipt, error) {
 	n, err := size(ctx, l.db.DB)
 	if err != nil {
 		return Receipt{}, err
 	}
 	secret := l.RequestSecret(requestID)
-	e, err := latestEntry(ctx, l.db.DB, RequestHash(secret, requestID), n)
+	e, err := requestEntry(ctx, l.db.DB, RequestHash(secret, requestID), m, n)
 	if errors.Is(err, ErrNotFound) {
+		if m != "" {
+			return Receipt{}, domain.Errorf(domain.CodeNotFound, "this step of the request is not logged yet")
+		}
 		return Receipt{}, domain.Errorf(domain.CodeNotFound, "no milestone of this request is logged yet")
 	}
 	if err != nil {

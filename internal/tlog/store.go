@@ -118,16 +118,19 @@ func entries(ctx context.Context, db *gorm.DB, begin, end uint64) ([]Entry, erro
 	return out, nil
 }
 
-// latestEntry returns the request's last entry below size, or ErrNotFound.
-func latestEntry(ctx context.Context, db *gorm.DB, requestHash string, size uint64) (Entry, error) {
+// requestEntry returns the request's entry of milestone m below size, or its last entry
+// when m is empty; ErrNotFound when there is none.
+func requestEntry(ctx context.Context, db *gorm.DB, requestHash string, m Milestone, size uint64) (Entry, error) {
+	q := db.WithContext(ctx).Where("request_hash = ? AND idx < ?", requestHash, size)
+	if m != "" {
+		q = q.Where("milestone = ?", string(m))
+	}
 	var rows []entryRow
-	err := db.WithContext(ctx).Where("request_hash = ? AND idx < ?", requestHash, size).
-		Order("idx DESC").Limit(1).Find(&rows).Error
-	if err != nil {
-		return Entry{}, fmt.Errorf("latest log entry: %w", err)
+	if err := q.Order("idx DESC").Limit(1).Find(&rows).Error; err != nil {
+		return Entry{}, fmt.Errorf("request's log entry: %w", err)
 	}
 	if len(rows) == 0 {
-		return Entry{}, fmt.Errorf("latest log entry: %w", ErrNotFound)
+		return Entry{}, fmt.Errorf("request's log entry: %w", ErrNotFound)
 	}
 	return rows[0].entry(), nil
 }
@@ -144,4 +147,57 @@ func requestEntries(ctx context.Context, db *gorm.DB, requestHash string, size u
 		out[i] = r.entry()
 	}
 	return out, nil
+}
+
+// cosignatureRow is a witness's cosignature of the checkpoint of a tree size.
+type cosignatureRow struct {
+	TreeSize  int64  `gorm:"primaryKey;autoIncrement:false"`
+	Witness   string `gorm:"primaryKey"`
+	Signature string
+	CreatedAt time.Time
+}
+
+func (cosignatureRow) TableName() string { return "tlog_cosignatures" }
+
+// saveCosignature stores a witness's signature line for the tree size, replacing an older
+// one of the same witness and size.
+func saveCosignature(ctx context.Context, db *gorm.DB, size uint64, witness, line string) error {
+	row := cosignatureRow{TreeSize: int64(size), Witness: witness, Signature: line, CreatedAt: time.Now().UTC()}
+	err := db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "tree_size"}, {Name: "witness"}},
+		DoUpdates: clause.AssignmentColumns([]string{"signature", "created_at"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("store cosignature: %w", err)
+	}
+	return nil
+}
+
+// cosignatures returns the signature lines stored for the tree size by each of witnesses.
+func cosignatures(ctx context.Context, db *gorm.DB, size uint64, witnesses []string) (map[string]string, error) {
+	var rows []cosignatureRow
+	err := db.WithContext(ctx).Where("tree_size = ? AND witness IN ?", size, witnesses).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("cosignatures: %w", err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r.Witness] = r.Signature
+	}
+	return out, nil
+}
+
+// latestCosignedSize returns the largest tree size one of witnesses cosigned, and false
+// when none has.
+func latestCosignedSize(ctx context.Context, db *gorm.DB, witnesses []string) (uint64, bool, error) {
+	var latest *int64
+	err := db.WithContext(ctx).Model(&cosignatureRow{}).Where("witness IN ?", witnesses).
+		Select("MAX(tree_size)").Scan(&latest).Error
+	if err != nil {
+		return 0, false, fmt.Errorf("latest cosigned checkpoint: %w", err)
+	}
+	if latest == nil {
+		return 0, false, nil
+	}
+	return uint64(*latest), true, nil
 }

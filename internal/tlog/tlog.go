@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,13 +40,20 @@ const (
 	Cancelled        Milestone = "cancelled"
 	Expired          Milestone = "expired"
 	Extended         Milestone = "extended"
+	// An appeal of a refusal, and its decision; the entry's due date is the appeal's.
+	Appealed      Milestone = "appealed"
+	AppealGranted Milestone = "appeal_granted"
+	AppealDenied  Milestone = "appeal_denied"
 )
+
+// Milestones are every milestone the log records, in the order a request meets them.
+var Milestones = []Milestone{Received, EmailVerified, IdentityVerified, Extended, Completed, Denied,
+	Cancelled, Expired, Appealed, AppealGranted, AppealDenied}
 
 // MilestoneOf returns the milestone an audit action records, and false for an action that
 // is none. The workflow names its steps after the milestones.
 func MilestoneOf(action string) (Milestone, bool) {
-	switch m := Milestone(action); m {
-	case Received, EmailVerified, IdentityVerified, Completed, Denied, Cancelled, Expired, Extended:
+	if m := Milestone(action); slices.Contains(Milestones, m) {
 		return m, true
 	}
 	return "", false

@@ -216,3 +216,29 @@ func checkpoint(t *testing.T, log *tlog.Log) tlog.Checkpoint {
 	}
 	return c
 }
+
+func TestAMilestoneReceiptNamesThatMilestoneAndVerifiesAgainstTheLatestCheckpoint(t *testing.T) {
+	onEveryEngine(t, func(t *testing.T, db *database.DB, log *tlog.Log) {
+		appendStep(t, db, log, "req-1", tlog.Received)
+		appendStep(t, db, log, "req-2", tlog.Received)
+		appendStep(t, db, log, "req-1", tlog.EmailVerified)
+		r, err := log.MilestoneReceipt(context.Background(), "req-1", tlog.Received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Verify(log.VerifierKey()); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		if r.Entry.Milestone != tlog.Received || r.Entry.Index != 0 || r.TreeSize != 3 {
+			t.Fatalf("receipt of %s at %d in %d entries, want received at 0 in 3", r.Entry.Milestone, r.Entry.Index, r.TreeSize)
+		}
+		_, err = log.MilestoneReceipt(context.Background(), "req-2", tlog.Completed)
+		if err == nil || domain.AsError(err).Code != domain.CodeNotFound {
+			t.Errorf("receipt of a milestone not logged: %v, want not found", err)
+		}
+		_, err = log.MilestoneReceipt(context.Background(), "req-1", "code_sent")
+		if err == nil || domain.AsError(err).Code != domain.CodeInvalid {
+			t.Errorf("receipt of a step that is no milestone: %v, want invalid", err)
+		}
+	})
+}

@@ -31,9 +31,17 @@ func New(store datamap.Store, tasks *requestdb.Repo) *Connector {
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.store.Name }
 
-// Capabilities: none. dsr reads nothing in a manual store, so it can neither match data
-// points there nor erase what the store kept; people do that through their tasks.
-func (c *Connector) Capabilities() connector.Capabilities { return connector.Capabilities{} }
+// Capabilities: a plan only. dsr reads nothing in a manual store, so it can neither match
+// data points there nor erase what the store kept; people do that through their tasks, and
+// the plan is the instructions those tasks give them.
+func (c *Connector) Capabilities() connector.Capabilities {
+	return connector.Capabilities{Planner: c}
+}
+
+// Plan is the store's instructions: dsr cannot see what people will find there.
+func (c *Connector) Plan(ctx context.Context, op connector.Operation) (connector.ChangePlan, error) {
+	return connector.ChangePlan{Store: c.store.Name, Instructions: c.store.Instructions}, nil
+}
 
 // Apply opens the request's task (once) and reports that the result comes later.
 func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connector.Result, error) {

@@ -33,3 +33,11 @@ func TestApplyOpensOneTaskAndAnswersLater(t *testing.T) {
 		t.Fatalf("tasks = %+v, %v; want one with the store's instructions", tasks, err)
 	}
 }
+
+func TestThePlanOfAManualStoreIsItsInstructions(t *testing.T) {
+	c := manual.New(datamap.Store{Name: "paper-files", Kind: datamap.KindManual, Instructions: "Shred the paper file."}, nil)
+	p, err := c.Capabilities().Planner.Plan(context.Background(), connector.Operation{RequestID: "r1", Type: "suppress"})
+	if err != nil || p.Store != "paper-files" || p.Instructions != "Shred the paper file." || len(p.Tables) > 0 {
+		t.Fatalf("plan = %+v, %v; want the store's instructions and no tables", p, err)
+	}
+}

@@ -72,15 +72,15 @@ func (c *Connector) ensureBookkeeping(ctx context.Context) error {
 	return nil
 }
 
-// change is the body of one operation, run inside its transaction on the person's rows.
-type change func(ctx context.Context, tx *sql.Tx, h holding, now time.Time) (connector.Result, error)
-
 // applyOnce runs body once per (request, operation): in one transaction it claims the
-// operation's bookkeeping row, loads and locks the person's rows, applies the change and
-// records its result. If the row was claimed before, it returns the recorded result and
-// changes nothing. Every call returns the result decoded from JSON, so a first run and a
-// retry return identical values.
-func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email string, body change) (connector.Result, error) {
+// operation's bookkeeping row, loads and locks the person's rows, checks them against the
+// operation's plan when it has one, applies the change in foreign key order and records
+// its result. If the row was claimed before, it returns the recorded result and changes
+// nothing. Every call returns the result decoded from JSON, so a first run and a retry
+// return identical values. Rows that differ from the plan roll everything back and return
+// a *connector.StalePlanError.
+func (c *Connector) applyOnce(ctx context.Context, op connector.Operation, email string, body change) (connector.Result, error) {
+	requestID, operation := op.RequestID, string(op.Type)
 	if err := c.ensureBookkeeping(ctx); err != nil {
 		return connector.Result{}, err
 	}
@@ -115,10 +115,23 @@ func (c *Connector) applyOnce(ctx context.Context, requestID, operation, email s
 	if err != nil {
 		return connector.Result{}, err
 	}
-	r, err := body(ctx, tx, h, now)
+	fk, err := c.foreignKeyOrder(ctx, tx)
 	if err != nil {
+		return connector.Result{}, err
+	}
+	cs, err := body(h, now)
+	if err != nil {
+		return connector.Result{}, err
+	}
+	if op.Plan != nil {
+		if diff := op.Plan.Compare(c.changePlan(requestID, h, cs, fk)); len(diff) > 0 {
+			return connector.Result{}, &connector.StalePlanError{Store: c.store.Name, Differences: diff}
+		}
+	}
+	if err := c.write(ctx, tx, cs, fk.order); err != nil {
 		return connector.Result{}, sanitise(err)
 	}
+	r := cs.result
 	// h holds the rows as they were before body changed them: a restriction that stops
 	// the sharing still reports the recipients the data already went to.
 	r.Store, r.DisclosedTo = c.store.Name, c.disclosures(h)

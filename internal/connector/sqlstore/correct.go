@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -37,33 +35,33 @@ func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
 			want[ch.Field] = v
 		}
 	}
-	return func(ctx context.Context, tx *sql.Tx, h holding, now time.Time) (connector.Result, error) {
+	return func(h holding, now time.Time) (changeSet, error) {
+		cs := newChangeSet(h)
 		if h.empty() {
-			return connector.Result{NotFound: true}, nil
+			cs.result.NotFound = true
+			return cs, nil
 		}
-		var r connector.Result
+		r := &cs.result
 		rs := matchedRows(h)
 		c.keep(rs, now, true)
 		changed := map[string]bool{}
 		for i, list := range rs {
-			t := &c.plan.tables[i]
 			for _, row := range list {
-				fcs := corrections(t, row.values, want)
+				fcs := corrections(&c.plan.tables[i], row.values, want)
 				switch {
 				case len(fcs) == 0:
 				case row.kept != nil:
 					r.Retained = addRetention(r.Retained, row.kept.Retention)
+					cs.kept[i]++
 				default:
 					sets := make([]assignment, len(fcs))
 					for k, fc := range fcs {
-						sets[k] = assignment{fc.column, fc.to}
+						sets[k] = assignment{fc.column, fc.to, connector.ActionSet}
 					}
-					if err := c.exec(ctx, tx, t, c.plan.update(t, sets, []any{row.values[0]})); err != nil {
-						return r, err
-					}
+					cs.updates = append(cs.updates, rowUpdate{table: i, sets: sets, keys: []any{row.values[0]}})
 					for _, fc := range fcs {
 						changed[fc.field] = true
-						r.Before = append(r.Before, connector.PriorValue{Table: t.Name, Field: fc.field, Value: fc.from})
+						r.Before = append(r.Before, connector.PriorValue{Table: c.plan.tables[i].Name, Field: fc.field, Value: fc.from})
 					}
 				}
 			}
@@ -73,7 +71,7 @@ func (c *Connector) correction(changes []domain.FieldChange) (change, error) {
 				r.Changed = append(r.Changed, f)
 			}
 		}
-		return r, nil
+		return cs, nil
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/datamap"
 )
 
@@ -253,10 +254,12 @@ func (p plan) byLink(t *tablePlan, keys []any, lock bool) *statement {
 	return s
 }
 
-// assignment sets one column to a value.
+// assignment sets one column to a value; action says what that does to the column's
+// value, for the change plan.
 type assignment struct {
 	column string
 	value  any
+	action connector.ColumnAction
 }
 
 // update sets columns of the rows with the given primary keys.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"testing"
 
+	"github.com/dsr-project/dsr/internal/connector"
 	"github.com/dsr-project/dsr/internal/datamap"
 )
 
@@ -67,7 +68,7 @@ func TestStatementsQuoteNamesAndParameteriseValues(t *testing.T) {
 		got := want{
 			identity: p.byIdentity(orders, "x@example.com", true).String(),
 			link:     p.byLink(lines, []any{"A", "B"}, false).String(),
-			update:   p.update(orders, []assignment{{"card", nil}}, []any{"A"}).String(),
+			update:   p.update(orders, []assignment{{"card", nil, connector.ActionNull}}, []any{"A"}).String(),
 			delete:   p.delete(lines, []any{1, 2}).String(),
 			claim:    p.claim(datamap.DefaultBookkeepingTable),
 		}
@@ -105,7 +106,7 @@ func BenchmarkBuildStatements(b *testing.B) {
 		orders, lines := &p.tables[0], &p.tables[1]
 		_ = p.byIdentity(orders, "x@example.com", true).String()
 		_ = p.byLink(lines, keys[:10], true).String()
-		_ = p.update(orders, []assignment{{"card", nil}}, keys[:1]).String()
+		_ = p.update(orders, []assignment{{"card", nil, connector.ActionNull}}, keys[:1]).String()
 		_ = p.delete(lines, keys).String()
 	}
 }

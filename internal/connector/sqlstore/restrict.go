@@ -1,8 +1,6 @@
 package sqlstore
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,11 +27,13 @@ func (c *Connector) restriction(limits []domain.RestrictLimit) (change, error) {
 			wanted = append(wanted, l)
 		}
 	}
-	return func(ctx context.Context, tx *sql.Tx, h holding, now time.Time) (connector.Result, error) {
+	return func(h holding, now time.Time) (changeSet, error) {
+		cs := newChangeSet(h)
 		if h.empty() {
-			return connector.Result{NotFound: true}, nil
+			cs.result.NotFound = true
+			return cs, nil
 		}
-		var r connector.Result
+		r := &cs.result
 		for _, l := range wanted {
 			moved := false
 			for i, rows := range h {
@@ -48,12 +48,10 @@ func (c *Connector) restriction(limits []domain.RestrictLimit) (change, error) {
 							keys = append(keys, row[0])
 						}
 					}
-					for _, batch := range batches(keys) {
-						if err := c.exec(ctx, tx, t, c.plan.update(t, []assignment{{f.Column, f.Value}}, batch)); err != nil {
-							return r, err
-						}
+					if len(keys) > 0 {
+						cs.updates = append(cs.updates, rowUpdate{table: i, sets: []assignment{{f.Column, f.Value, connector.ActionSet}}, keys: keys})
+						moved = true
 					}
-					moved = moved || len(keys) > 0
 				}
 			}
 			if moved {
@@ -63,7 +61,7 @@ func (c *Connector) restriction(limits []domain.RestrictLimit) (change, error) {
 				}
 			}
 		}
-		return r, nil
+		return cs, nil
 	}, nil
 }
 

@@ -61,10 +61,10 @@ func New(store datamap.Store, db *sql.DB, opts ...Option) *Connector {
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.store.Name }
 
-// Capabilities: a sql store purges the records its suppressions kept, and checks identity
+// Capabilities: a sql store plans its changes, purges the records its suppressions kept, and checks identity
 // data points only when the data map declares some for it.
 func (c *Connector) Capabilities() connector.Capabilities {
-	caps := connector.Capabilities{Purger: c}
+	caps := connector.Capabilities{Purger: c, Planner: c}
 	if len(c.store.DataPoints) > 0 {
 		caps.IdentityChecker = identityChecker{c}
 	}
@@ -83,17 +83,41 @@ func (c *Connector) Apply(ctx context.Context, op connector.Operation) (connecto
 }
 
 func (c *Connector) apply(ctx context.Context, op connector.Operation) (connector.Result, error) {
+	if op.Type == domain.TypeReview {
+		email, err := checkOperation(op)
+		if err != nil {
+			return connector.Result{}, err
+		}
+		return c.review(ctx, email)
+	}
+	email, body, err := c.changeOf(op)
+	if err != nil {
+		return connector.Result{}, err
+	}
+	return c.applyOnce(ctx, op, email, body)
+}
+
+// checkOperation checks what every operation needs and returns its normalised address.
+func checkOperation(op connector.Operation) (string, error) {
 	email, err := domain.NormalizeEmail(op.Email)
 	switch {
 	case op.RequestID == "" || err != nil:
-		return connector.Result{}, fmt.Errorf("a request ID and a valid e-mail address are required: %w", domain.ErrInvalid)
+		return "", fmt.Errorf("a request ID and a valid e-mail address are required: %w", domain.ErrInvalid)
 	case len(op.RequestID) > maxKeyLength:
-		return connector.Result{}, fmt.Errorf("request ID is longer than %d bytes: %w", maxKeyLength, domain.ErrInvalid)
+		return "", fmt.Errorf("request ID is longer than %d bytes: %w", maxKeyLength, domain.ErrInvalid)
+	}
+	return email, nil
+}
+
+// changeOf returns the change an operation makes, and its normalised address. A review
+// changes nothing and has none.
+func (c *Connector) changeOf(op connector.Operation) (string, change, error) {
+	email, err := checkOperation(op)
+	if err != nil {
+		return "", nil, err
 	}
 	var body change
 	switch op.Type {
-	case domain.TypeReview:
-		return c.review(ctx, email)
 	case domain.TypeCorrect, domain.TypeUpdate:
 		body, err = c.correction(op.Details.Changes)
 	case domain.TypeSuppress:
@@ -106,18 +130,18 @@ func (c *Connector) apply(ctx context.Context, op connector.Operation) (connecto
 		body, err = c.suppression(domain.SuppressScope{All: true})
 	case domain.TypeRestrict:
 		body, err = c.restriction(op.Details.Limits)
+	case domain.TypeReview:
+		return "", nil, fmt.Errorf("a review changes nothing: %w", domain.ErrInvalid)
 	default:
-		return connector.Result{}, fmt.Errorf("unknown request type: %w", domain.ErrInvalid)
+		return "", nil, fmt.Errorf("unknown request type %q: %w", op.Type, domain.ErrInvalid)
 	}
-	if err != nil {
-		return connector.Result{}, err
-	}
-	return c.applyOnce(ctx, op.RequestID, string(op.Type), email, body)
+	return email, body, err
 }
 
 // querier is a database or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 

@@ -1,10 +1,8 @@
 package sqlstore
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -43,45 +41,32 @@ func (c *Connector) suppression(scope domain.SuppressScope) (change, error) {
 	if c.plan.usesHash && len(c.hashKey) == 0 {
 		return nil, fmt.Errorf("the data map hashes columns but the connector has no hash key (sqlstore.WithHashKey)")
 	}
-	return func(ctx context.Context, tx *sql.Tx, h holding, now time.Time) (connector.Result, error) {
-		r := connector.Result{Found: c.plan.categoriesOf(h), NotFound: h.empty()}
-		if r.NotFound {
-			return r, nil
+	return func(h holding, now time.Time) (changeSet, error) {
+		cs := newChangeSet(h)
+		cs.result = connector.Result{Found: c.plan.categoriesOf(h), NotFound: h.empty()}
+		if cs.result.NotFound {
+			return cs, nil
 		}
 		rs := matchedRows(h)
 		c.decide(rs, scope.All, inScope)
 		c.keep(rs, now, false)
-		r.Retained = c.spare(rs)
+		cs.result.Retained = c.spare(rs, cs.kept)
 		erased := map[string]bool{}
 		for i, list := range rs {
-			t := &c.plan.tables[i]
 			for _, row := range list {
-				if len(row.act.sets) == 0 || row.act.delete {
+				switch {
+				case row.act.delete:
+					cs.deletes[i] = append(cs.deletes[i], row.values[0])
+				case len(row.act.sets) > 0:
+					cs.updates = append(cs.updates, rowUpdate{table: i, sets: row.act.sets, keys: []any{row.values[0]}})
+				default:
 					continue
-				}
-				if err := c.exec(ctx, tx, t, c.plan.update(t, row.act.sets, []any{row.values[0]})); err != nil {
-					return r, err
 				}
 				markAll(erased, row.act.erases)
 			}
 		}
-		for i := len(rs) - 1; i >= 0; i-- { // rows reached through others go first
-			t := &c.plan.tables[i]
-			var keys []any
-			for _, row := range rs[i] {
-				if row.act.delete {
-					keys = append(keys, row.values[0])
-					markAll(erased, row.act.erases)
-				}
-			}
-			for _, batch := range batches(keys) {
-				if err := c.exec(ctx, tx, t, c.plan.delete(t, batch)); err != nil {
-					return r, err
-				}
-			}
-		}
-		r.Changed = c.plan.sorted(erased)
-		return r, nil
+		cs.result.Changed = c.plan.sorted(erased)
+		return cs, nil
 	}, nil
 }
 
@@ -127,13 +112,13 @@ func (c *Connector) rowAction(t *tablePlan, v record, all bool, inScope map[stri
 		case datamap.DeleteRow:
 			return action{delete: true, erases: heldCategories(t, v)}
 		case datamap.Null:
-			a.sets = append(a.sets, assignment{col.Name, nil})
+			a.sets = append(a.sets, assignment{col.Name, nil, connector.ActionNull})
 		case datamap.Mask:
-			a.sets = append(a.sets, assignment{col.Name, datamap.MaskValue})
+			a.sets = append(a.sets, assignment{col.Name, datamap.MaskValue, connector.ActionMask})
 		case datamap.Hash:
 			mac := hmac.New(sha256.New, c.hashKey)
 			mac.Write([]byte(text(held)))
-			a.sets = append(a.sets, assignment{col.Name, hex.EncodeToString(mac.Sum(nil))})
+			a.sets = append(a.sets, assignment{col.Name, hex.EncodeToString(mac.Sum(nil)), connector.ActionHash})
 		}
 		if !slices.Contains(a.erases, col.Category) {
 			a.erases = append(a.erases, col.Category)
@@ -152,10 +137,10 @@ func heldCategories(t *tablePlan, v record) []string {
 	return out
 }
 
-// spare cancels the actions on rows that must be kept and returns why they were kept. A row
-// kept for its own reason keeps the row it is reached through from deletion too, since the
-// kept row would point at nothing.
-func (c *Connector) spare(rs [][]*matchedRow) []connector.Retention {
+// spare cancels the actions on rows that must be kept, counts them by table in kept, and
+// returns why they were kept. A row kept for its own reason keeps the row it is reached
+// through from deletion too, since the kept row would point at nothing.
+func (c *Connector) spare(rs [][]*matchedRow, kept []int) []connector.Retention {
 	found := make([][]connector.Retention, len(rs))
 	for i := len(rs) - 1; i >= 0; i-- {
 		t := &c.plan.tables[i]
@@ -165,6 +150,7 @@ func (c *Connector) spare(rs [][]*matchedRow) []connector.Retention {
 				continue
 			}
 			found[i] = append(found[i], k.Retention)
+			kept[i]++
 			row.act = action{}
 			if k.inherited || t.parent < 0 {
 				continue
@@ -178,11 +164,11 @@ func (c *Connector) spare(rs [][]*matchedRow) []connector.Retention {
 			}
 		}
 	}
-	var kept []connector.Retention
+	var out []connector.Retention
 	for _, list := range found {
 		for _, r := range list {
-			kept = addRetention(kept, r)
+			out = addRetention(out, r)
 		}
 	}
-	return kept
+	return out
 }

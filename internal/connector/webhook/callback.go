@@ -48,37 +48,72 @@ func ParseCallback(r *http.Request, keys func(keyID string) ([]byte, bool), now 
 	return Callback{RequestID: requestID, Store: store, Operation: op, KeyID: keyID, Result: result}, nil
 }
 
+// ErrCannotPlan is what ParseRequest returns, wrapped, for a plan request (PROTOCOL.md
+// section 6): a service that reads requests with it does not plan, and RefusalStatus
+// answers 501, which dsr records as "cannot plan".
+var ErrCannotPlan = errors.New("this service does not plan changes")
+
 // ParseRequest reads and verifies a request posted by dsr, for a service written in Go:
 // keys returns the secret of a key ID. Errors wrap the same sentinels as ParseCallback's.
-// The service must still dedupe on Request.IdempotencyKey.
+// The service must still dedupe on Request.IdempotencyKey. It refuses a plan request with
+// ErrCannotPlan, so that a service that only applies never mistakes a plan for a change;
+// a service that plans reads requests with ParseRequestOrPlan.
 func ParseRequest(r *http.Request, keys func(keyID string) ([]byte, bool), now time.Time) (Request, error) {
+	req, err := ParseRequestOrPlan(r, keys, now)
+	if err == nil && req.Operation == PlanOperation {
+		return Request{}, fmt.Errorf("request: %w", ErrCannotPlan)
+	}
+	return req, err
+}
+
+// ParseRequestOrPlan is ParseRequest for a service that also plans: a plan request comes
+// back with Operation PlanOperation and the operation to plan in PlanOf.
+func ParseRequestOrPlan(r *http.Request, keys func(keyID string) ([]byte, bool), now time.Time) (Request, error) {
 	_, body, err := readSigned(r, keys, now)
 	if err != nil {
 		return Request{}, fmt.Errorf("request: %w", err)
 	}
-	var req Request
-	if err := json.Unmarshal(body, &req); err != nil {
+	// The operation is read as text: "plan" is an operation of the protocol, not a type of
+	// request, and a request type refuses it.
+	var wire struct {
+		Request
+		Operation string `json:"operation"`
+		PlanOf    string `json:"plan_of"`
+	}
+	if err := json.Unmarshal(body, &wire); err != nil {
 		return Request{}, fmt.Errorf("request: %w: %w", jsonError(err), domain.ErrInvalid)
 	}
+	req := wire.Request
 	switch {
 	case req.RequestID == "" || req.Email == "" || req.IdempotencyKey == "":
 		return Request{}, fmt.Errorf("request: request_id, email and idempotency_key are required: %w", domain.ErrInvalid)
-	case req.Operation == "":
+	case wire.Operation == "":
 		return Request{}, fmt.Errorf("request: operation is required: %w", domain.ErrInvalid)
 	}
-	if _, err := domain.ParseRequestType(string(req.Operation)); err != nil {
-		return Request{}, fmt.Errorf("request: unknown operation: %w", domain.ErrInvalid)
+	planned := wire.Operation
+	if wire.Operation == string(PlanOperation) {
+		planned = wire.PlanOf
+	}
+	t, err := domain.ParseRequestType(planned)
+	if err != nil {
+		return Request{}, fmt.Errorf("request: operation is not a known request type: %w", domain.ErrInvalid)
+	}
+	req.Operation = t
+	if wire.Operation == string(PlanOperation) {
+		req.Operation, req.PlanOf = PlanOperation, t
 	}
 	return req, nil
 }
 
 // RefusalStatus is the HTTP status a service answers a message that ParseRequest or
 // ParseCallback refused with: 401 for a signature that does not check out, 413 for a body
-// too large, 400 for one outside the protocol.
+// too large, 501 for a plan the service does not make, 400 for one outside the protocol.
 func RefusalStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrSignature):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrCannotPlan):
+		return http.StatusNotImplemented
 	case errors.Is(err, ErrTooLarge):
 		return http.StatusRequestEntityTooLarge
 	}

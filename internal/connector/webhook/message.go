@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dsr-project/dsr/internal/connector"
@@ -22,15 +23,23 @@ type Request struct {
 	IdempotencyKey string `json:"idempotency_key"`
 	// CallbackURL is where the service may post its result later, after answering 202.
 	CallbackURL string `json:"callback_url,omitempty"`
+	// PlanOf is, in a request whose Operation is PlanOperation, the operation to plan.
+	PlanOf domain.RequestType `json:"plan_of,omitempty"`
 }
+
+// PlanOperation asks a service what PlanOf would change, changing nothing (PROTOCOL.md,
+// section 6). It is answered at once, never by callback.
+const PlanOperation domain.RequestType = "plan"
 
 // Status says whether an answer carries the result or promises a callback.
 type Status string
 
 // Statuses of an answer.
 const (
-	StatusDone     Status = "done"
-	StatusAccepted Status = "accepted"
+	StatusDone       Status = "done"
+	StatusAccepted   Status = "accepted"
+	StatusPlanned    Status = "planned"
+	StatusCannotPlan Status = "cannot_plan"
 )
 
 // Answer is a service's result: the body of a 200 answer, or of a callback, which also
@@ -48,6 +57,8 @@ type Answer struct {
 	// DisclosedTo names the recipients the person's data went to, for those the data map
 	// gives "disclosed_when: reported"; only they are told of the change.
 	DisclosedTo []connector.Disclosure `json:"disclosed_to,omitempty"`
+	// Tables is a plan's answer: what the planned operation would change, table by table.
+	Tables []connector.TableChange `json:"tables,omitempty"`
 }
 
 // IdempotencyKey returns the key of one operation of a request in a store. dsr reads the
@@ -99,6 +110,38 @@ func (a Answer) result(store string) (connector.Result, error) {
 	return connector.Result{Store: store, Found: a.Found, Changed: a.Changed, Retained: a.Retained,
 		Notes: a.Notes, NotFound: a.NotFound, Export: a.Export, DisclosedTo: a.DisclosedTo}, nil
 }
+
+// plan checks a plan's answer and turns it into the store's plan.
+func (a Answer) plan(store string) (connector.ChangePlan, error) {
+	switch a.Status {
+	case StatusCannotPlan:
+		return connector.ChangePlan{Store: store, CannotPlan: cannotPlan}, nil
+	case StatusPlanned:
+	default:
+		return connector.ChangePlan{}, fmt.Errorf("answer status is not %q: %w", StatusPlanned, domain.ErrInvalid)
+	}
+	for i, t := range a.Tables {
+		if strings.TrimSpace(t.Table) == "" {
+			return connector.ChangePlan{}, fmt.Errorf("table entry %d lacks table: %w", i+1, domain.ErrInvalid)
+		}
+		for _, c := range t.Columns {
+			if !slices.Contains(columnActions, c.Action) || strings.TrimSpace(c.Column) == "" {
+				return connector.ChangePlan{}, fmt.Errorf("table entry %d has a column without a name or a known action: %w", i+1, domain.ErrInvalid)
+			}
+		}
+	}
+	for i, r := range a.Retained {
+		if strings.TrimSpace(r.What) == "" || strings.TrimSpace(r.Reason) == "" {
+			return connector.ChangePlan{}, fmt.Errorf("retained entry %d lacks what or reason: %w", i+1, domain.ErrInvalid)
+		}
+	}
+	return connector.ChangePlan{Store: store, NotFound: a.NotFound, Tables: a.Tables, Retained: a.Retained}, nil
+}
+
+var columnActions = []connector.ColumnAction{connector.ActionDelete, connector.ActionNull, connector.ActionMask, connector.ActionHash, connector.ActionSet}
+
+// cannotPlan is what dsr records for a service that does not plan.
+const cannotPlan = "the service does not plan changes"
 
 // jsonError describes a decoding error by position and field only: encoding/json quotes
 // the offending input in some of its messages.

@@ -95,9 +95,64 @@ func New(name string, cfg Config) *Connector {
 // Name is the store's name in the data map.
 func (c *Connector) Name() string { return c.name }
 
-// Capabilities: none. The protocol (PROTOCOL.md) has no identity check and no purge: a
+// Capabilities: a plan. The protocol (PROTOCOL.md) has no identity check and no purge: a
 // service erases what it kept under its own retention rules.
-func (c *Connector) Capabilities() connector.Capabilities { return connector.Capabilities{} }
+func (c *Connector) Capabilities() connector.Capabilities { return connector.Capabilities{Planner: c} }
+
+// Plan asks the service what the operation would change (PROTOCOL.md, section 6). A
+// service that answers that it cannot plan, or refuses the plan operation with 400, 404,
+// 422 or 501 as services written before it do, gets a plan that says it cannot plan.
+// Other failures read as Apply's do.
+func (c *Connector) Plan(ctx context.Context, op connector.Operation) (connector.ChangePlan, error) {
+	p, err := c.plan(ctx, op)
+	if err != nil {
+		return connector.ChangePlan{}, fmt.Errorf("store %s plan %s: %w", c.name, op.Type, err)
+	}
+	return p, nil
+}
+
+func (c *Connector) plan(ctx context.Context, op connector.Operation) (connector.ChangePlan, error) {
+	req, err := c.request(op)
+	if err != nil {
+		return connector.ChangePlan{}, err
+	}
+	req.Operation, req.PlanOf, req.CallbackURL = PlanOperation, op.Type, ""
+	req.IdempotencyKey = IdempotencyKey(op.RequestID, PlanOperation, c.name)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	resp, err := c.post(ctx, req)
+	if err != nil {
+		return connector.ChangePlan{}, err
+	}
+	defer resp.Body.Close()
+	// A refusal of the plan is no refusal of the change: a service built before the plan
+	// operation may answer it with any 4xx (a strict receiver, 401), and its apply is not
+	// held to a plan anyway. Only a failure worth retrying (5xx, 408, 429) is an error.
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK:
+	case code == http.StatusNotImplemented || code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		drain(resp.Body)
+		return connector.ChangePlan{Store: c.name, CannotPlan: fmt.Sprintf("%s (it answered %d)", cannotPlan, code)}, nil
+	default:
+		drain(resp.Body)
+		return connector.ChangePlan{}, statusError(code)
+	}
+	body, err := readBody(resp.Body, resp.ContentLength)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return connector.ChangePlan{}, fmt.Errorf("answer: %w: %w", err, connector.ErrPermanent)
+	case err != nil:
+		return connector.ChangePlan{}, fmt.Errorf("read answer: %w", c.transportError(ctx, err))
+	}
+	a, err := decodeAnswer(body)
+	if err == nil {
+		var p connector.ChangePlan
+		if p, err = a.plan(c.name); err == nil {
+			return p, nil
+		}
+	}
+	return connector.ChangePlan{}, fmt.Errorf("service answered 200 outside the protocol: %w: %w", err, connector.ErrPermanent)
+}
 
 // KeyID is the ID of the key the store signs with, so that a callback endpoint can check
 // that a callback naming this store was signed with its key.

@@ -36,7 +36,7 @@ func newService(t *testing.T, answer func(w http.ResponseWriter, r webhook.Reque
 	s := &service{requests: make(chan webhook.Request, 16)}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
-		req, err := webhook.ParseRequest(r, keys, time.Now())
+		req, err := webhook.ParseRequestOrPlan(r, keys, time.Now())
 		if err != nil {
 			t.Errorf("service: %v", err)
 			http.Error(w, "not authenticated", http.StatusUnauthorized)
@@ -352,5 +352,67 @@ func same(t testing.TB, what string, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s:\n got %#v\nwant %#v", what, got, want)
+	}
+}
+
+func TestPlanAsksTheServiceAndReturnsItsPlan(t *testing.T) {
+	tables := []connector.TableChange{{Table: "subscribers", Matched: 1, Columns: []connector.ColumnChange{{Column: "name", Action: connector.ActionNull, Rows: 1}}}}
+	s := newService(t, answering(http.StatusOK, webhook.Answer{Status: webhook.StatusPlanned, Tables: tables}))
+	op := connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com",
+		Details: domain.Details{Scope: &domain.SuppressScope{All: true}}}
+
+	p, err := s.connector(webhook.Config{CallbackURL: func(id string) string { return "https://dsr.example/cb/" + id }}).Capabilities().Planner.Plan(ctx, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "plan", p, connector.ChangePlan{Store: "newsletter", Tables: tables})
+	same(t, "request", <-s.requests, webhook.Request{RequestID: "req-1", Operation: webhook.PlanOperation, PlanOf: domain.TypeSuppress,
+		Email: "ada@example.com", Details: op.Details, IdempotencyKey: "req-1:plan:newsletter"})
+}
+
+func TestAServiceThatCannotPlanSaysSo(t *testing.T) {
+	op := connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"}
+	for _, answer := range []func(http.ResponseWriter, webhook.Request){
+		answering(http.StatusOK, map[string]any{"status": "cannot_plan"}),
+		answering(http.StatusBadRequest, map[string]any{"error": "unknown operation"}),
+		answering(http.StatusNotImplemented, map[string]any{}),
+		// A receiver from before the plan operation that refuses what it cannot parse.
+		answering(http.StatusUnauthorized, map[string]any{"error": "bad request signature"}),
+	} {
+		s := newService(t, answer)
+		p, err := s.connector(webhook.Config{}).Plan(ctx, op)
+		if err != nil || p.Store != "newsletter" || !strings.HasPrefix(p.CannotPlan, "the service does not plan changes") {
+			t.Errorf("plan = %+v, %v; want one that says the service cannot plan", p, err)
+		}
+	}
+}
+
+func TestAPlanOutsideTheProtocolIsPermanent(t *testing.T) {
+	s := newService(t, answering(http.StatusOK, map[string]any{"status": "planned",
+		"tables": []map[string]any{{"table": "subscribers", "columns": []map[string]any{{"column": "name", "action": "shred"}}}}}))
+	_, err := s.connector(webhook.Config{}).Plan(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"})
+	if !errors.Is(err, connector.ErrPermanent) {
+		t.Fatalf("err = %v, want a permanent failure", err)
+	}
+}
+
+// A service written before plans, reading requests with ParseRequest, refuses a plan with
+// 501 instead of taking it for a change, and dsr records that it cannot plan.
+func TestAServiceThatOnlyAppliesRefusesAPlanAndIsNotChanged(t *testing.T) {
+	var applied atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := webhook.ParseRequest(r, keys, time.Now())
+		if err != nil {
+			http.Error(w, "refused", webhook.RefusalStatus(err))
+			return
+		}
+		applied.Add(1)
+		writeJSON(w, http.StatusOK, webhook.Answer{Status: webhook.StatusDone, Changed: []string{"name"}, RequestID: req.RequestID})
+	}))
+	t.Cleanup(srv.Close)
+	c := webhook.New("newsletter", webhook.Config{URL: srv.URL, KeyID: keyID, Secret: secret})
+	p, err := c.Plan(ctx, connector.Operation{RequestID: "req-1", Type: domain.TypeSuppress, Email: "ada@example.com"})
+	if err != nil || p.CannotPlan != "the service does not plan changes (it answered 501)" || applied.Load() != 0 {
+		t.Fatalf("plan = %+v, %v, applied %d times; want cannot plan and nothing applied", p, err, applied.Load())
 	}
 }
