@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -296,11 +297,12 @@ func (r *run) summary(elapsed time.Duration) string {
 	for _, kind := range kinds {
 		d := append([]time.Duration(nil), r.recovery[kind]...)
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		// Nearest rank: with few samples the p99 is the worst one, as it should be.
 		pct := func(p float64) string {
 			if len(d) == 0 {
 				return "–"
 			}
-			return d[int(float64(len(d)-1)*p)].Round(100 * time.Millisecond).String()
+			return d[int(math.Ceil(p*float64(len(d))))-1].Round(100 * time.Millisecond).String()
 		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", kind, r.injected[kind], pct(0.5), pct(0.99), pct(1))
 	}
@@ -349,8 +351,17 @@ func TestFaultsLongRun(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	loadDone := make(chan struct{})
 	go func() { defer close(loadDone); r.load(ctx) }()
+	// Faults come in rounds, each kind once per round in a random order, so that every kind
+	// is met however short the run.
+	var round []string
 	for time.Since(began) < length {
-		r.inject(t.Context(), faultOrder[rand.IntN(len(faultOrder))])
+		if len(round) == 0 {
+			round = slices.Clone(faultOrder)
+			rand.Shuffle(len(round), func(i, j int) { round[i], round[j] = round[j], round[i] })
+		}
+		kind := round[0]
+		round = round[1:]
+		r.inject(t.Context(), kind)
 		// Some quiet time between faults, so each meets the load in its steady state.
 		if err := pause(t.Context(), time.Duration(5+rand.IntN(25))*time.Second); err != nil {
 			t.Fatal(err)
