@@ -78,7 +78,7 @@ func (a *Activities) AlertAppeal(ctx context.Context, in AlertAppealInput) error
 	if err != nil {
 		return err
 	}
-	return a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: in.RequestID, Kind: kind, SentAt: time.Now().UTC()})
+	return a.recordSent(ctx, requestdb.MailRecord{Key: key, RequestID: in.RequestID, Kind: kind, SentAt: time.Now().UTC()})
 }
 
 // withAppealOffer adds the appeal link to a closing notice that refuses all or part of a

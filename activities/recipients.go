@@ -147,7 +147,7 @@ func (a *Activities) mailRecipient(ctx context.Context, req *requestdb.Request, 
 		}
 		return out, err
 	}
-	return out, a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: req.ID, Kind: string(mail.KindRecipientNotice), SentAt: time.Now().UTC()})
+	return out, a.recordSent(ctx, requestdb.MailRecord{Key: key, RequestID: req.ID, Kind: string(mail.KindRecipientNotice), SentAt: time.Now().UTC()})
 }
 
 // postRecipient posts the signed notice (PROTOCOL.md, "Recipient notices"). A retry after

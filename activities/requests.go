@@ -162,7 +162,26 @@ func (a *Activities) sendOnce(ctx context.Context, key string, req *requestdb.Re
 		}
 		return err
 	}
-	return a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: n.RequestID, Kind: string(n.Kind), SentAt: time.Now().UTC()})
+	return a.recordSent(ctx, requestdb.MailRecord{Key: key, RequestID: n.RequestID, Kind: string(n.Kind), SentAt: time.Now().UTC()})
+}
+
+// recordSent logs a message the mail server has accepted. Failing the activity here would
+// mail the person again on its retry, which finds no record; so while the database is away
+// (restarting, say) the record is retried in place, for as long as the activity may run.
+func (a *Activities) recordSent(ctx context.Context, rec requestdb.MailRecord) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := a.Requests.RecordMail(ctx, rec)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 // withAgent names the agent in the mail that asks the person to confirm a request an
@@ -316,7 +335,7 @@ func (a *Activities) AlertTeam(ctx context.Context, in AlertTeamInput) error {
 	if err != nil {
 		return err
 	}
-	return a.Requests.RecordMail(ctx, requestdb.MailRecord{Key: key, RequestID: in.RequestID, Kind: "deadline_alert", SentAt: time.Now().UTC()})
+	return a.recordSent(ctx, requestdb.MailRecord{Key: key, RequestID: in.RequestID, Kind: "deadline_alert", SentAt: time.Now().UTC()})
 }
 
 // CheckIdentityInput carries the data points a requester gave.

@@ -260,9 +260,16 @@ temporal_cli() { "$BIN/temporal" --address "$TEMPORAL_ADDRESS" "$@"; }
 # The server creates no namespace of its own, and a new one is usable only once every
 # service's namespace cache has it.
 ensure_namespace() {
+	local out
 	if ! temporal_cli operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; then
-		temporal_cli operator namespace create --namespace "$TEMPORAL_NAMESPACE" --retention 72h >/dev/null
-		say "registered namespace $TEMPORAL_NAMESPACE"
+		# A describe fails too while a restarted server or database is still coming up; the
+		# namespace may then exist already, which is what start wants.
+		if out=$(temporal_cli operator namespace create --namespace "$TEMPORAL_NAMESPACE" --retention 72h 2>&1); then
+			say "registered namespace $TEMPORAL_NAMESPACE"
+		elif [[ $out != *"already exists"* ]]; then
+			echo "$out" >&2
+			die "could not register namespace $TEMPORAL_NAMESPACE"
+		fi
 	fi
 	await temporal "namespace $TEMPORAL_NAMESPACE in use" 60 temporal_cli workflow count --namespace "$TEMPORAL_NAMESPACE"
 }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -17,10 +18,20 @@ import (
 // event. Retries past the first minute back off on a durable timer, so an outage still
 // delays a request but never loses a step.
 func local(opts workflow.ActivityOptions) workflow.LocalActivityOptions {
+	scheduleToClose := opts.ScheduleToCloseTimeout
+	if scheduleToClose == 0 {
+		// Unset, a local activity's schedule-to-close is its start-to-close: it would give up
+		// (and fail the request) after a minute of an outage, where an activity retries on.
+		scheduleToClose = localRetryWindow
+	}
 	return workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout, StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy,
+		ScheduleToCloseTimeout: scheduleToClose, StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: opts.RetryPolicy,
 	}
 }
+
+// localRetryWindow is how long a local activity without a bound of its own keeps retrying:
+// longer than any request lives, so in effect until the outage ends.
+const localRetryWindow = 2 * 365 * 24 * time.Hour
 
 // execute runs a short bookkeeping activity of this request: a local activity once the
 // request is batched. Each is idempotent, so a worker that dies before the workflow task

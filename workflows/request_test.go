@@ -85,7 +85,9 @@ type harness struct {
 	storeResult *connector.Result
 	// checksDownUntil is when the stores that check data points answer again.
 	checksDownUntil time.Time
-	checks          int
+	// mailDownUntil is when the mail server takes the code's mail again.
+	mailDownUntil time.Time
+	checks        int
 }
 
 func newHarness(t *testing.T, typ domain.RequestType) *harness {
@@ -110,6 +112,9 @@ func newHarness(t *testing.T, typ domain.RequestType) *harness {
 		return nil
 	})
 	h.env.OnActivity(a.IssueCode, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.IssueCodeInput) (activities.IssueCodeResult, error) {
+		if h.env.Now().Before(h.mailDownUntil) {
+			return activities.IssueCodeResult{}, errors.New("smtp send: connection failed: connect: connection refused")
+		}
 		h.codes++
 		code := goodCode
 		if h.distinctCodes {

@@ -16,3 +16,17 @@ func TestThrowAwayClusterStartsAndAcceptsConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The fault suite restarts its own cluster; connections must work again afterwards.
+func TestStartPostgresRestartsAndAnswersAgain(t *testing.T) {
+	pg := StartPostgres(t)
+	if err := ping(pg.URL); err != nil {
+		t.Fatalf("cluster does not answer: %v", err)
+	}
+	if err := pg.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(pg.URL); err != nil {
+		t.Fatalf("cluster does not answer after a restart: %v\n%s", err, pg.LogTail(20))
+	}
+}
