@@ -2,9 +2,11 @@ package api
 
 import (
 	"testing"
+	"time"
 
 	"github.com/dsr-project/dsr/internal/domain"
 	"github.com/dsr-project/dsr/internal/i18n"
+	"github.com/dsr-project/dsr/internal/requests"
 )
 
 // The status page says who must act: the requester while a code or identity answers are
@@ -30,5 +32,24 @@ func TestStatusPageSaysWhoMustActNext(t *testing.T) {
 		if next.Actor != tc.actor || next.What == "" || p.StatusWords() != tc.status {
 			t.Errorf("%s: next = %+v, status %q; want %s acting and status %q", tc.name, next, p.StatusWords(), tc.actor, tc.status)
 		}
+	}
+}
+
+// A closed request's page gives the day it closed, not the day it was due by, however many
+// appeal steps came after.
+func TestStatusPageGivesTheDayAClosedRequestClosed(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 9, 0, 0, 0, time.UTC) }
+	steps := []requests.StatusStep{
+		{Action: "received", At: day(1), Status: domain.StatusReceived},
+		{Action: "denied", At: day(4), Status: domain.StatusDenied},
+		{Action: "appealed", At: day(9), Status: domain.StatusDenied},
+	}
+	closed := statusPageData{View: RequesterView{Status: domain.StatusDenied, Steps: steps}}
+	if at := closed.ClosedAt(); at == nil || !at.Equal(day(4)) {
+		t.Errorf("closed at %v, want %v", at, day(4))
+	}
+	open := statusPageData{View: RequesterView{Status: domain.StatusPendingReview, Steps: steps[:1]}}
+	if at := open.ClosedAt(); at != nil {
+		t.Errorf("an open request closed at %v", at)
 	}
 }

@@ -468,6 +468,21 @@ type statusPageData struct {
 	FollowUpURL string
 }
 
+// ClosedAt is when a closed request reached its final status, which the page shows in
+// place of the date it was due by (an appeal's steps may follow); nil while it is open.
+func (p statusPageData) ClosedAt() *time.Time {
+	v := p.View
+	if !v.Status.Terminal() {
+		return nil
+	}
+	for _, st := range v.Steps {
+		if st.Status == v.Status {
+			return &st.At
+		}
+	}
+	return nil
+}
+
 // TypeWords says what the request asks, in the page's language.
 func (p statusPageData) TypeWords() string { return requestWords(p.localizer(), p.Row) }
 
