@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -107,7 +106,7 @@ func startCluster(t *testing.T, extraEnv ...string) *cluster {
 	password, _ := pg.User.Password()
 	c := &cluster{dir: t.TempDir()}
 	c.env = append(callerEnv(),
-		"LOCAL_CLUSTER_PORT_BASE="+strconv.Itoa(freePortRange(t, 14)),
+		"LOCAL_CLUSTER_PORT_BASE="+strconv.Itoa(testenv.FreePortRange(t, 14)),
 		"LOCAL_CLUSTER_DB_PREFIX=lc_"+randomHex(t, 5),
 		"PGHOST="+pg.Hostname(), "PGPORT="+pg.Port(), "PGUSER="+pg.User.Username(), "PGPASSWORD="+password,
 		"DSR_SECRET_KEY="+randomHex(t, 32),
@@ -173,28 +172,6 @@ func callerEnv() []string {
 	return env
 }
 
-// freePortRange finds n consecutive free loopback ports and returns the first.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for range 50 {
-		base := 20000 + int(randomUint16(t))%12000 // below 32768: see LOCAL_CLUSTER_PORT_BASE
-		free := true
-		for p := base; p < base+n && free; p++ {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				free = false
-				continue
-			}
-			ln.Close()
-		}
-		if free {
-			return base
-		}
-	}
-	t.Fatal("no free range of loopback ports")
-	return 0
-}
-
 func randomHex(t *testing.T, n int) string {
 	t.Helper()
 	b := make([]byte, n)
@@ -202,11 +179,6 @@ func randomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func randomUint16(t *testing.T) uint16 {
-	b, _ := hex.DecodeString(randomHex(t, 2))
-	return uint16(b[0])<<8 | uint16(b[1])
 }
 
 // post sends JSON to an API and decodes its JSON answer into out.

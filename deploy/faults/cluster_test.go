@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,7 +58,7 @@ func startCluster(t *testing.T) *cluster {
 	}
 	c.env = append(callerEnv(),
 		"LOCAL_CLUSTER_BIN="+c.bin, "LOCAL_CLUSTER_NO_BUILD=1",
-		"LOCAL_CLUSTER_PORT_BASE="+strconv.Itoa(freePortRange(t, 14)),
+		"LOCAL_CLUSTER_PORT_BASE="+strconv.Itoa(testenv.FreePortRange(t, 14)),
 		"LOCAL_CLUSTER_DB_PREFIX=faults",
 		"PGHOST=127.0.0.1", "PGPORT="+strconv.Itoa(c.pg.Port), "PGUSER=postgres", "PGPASSWORD=",
 		"DSR_SECRET_KEY="+randomHex(32),
@@ -259,31 +258,6 @@ func withSearchPath(dsn, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-// freePortRange finds n consecutive free loopback ports below 32768 (Temporal keeps
-// membership ports in a smallint) and returns the first.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for range 50 {
-		b := make([]byte, 2)
-		rand.Read(b)
-		base := 20000 + (int(b[0])<<8|int(b[1]))%12000
-		free := true
-		for p := base; p < base+n && free; p++ {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				free = false
-				continue
-			}
-			ln.Close()
-		}
-		if free {
-			return base
-		}
-	}
-	t.Fatal("no free range of loopback ports")
-	return 0
 }
 
 func randomHex(n int) string {
