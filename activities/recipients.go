@@ -180,22 +180,15 @@ func (a *Activities) postRecipient(ctx context.Context, req *requestdb.Request, 
 	return out, nil
 }
 
+// limitWords say to a recipient what each limit asks of them, when set and when lifted.
+var limitWords = map[domain.RestrictLimit]struct{ set, lifted string }{
+	domain.LimitMarketingEmail:   {"stop sending marketing e-mail", "marketing e-mail may be sent again"},
+	domain.LimitAffiliateSharing: {"stop receiving this person's data from us for your own use", "this person's data may be shared with you again"},
+	domain.LimitAllProcessing:    {"keep the data but stop all other use of it", "the data may be used again as before"},
+}
+
 // describeChange says in plain words what the recipient should do.
 func describeChange(t domain.RequestType, d domain.Details) string {
-	if t == domain.TypeRestrict && d.Lift {
-		var lifted []string
-		for _, l := range d.Limits {
-			switch l {
-			case domain.LimitMarketingEmail:
-				lifted = append(lifted, "marketing e-mail may be sent again")
-			case domain.LimitAffiliateSharing:
-				lifted = append(lifted, "this person's data may be shared with you again")
-			case domain.LimitAllProcessing:
-				lifted = append(lifted, "the data may be used again as before")
-			}
-		}
-		return "The person has lifted a restriction on their data: " + strings.Join(lifted, "; ") + "."
-	}
 	switch t {
 	case domain.TypeCorrect, domain.TypeUpdate:
 		var parts []string
@@ -209,18 +202,18 @@ func describeChange(t domain.RequestType, d domain.Details) string {
 		}
 		return "Erase all personal information about this person."
 	case domain.TypeRestrict:
-		var limits []string
+		var said []string
 		for _, l := range d.Limits {
-			switch l {
-			case domain.LimitMarketingEmail:
-				limits = append(limits, "stop sending marketing e-mail")
-			case domain.LimitAffiliateSharing:
-				limits = append(limits, "stop receiving this person's data from us for your own use")
-			case domain.LimitAllProcessing:
-				limits = append(limits, "keep the data but stop all other use of it")
+			if w, ok := limitWords[l]; ok && d.Lift {
+				said = append(said, w.lifted)
+			} else if ok {
+				said = append(said, w.set)
 			}
 		}
-		return "Restrict use of this person's data: " + strings.Join(limits, "; ") + "."
+		if d.Lift {
+			return "The person has lifted a restriction on their data: " + strings.Join(said, "; ") + "."
+		}
+		return "Restrict use of this person's data: " + strings.Join(said, "; ") + "."
 	}
 	return ""
 }
