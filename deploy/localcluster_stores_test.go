@@ -159,12 +159,8 @@ func (s *newsletterService) seen() (keys []string, applied map[string]int) {
 	return append([]string(nil), s.keys...), applied
 }
 
-// writeDataMap describes the three stores; the DSNs and the secret come from the
-// environment variables it names.
-func writeDataMap(t *testing.T, newsletterURL string) string {
-	t.Helper()
-	m := `stores:
-  - name: crm
+// crmStore is the data map entry of the crm store, whose DSN comes from LC_TEST_CRM_DSN.
+const crmStore = `  - name: crm
     kind: sql
     connection: {driver: postgres, dsn_env: LC_TEST_CRM_DSN}
     tables:
@@ -175,7 +171,13 @@ func writeDataMap(t *testing.T, newsletterURL string) string {
         suppress: {columns: {name: "null"}}
         restrict:
           marketing_email: {column: newsletter, value: false}
-  - name: billing
+`
+
+// writeDataMap describes the three stores; the DSNs and the secret come from the
+// environment variables it names.
+func writeDataMap(t *testing.T, newsletterURL string) string {
+	t.Helper()
+	return writeDataMapFile(t, "stores:\n"+crmStore+`  - name: billing
     kind: sql
     connection: {driver: postgres, dsn_env: LC_TEST_BILLING_DSN}
     tables:
@@ -188,11 +190,16 @@ func writeDataMap(t *testing.T, newsletterURL string) string {
           affiliate_sharing: {column: share_with_affiliates, value: false}
   - name: newsletter
     kind: http
-    connection: {url: "` + newsletterURL + `", key_id: ` + newsletterKeyID + `, secret_env: LC_TEST_NEWSLETTER_SECRET}
+    connection: {url: "`+newsletterURL+`", key_id: `+newsletterKeyID+`, secret_env: LC_TEST_NEWSLETTER_SECRET}
     holds: [name]
-`
+`)
+}
+
+// writeDataMapFile writes a data map to a file of the test's and returns its path.
+func writeDataMapFile(t *testing.T, yaml string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "datamap.yaml")
-	if err := os.WriteFile(path, []byte(m), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -25,24 +25,7 @@ import (
 // writeCRMDataMap describes the crm store alone.
 func writeCRMDataMap(t *testing.T) string {
 	t.Helper()
-	m := `stores:
-  - name: crm
-    kind: sql
-    connection: {driver: postgres, dsn_env: LC_TEST_CRM_DSN}
-    tables:
-      - table: customers
-        identity: email
-        primary_key: id
-        pii: {name: name}
-        suppress: {columns: {name: "null"}}
-        restrict:
-          marketing_email: {column: newsletter, value: false}
-`
-	path := filepath.Join(t.TempDir(), "datamap.yaml")
-	if err := os.WriteFile(path, []byte(m), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeDataMapFile(t, "stores:\n"+crmStore)
 }
 
 // logRequest is one request of the test as its requester holds it.
