@@ -51,15 +51,20 @@ type Sender struct {
 
 // Run sends callbacks until ctx ends.
 func (s *Sender) Run(ctx context.Context) {
-	interval := s.Interval
+	every(ctx, s.Interval, func() error { _, err := s.SendDue(ctx); return err }, s.log(), "drp status callbacks")
+}
+
+// every runs pass at once and then each interval (a second when zero) until ctx ends,
+// logging what fails as what.
+func every(ctx context.Context, interval time.Duration, pass func() error, log *slog.Logger, what string) {
 	if interval <= 0 {
 		interval = time.Second
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.SendDue(ctx); err != nil && ctx.Err() == nil {
-			s.log().Warn("drp status callbacks", "error", err)
+		if err := pass(); err != nil && ctx.Err() == nil {
+			log.Warn(what, "error", err)
 		}
 		select {
 		case <-ctx.Done():

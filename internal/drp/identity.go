@@ -55,22 +55,7 @@ type IdentityFeeder struct {
 
 // Run feeds until ctx ends.
 func (f *IdentityFeeder) Run(ctx context.Context) {
-	interval := f.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := f.FeedDue(ctx); err != nil && ctx.Err() == nil {
-			f.log().Warn("drp identity claims", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	every(ctx, f.Interval, func() error { return f.FeedDue(ctx) }, f.log(), "drp identity claims")
 }
 
 // FeedDue hands over the claims of every request that now waits for data points.
